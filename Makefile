@@ -1,0 +1,58 @@
+# The two commands of README.md are `make run` and `make test`; `make install` is both's first step.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+# Tests run against the real PostgreSQL and Redis of this machine (override as you like).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinic
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
+
+.PHONY: install run test lint format services schema bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# The main job on embedded defaults: SQLite, in-process channel layer and tasks, local sign-in.
+run: export DEBUG ?= true
+run: install
+	mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py populate_db_master
+	$(BIN)/python manage.py backends
+	@echo "Serving on http://127.0.0.1:$(PORT)/  (API docs: /api/docs/, health: /api/health/)"
+	$(BIN)/daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
+
+services:
+	scripts/ensure-services.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: export DATABASE_URL = $(TEST_DATABASE_URL)
+test: export REDIS_URL = $(TEST_REDIS_URL)
+test: export DEBUG = false
+test: export SECRET_KEY = test-only-secret-key
+test: export CELERY_TASK_ALWAYS_EAGER = true
+test: install services lint
+	$(BIN)/pytest
+
+# Regenerate the committed contracts in frontend_contracts/ from the code.
+schema: export DEBUG ?= true
+schema: install
+	$(BIN)/python manage.py export_contracts
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,146 @@
+"""Accounts endpoints (contract §2). Thin: parse, call a service or selector, serialize."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import selectors, services
+from accounts.serializers import (
+    DoctorListFilter,
+    DoctorRegisterInput,
+    DoctorSerializer,
+    LoginInput,
+    PatientRegisterInput,
+    SessionSerializer,
+    UserCreateInput,
+    UserDeleteInput,
+    UserSerializer,
+    UserUpdateInput,
+)
+from core.permissions import IsAdmin
+from core.throttling import LoginThrottle, RegisterThrottle
+
+
+def _session_response(session: services.Session, status_code: int) -> Response:
+    return Response(
+        SessionSerializer({"token": session.token, "expires_at": session.expires_at, "user": session.user}).data,
+        status=status_code,
+    )
+
+
+def _valid(serializer_class: type, data: object) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class PatientRegisterApi(GenericAPIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [RegisterThrottle]
+
+    @extend_schema(request=PatientRegisterInput, responses={201: SessionSerializer})
+    def post(self, request: Request) -> Response:
+        user = services.patient_register(**_valid(PatientRegisterInput, request.data))
+        return _session_response(services.token_issue(user=user), status.HTTP_201_CREATED)
+
+
+class DoctorRegisterApi(GenericAPIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [RegisterThrottle]
+
+    @extend_schema(request=DoctorRegisterInput, responses={201: SessionSerializer})
+    def post(self, request: Request) -> Response:
+        user = services.doctor_register(**_valid(DoctorRegisterInput, request.data))
+        return _session_response(services.token_issue(user=user), status.HTTP_201_CREATED)
+
+
+class LoginApi(GenericAPIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginThrottle]
+
+    @extend_schema(request=LoginInput, responses={200: SessionSerializer})
+    def post(self, request: Request) -> Response:
+        data = _valid(LoginInput, request.data)
+        if data.get("id_token"):
+            session = services.login_firebase(id_token=data["id_token"])
+        else:
+            session = services.login_local(email=data["email"], password=data["password"])
+        return _session_response(session, status.HTTP_200_OK)
+
+
+class LogoutApi(GenericAPIView):
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        services.token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(GenericAPIView):
+    @extend_schema(responses=UserSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(UserSerializer(request.user).data)
+
+
+class UserUpdateApi(GenericAPIView):
+    @extend_schema(request=UserUpdateInput, responses=UserSerializer)
+    def put(self, request: Request) -> Response:
+        serializer = UserUpdateInput(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_update(actor=request.user, user=request.user, data=serializer.validated_data)
+        return Response(UserSerializer(user).data)
+
+    @extend_schema(request=UserUpdateInput, responses=UserSerializer)
+    def patch(self, request: Request) -> Response:
+        return self.put(request)
+
+
+class UserDeleteApi(GenericAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=UserDeleteInput, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        data = _valid(UserDeleteInput, request.data)
+        user = selectors.user_get_for_admin(user_id=data["user_id"])
+        services.user_deactivate(actor=request.user, user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserCreateApi(GenericAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=UserCreateInput, responses={201: UserSerializer})
+    def post(self, request: Request) -> Response:
+        user = services.user_create(actor=request.user, **_valid(UserCreateInput, request.data))
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class DoctorListApi(GenericAPIView):
+    serializer_class = DoctorSerializer
+
+    @extend_schema(parameters=[DoctorListFilter], responses=DoctorSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        filters = _valid(DoctorListFilter, request.query_params)
+        doctors = selectors.doctor_list(actor=request.user, **filters)
+        page = self.paginate_queryset(doctors)
+        return self.get_paginated_response(DoctorSerializer(page, many=True).data)
+
+
+class DoctorDetailApi(GenericAPIView):
+    @extend_schema(responses=DoctorSerializer)
+    def get(self, request: Request, doctor_id: int) -> Response:
+        return Response(DoctorSerializer(selectors.doctor_get(actor=request.user, doctor_id=doctor_id)).data)
+
+
+class DoctorApproveApi(GenericAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=None, responses=DoctorSerializer)
+    def put(self, request: Request, doctor_id: int) -> Response:
+        doctor = services.doctor_approve(actor=request.user, doctor=selectors.doctor_get_for_admin(doctor_id=doctor_id))
+        return Response(DoctorSerializer(doctor).data)

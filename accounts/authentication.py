@@ -1,0 +1,60 @@
+"""The one DRF authentication path: `Authorization: Bearer <token>`.
+
+Tokens come from local or Firebase sign-in alike (accounts.services.token_issue), so the
+rest of the API never cares which identity provider a user came through.
+"""
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.request import Request
+
+from accounts.models import AuthToken, User, hash_token
+
+
+def user_for_token(raw: str) -> tuple[User, AuthToken] | None:
+    """The active user a live token belongs to, or None. Also used by the websocket."""
+    token = (
+        AuthToken.objects.live()
+        .select_related("user", "user__patient", "user__doctor")
+        .filter(key_hash=hash_token(raw), user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    return token.user, token
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    keyword = b"bearer"
+
+    def authenticate(self, request: Request) -> tuple[User, AuthToken] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword:
+            return None
+        if len(parts) != 2 or len(parts[1]) > 256:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        try:
+            raw = parts[1].decode()
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed("Invalid token.") from None
+        found = user_for_token(raw)
+        if found is None:
+            raise exceptions.AuthenticationFailed("Invalid or expired token.")
+        return found
+
+    def authenticate_header(self, request: Request) -> str:
+        # Makes DRF answer 401 (not 403) to unauthenticated requests.
+        return 'Bearer realm="api"'
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Tells drf-spectacular how this authentication appears in the OpenAPI document."""
+
+    target_class = BearerTokenAuthentication
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "http", "scheme": "bearer"}

@@ -1,0 +1,145 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import Doctor, Gender, Patient, Role, User
+
+
+class PatientProfileSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Patient
+        fields = ["id", "date_of_birth", "gender", "address", "emergency_contact_name", "emergency_contact_phone"]
+        read_only_fields = fields
+
+
+class DoctorProfileSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Doctor
+        fields = ["id", "specialization", "qualifications", "experience_years", "is_approved"]
+        read_only_fields = fields
+
+
+class UserSerializer(serializers.ModelSerializer):
+    patient = serializers.SerializerMethodField()
+    doctor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "first_name", "last_name", "role", "phone", "is_active", "patient", "doctor"]
+        read_only_fields = fields
+
+    def _profile(self, user: User, name: str, serializer: type[serializers.ModelSerializer]) -> dict | None:
+        profile = getattr(user, name, None)
+        return serializer(profile).data if profile is not None else None
+
+    @extend_schema_field(PatientProfileSerializer(allow_null=True))
+    def get_patient(self, user: User) -> dict | None:
+        return self._profile(user, "patient", PatientProfileSerializer)
+
+    @extend_schema_field(DoctorProfileSerializer(allow_null=True))
+    def get_doctor(self, user: User) -> dict | None:
+        return self._profile(user, "doctor", DoctorProfileSerializer)
+
+
+class DoctorSerializer(serializers.ModelSerializer):
+    first_name = serializers.CharField(source="user.first_name", read_only=True)
+    last_name = serializers.CharField(source="user.last_name", read_only=True)
+
+    class Meta:
+        model = Doctor
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "specialization",
+            "qualifications",
+            "experience_years",
+            "is_approved",
+        ]
+        read_only_fields = fields
+
+
+class SessionSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    user = UserSerializer()
+
+
+# --- Input ------------------------------------------------------------------------------
+
+_name = {"max_length": 150, "allow_blank": False}
+_phone = {"max_length": 32, "required": False, "allow_blank": True}
+
+
+class PasswordField(serializers.CharField):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(
+            write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}, **kwargs
+        )
+
+
+class PatientRegisterInput(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = PasswordField()
+    first_name = serializers.CharField(**_name)
+    last_name = serializers.CharField(**_name)
+    phone = serializers.CharField(**_phone)
+    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
+    address = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    emergency_contact_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    emergency_contact_phone = serializers.CharField(**_phone)
+
+
+class DoctorRegisterInput(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = PasswordField()
+    first_name = serializers.CharField(**_name)
+    last_name = serializers.CharField(**_name)
+    specialization = serializers.CharField(max_length=120)
+    qualifications = serializers.CharField(max_length=2000)
+    experience_years = serializers.IntegerField(min_value=0, max_value=80)
+    phone = serializers.CharField(**_phone)
+
+
+class LoginInput(serializers.Serializer):
+    id_token = serializers.CharField(required=False, max_length=8192)
+    email = serializers.CharField(required=False, max_length=254)
+    password = serializers.CharField(required=False, max_length=128, trim_whitespace=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("id_token"):
+            return attrs
+        if attrs.get("email") and attrs.get("password"):
+            return attrs
+        raise serializers.ValidationError("Give an id_token, or an email and a password.")
+
+
+class UserUpdateInput(serializers.Serializer):
+    first_name = serializers.CharField(**_name, required=False)
+    last_name = serializers.CharField(**_name, required=False)
+    phone = serializers.CharField(**_phone)
+    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
+    address = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    emergency_contact_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    emergency_contact_phone = serializers.CharField(**_phone)
+    specialization = serializers.CharField(max_length=120, required=False)
+    qualifications = serializers.CharField(max_length=2000, required=False)
+    experience_years = serializers.IntegerField(min_value=0, max_value=80, required=False)
+
+
+class UserDeleteInput(serializers.Serializer):
+    user_id = serializers.IntegerField(min_value=1)
+
+
+class UserCreateInput(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = PasswordField()
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class DoctorListFilter(serializers.Serializer):
+    specialization = serializers.CharField(required=False, max_length=120, allow_blank=True)
+    search = serializers.CharField(required=False, max_length=200, allow_blank=True)

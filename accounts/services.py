@@ -1,0 +1,318 @@
+"""Every write to accounts: registration, profiles, tokens, sign-in, approval, deletion."""
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import identity
+from accounts.models import AuthToken, Doctor, Patient, Role, User, hash_token
+from audit.services import audit_record
+from core.exceptions import DomainError, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+PATIENT_FIELDS = ("date_of_birth", "gender", "address", "emergency_contact_name", "emergency_contact_phone")
+DOCTOR_FIELDS = ("specialization", "qualifications", "experience_years")
+USER_FIELDS = ("first_name", "last_name", "phone")
+
+
+class SignInFailed(DomainError):
+    status_code = 401
+    code = "invalid_credentials"
+    # One message whatever was wrong: no hint whether the account exists.
+    default_detail = "Unable to sign in with the credentials provided."
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in user and the raw bearer token, shown to the client once."""
+
+    user: User
+    token: str
+    expires_at: Any
+
+
+def _normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _check_password(password: str, user: User | None = None) -> None:
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(fields={"password": list(exc.messages)}) from exc
+
+
+def _staff_flags(role: str) -> dict[str, bool]:
+    return {"is_staff": role in (Role.STAFF, Role.ADMIN), "is_superuser": role == Role.ADMIN}
+
+
+def _new_user(*, email: str, password: str | None, first_name: str, last_name: str, role: str, phone: str = "") -> User:
+    email = _normalise_email(email)
+    user = User(email=email, first_name=first_name, last_name=last_name, role=role, phone=phone, **_staff_flags(role))
+    if password:
+        _check_password(password, user)
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    try:
+        # A savepoint, so that a lost race on the unique email leaves the caller's
+        # transaction usable.
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        raise ValidationFailed(fields={"email": ["An account with this email already exists."]}) from exc
+    return user
+
+
+@transaction.atomic
+def patient_register(
+    *,
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    phone: str = "",
+    date_of_birth: date | None = None,
+    gender: str = "",
+    address: str = "",
+    emergency_contact_name: str = "",
+    emergency_contact_phone: str = "",
+) -> User:
+    """Sign up a patient (self-service)."""
+    user = _new_user(
+        email=email, password=password, first_name=first_name, last_name=last_name, role=Role.PATIENT, phone=phone
+    )
+    Patient.objects.create(
+        user=user,
+        date_of_birth=date_of_birth,
+        gender=gender,
+        address=address,
+        emergency_contact_name=emergency_contact_name,
+        emergency_contact_phone=emergency_contact_phone,
+    )
+    audit_record(actor=user, action="user.registered", obj=user, details={"role": Role.PATIENT})
+    return user
+
+
+@transaction.atomic
+def doctor_register(
+    *,
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    specialization: str,
+    qualifications: str,
+    experience_years: int,
+    phone: str = "",
+) -> User:
+    """Sign up a doctor. Not listed nor bookable until an admin approves."""
+    user = _new_user(
+        email=email, password=password, first_name=first_name, last_name=last_name, role=Role.DOCTOR, phone=phone
+    )
+    Doctor.objects.create(
+        user=user, specialization=specialization, qualifications=qualifications, experience_years=experience_years
+    )
+    audit_record(actor=user, action="user.registered", obj=user, details={"role": Role.DOCTOR})
+    return user
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: User | None,
+    email: str,
+    password: str | None,
+    first_name: str = "",
+    last_name: str = "",
+    role: str,
+    phone: str = "",
+) -> User:
+    """An account made by an admin (or `createsuperuser`, where actor is None).
+
+    Patients and doctors get their profile too; a doctor made by an admin still needs
+    the profile details, so it starts unapproved with an empty specialization.
+    """
+    user = _new_user(email=email, password=password, first_name=first_name, last_name=last_name, role=role, phone=phone)
+    if role == Role.PATIENT:
+        Patient.objects.create(user=user)
+    elif role == Role.DOCTOR:
+        Doctor.objects.create(user=user, specialization="")
+    audit_record(actor=actor, action="user.created", obj=user, details={"role": role})
+    return user
+
+
+@transaction.atomic
+def user_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
+    """Change the editable fields of a user and of their profile (partial)."""
+    changed: list[str] = []
+    for field in USER_FIELDS:
+        if field in data:
+            setattr(user, field, data[field])
+            changed.append(field)
+    if changed:
+        user.save(update_fields=changed)
+    for profile_name, fields in (("patient", PATIENT_FIELDS), ("doctor", DOCTOR_FIELDS)):
+        profile = getattr(user, profile_name, None)
+        profile_changes = [f for f in fields if f in data]
+        if profile is not None and profile_changes:
+            for field in profile_changes:
+                setattr(profile, field, data[field])
+            profile.save(update_fields=profile_changes)
+            changed.extend(profile_changes)
+    if changed:
+        audit_record(actor=actor, action="user.updated", obj=user, details={"fields": sorted(changed)})
+    return user
+
+
+@transaction.atomic
+def user_deactivate(*, actor: User, user: User) -> User:
+    """Delete an account the way a clinic must: deactivate and anonymise.
+
+    Personal data goes; the rows stay, so medical and billing records keep their links.
+    Every token is revoked at once.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.anonymised_at is not None:
+        return user
+    now = timezone.now()
+    user.email = f"deleted-user-{user.pk}@anonymised.invalid"
+    user.first_name = ""
+    user.last_name = ""
+    user.phone = ""
+    user.firebase_uid = None
+    user.is_active = False
+    user.is_staff = False
+    user.is_superuser = False
+    user.anonymised_at = now
+    user.set_unusable_password()
+    user.save()
+    Patient.objects.filter(user=user).update(
+        date_of_birth=None, gender="", address="", emergency_contact_name="", emergency_contact_phone=""
+    )
+    AuthToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+    audit_record(actor=actor, action="user.deleted", obj=user)
+    return user
+
+
+@transaction.atomic
+def doctor_approve(*, actor: User, doctor: Doctor) -> Doctor:
+    """Make a doctor listed and bookable."""
+    doctor = Doctor.objects.select_for_update().select_related("user").get(pk=doctor.pk)
+    if not doctor.is_approved:
+        doctor.is_approved = True
+        doctor.approved_at = timezone.now()
+        doctor.save(update_fields=["is_approved", "approved_at"])
+        audit_record(actor=actor, action="doctor.approved", obj=doctor)
+    return doctor
+
+
+def token_issue(*, user: User, provider: str = "local") -> Session:
+    """A new bearer token for `user`; only its hash is stored."""
+    raw = AuthToken.generate_raw()
+    expires_at = timezone.now() + settings.TOKEN_TTL
+    AuthToken.objects.create(user=user, key_hash=hash_token(raw), expires_at=expires_at, provider=provider)
+    return Session(user=user, token=raw, expires_at=expires_at)
+
+
+@transaction.atomic
+def token_revoke(*, token: AuthToken) -> None:
+    """Sign out: the token stops working at once."""
+    AuthToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    audit_record(actor=token.user, action="auth.logout", obj=token.user)
+
+
+def _sign_in_refused(provider: str, **details: str) -> SignInFailed:
+    # Written in its own transaction: the refusal is on the record even though the
+    # caller raises.
+    audit_record(actor=None, action="auth.login_failed", details={"provider": provider, **details})
+    return SignInFailed()
+
+
+def _sign_in(user: User, provider: str) -> Session:
+    with transaction.atomic():
+        audit_record(actor=user, action="auth.login", obj=user, details={"provider": provider})
+        return token_issue(user=user, provider=provider)
+
+
+def login_local(*, email: str, password: str) -> Session:
+    """Email + password sign-in. Failures are audited and look all the same."""
+    if not settings.LOCAL_SIGN_IN_ENABLED:
+        raise SignInFailed(
+            "Email and password sign-in is switched off; sign in with Firebase.", code="local_sign_in_disabled"
+        )
+    email = _normalise_email(email)
+    # ModelBackend runs the hasher even for unknown emails, so timing does not tell.
+    user = authenticate(None, email=email, password=password)
+    if user is None:
+        raise _sign_in_refused("local", email=email[:254])
+    return _sign_in(user, "local")
+
+
+def login_firebase(*, id_token: str) -> Session:
+    """Sign in with a Firebase ID token; the first sign-in creates a patient.
+
+    One Firebase uid maps to one user. An existing local account is linked by email only
+    when Firebase has verified that email, so nobody can claim an account by typing its
+    address into an unverified Firebase sign-up.
+    """
+    if not settings.FIREBASE_ENABLED:
+        raise SignInFailed("Firebase sign-in is not configured.", code="firebase_not_configured")
+    try:
+        claims = identity.firebase_verify(id_token)
+    except identity.IdentityError as exc:
+        raise _sign_in_refused("firebase", reason=str(exc)) from exc
+    user, refusal = _firebase_user(claims)
+    if user is None:
+        raise _sign_in_refused("firebase", reason=refusal)
+    return _sign_in(user, "firebase")
+
+
+@transaction.atomic
+def _firebase_user(claims: identity.FirebaseIdentity) -> tuple[User | None, str]:
+    """The user a verified Firebase identity signs in as (made on first sign-in)."""
+    # Row locks: two first sign-ins of one uid at once must not both create a user.
+    user = User.objects.select_for_update().filter(firebase_uid=claims.uid).first()
+    if user is None and claims.email:
+        existing = User.objects.select_for_update().filter(email=claims.email).first()
+        if existing is not None:
+            if not claims.email_verified or existing.firebase_uid:
+                return None, "email_unverified_or_linked"
+            existing.firebase_uid = claims.uid
+            existing.save(update_fields=["firebase_uid"])
+            audit_record(actor=existing, action="auth.firebase_linked", obj=existing)
+            user = existing
+    if user is None:
+        first_name, _, last_name = claims.name.partition(" ")
+        user = patient_register_from_firebase(
+            uid=claims.uid, email=claims.email, first_name=first_name, last_name=last_name, phone=claims.phone
+        )
+    if not user.is_active:
+        return None, "inactive"
+    return user, ""
+
+
+def patient_register_from_firebase(*, uid: str, email: str, first_name: str, last_name: str, phone: str) -> User:
+    """A patient account for a first Firebase sign-in; it has no local password."""
+    user = _new_user(
+        email=email or f"firebase-{uid}@users.invalid",
+        password=None,
+        first_name=first_name[:150],
+        last_name=last_name[:150],
+        role=Role.PATIENT,
+        phone=phone[:32],
+    )
+    user.firebase_uid = uid
+    user.save(update_fields=["firebase_uid"])
+    Patient.objects.create(user=user)
+    audit_record(actor=user, action="user.registered", obj=user, details={"role": Role.PATIENT, "provider": "firebase"})
+    return user

@@ -1,0 +1,16 @@
+from rest_framework import serializers
+
+from audit.models import AuditLog
+
+
+class AuditLogSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditLog
+        fields = ["id", "actor", "action", "object_type", "object_id", "ip", "at", "details"]
+        read_only_fields = fields
+
+
+class AuditLogFilterSerializer(serializers.Serializer):
+    actor = serializers.IntegerField(required=False, min_value=1)
+    action = serializers.CharField(required=False, max_length=64)
+    since = serializers.DateTimeField(required=False)

@@ -1,0 +1,65 @@
+"""The one way audit entries are written."""
+
+from typing import Any
+
+from django.db import models, transaction
+
+from audit import context
+from audit.models import AdminActionLog, AuditLog
+
+
+def _describe(obj: models.Model | None) -> tuple[str, str]:
+    if obj is None:
+        return "", ""
+    return obj._meta.label_lower.split(".")[-1], str(obj.pk)
+
+
+@transaction.atomic
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str | int = "",
+    details: dict[str, Any] | None = None,
+) -> AuditLog:
+    """Append one audit entry, in the caller's transaction when there is one.
+
+    `actor` is a User or None (the system, or an anonymous caller such as a failed
+    sign-in). The request's address and user agent are taken from the request context.
+    """
+    if obj is not None:
+        object_type, object_id = _describe(obj)
+    request = context.current()
+    return AuditLog.objects.create(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        ip=request.ip,
+        user_agent=request.user_agent,
+        details=details or {},
+    )
+
+
+@transaction.atomic
+def admin_action_record(
+    *,
+    admin: Any,
+    action: str,
+    obj: models.Model | None = None,
+    description: str = "",
+    details: dict[str, Any] | None = None,
+) -> AdminActionLog:
+    """Log a back-office action, and audit it beside the change."""
+    object_type, object_id = _describe(obj)
+    audit_record(actor=admin, action=f"admin.{action}", obj=obj, details=details)
+    return AdminActionLog.objects.create(
+        admin=admin,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        description=description,
+        details=details or {},
+    )

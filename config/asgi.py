@@ -1,0 +1,18 @@
+"""The ASGI entry point: `daphne config.asgi:application` serves HTTP and `/ws/`."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+# Django must be set up before anything imports models.
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402
+
+from core.backends import log_backends  # noqa: E402
+
+log_backends("web")
+
+application = ProtocolTypeRouter({"http": django_asgi_app})

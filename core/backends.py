@@ -1,0 +1,36 @@
+"""Which real integrations are on and which embedded defaults stand in for them.
+
+Printed by `make run` (`manage.py backends`) and logged when a web or worker process
+starts, so nobody mistakes console senders or local files for the real thing.
+"""
+
+import logging
+
+from django.conf import settings
+
+logger = logging.getLogger("clinic.backends")
+
+
+def backend_summary() -> list[tuple[str, str]]:
+    database = settings.DATABASES["default"]
+    if settings.IS_POSTGRES:
+        db = f"PostgreSQL {database.get('HOST') or 'local socket'}/{database.get('NAME')}"
+    else:
+        db = f"SQLite file {database['NAME']} (embedded default; set DATABASE_URL for PostgreSQL)"
+    redis = (
+        "Redis channel layer, cache and Celery broker"
+        if settings.REDIS_URL
+        else "in-process channel layer, cache and tasks (embedded default; set REDIS_URL for Redis)"
+    )
+    if settings.FIREBASE_ENABLED:
+        sign_in = f"Firebase project {settings.FIREBASE_PROJECT_ID}"
+        if settings.LOCAL_SIGN_IN_ENABLED:
+            sign_in += " + local email/password"
+    else:
+        sign_in = "local email/password (embedded default; set FIREBASE_PROJECT_ID for Firebase)"
+    return [("database", db), ("realtime & tasks", redis), ("sign-in", sign_in)]
+
+
+def log_backends(process: str) -> None:
+    for name, description in backend_summary():
+        logger.info("%s backend %s: %s", process, name, description)

@@ -1,0 +1,121 @@
+"""The one place where every error becomes the contract's error body.
+
+`{"code": "<machine_code>", "detail": "<message>", "fields": {...}}`, `fields` only for
+validation errors. DRF exceptions, domain errors, Django's 404/403 and anything unexpected
+(500) all come through here, so no endpoint invents its own shape.
+"""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from core.exceptions import DomainError
+
+logger = logging.getLogger(__name__)
+
+_DRF_CODES = {
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.ParseError: "parse_error",
+    exceptions.Throttled: "throttled",
+}
+
+
+def error_body(code: str, detail: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "detail": detail}
+    if fields is not None:
+        body["fields"] = fields
+    return body
+
+
+def _flatten_fields(detail: Any) -> dict[str, list[str]]:
+    """DRF validation details (nested dicts and lists) → `{field: [message, ...]}`."""
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(m) for m in _messages(detail)]}
+    fields: dict[str, list[str]] = {}
+    for name, value in detail.items():
+        if isinstance(value, dict):
+            for sub, messages in _flatten_fields(value).items():
+                key = name if sub == "non_field_errors" else f"{name}.{sub}"
+                fields.setdefault(key, []).extend(messages)
+        else:
+            fields[name] = _messages(value)
+    return fields
+
+
+def _messages(value: Any) -> list[str]:
+    if isinstance(value, list):
+        out: list[str] = []
+        for index, item in enumerate(value):
+            if isinstance(item, dict):
+                out.extend(f"[{index}].{k}: {m}" for k, ms in _flatten_fields(item).items() for m in ms)
+            else:
+                out.extend(_messages(item))
+        return out
+    if isinstance(value, dict):
+        return [f"{k}: {m}" for k, ms in _flatten_fields(value).items() for m in ms]
+    return [str(value)]
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER."""
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, exceptions.ValidationError):
+        return Response(
+            error_body("invalid", "Invalid input.", _flatten_fields(exc.detail)),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, exceptions.APIException):
+        code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
+        if code is None:
+            code = exc.default_code if isinstance(exc.default_code, str) else "error"
+        headers: dict[str, str] = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None) is not None:
+            headers["Retry-After"] = str(max(1, int(exc.wait)))
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return Response(error_body(code, str(detail)), status=exc.status_code, headers=headers)
+
+    logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
+    return Response(
+        error_body("server_error", "An unexpected error occurred."),
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django-level 404 (a path no view matches) in the contract's shape."""
+    return JsonResponse(error_body("not_found", "Not found."), status=404)
+
+
+def handler500(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(error_body("server_error", "An unexpected error occurred."), status=500)
+
+
+def handler403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("permission_denied", "Permission denied."), status=403)
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("bad_request", "Bad request."), status=400)
+
+
+def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
+    """The catch-all under /api/, so unknown paths get the contract's body even with DEBUG on."""
+    return JsonResponse(error_body("not_found", "Not found."), status=404)

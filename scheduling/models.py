@@ -1,0 +1,142 @@
+"""Availability rules, exceptions, slots and appointments.
+
+Slots are rows, generated from the weekly rules. A slot's `status` says whether it is
+free; an active appointment holds exactly one slot. Only `scheduling.services` writes.
+
+On PostgreSQL the database itself refuses two active appointments that overlap for one
+doctor or for one patient (exclusion constraints, migration 0002), whatever the code does.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Doctor, Patient
+
+
+class AvailabilityRule(models.Model):
+    """Weekly working hours in the clinic's wall-clock time."""
+
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="availability_rules")
+    weekday = models.PositiveSmallIntegerField(help_text="0 = Monday … 6 = Sunday")
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+    slot_minutes = models.PositiveSmallIntegerField()
+    valid_from = models.DateField(null=True, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["doctor_id", "weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="rule_weekday_range"),
+            models.CheckConstraint(condition=Q(end_time__gt=models.F("start_time")), name="rule_end_after_start"),
+            models.CheckConstraint(
+                condition=Q(slot_minutes__gte=5, slot_minutes__lte=240), name="rule_slot_minutes_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.doctor} weekday {self.weekday} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+
+class AvailabilityException(models.Model):
+    """Time off: no free slot inside [start, end)."""
+
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="availability_exceptions")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["doctor_id", "start"]
+        constraints = [models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="exception_end_after_start")]
+
+    def __str__(self) -> str:
+        return f"{self.doctor} off {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}"
+
+
+class SlotStatus(models.TextChoices):
+    FREE = "free", "Free"
+    BOOKED = "booked", "Booked"
+    BLOCKED = "blocked", "Blocked (time off)"
+
+
+class Slot(models.Model):
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="slots")
+    rule = models.ForeignKey(AvailabilityRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="slots")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    status = models.CharField(max_length=8, choices=SlotStatus.choices, default=SlotStatus.FREE)
+
+    class Meta:
+        ordering = ["doctor_id", "start"]
+        constraints = [
+            models.UniqueConstraint(fields=["doctor", "start"], name="slot_unique_doctor_start"),
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="slot_end_after_start"),
+        ]
+        indexes = [models.Index(fields=["doctor", "status", "start"])]
+
+    def __str__(self) -> str:
+        return f"{self.doctor} {self.start:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class AppointmentStatus(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    CHECKED_IN = "checked_in", "Checked in"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    NO_SHOW = "no_show", "No-show"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# Appointments that hold their slot and time (the exclusion constraints cover these).
+ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS)
+
+
+class Appointment(models.Model):
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    slot = models.ForeignKey(Slot, null=True, blank=True, on_delete=models.SET_NULL, related_name="appointments")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED)
+    reason = models.CharField(max_length=500, blank=True)
+    queue_number = models.PositiveIntegerField(null=True, blank=True)
+    # The clinic-local day the queue number belongs to (set at check-in).
+    queue_date = models.DateField(null=True, blank=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    booked_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="appointments_booked"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["start", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="appointment_end_after_start"),
+            # One active appointment per slot, on every database.
+            models.UniqueConstraint(
+                fields=["slot"], condition=Q(status__in=ACTIVE_STATUSES), name="appointment_one_active_per_slot"
+            ),
+            models.UniqueConstraint(
+                fields=["doctor", "queue_date", "queue_number"], name="appointment_unique_queue_number"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["doctor", "start"]),
+            models.Index(fields=["patient", "start"]),
+            models.Index(fields=["status", "start"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Appointment {self.pk} {self.doctor} {self.start:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES

@@ -1,0 +1,81 @@
+"""Named personas, in one place (after healthchecks' hc/test.py).
+
+- alice: a patient.        bob: another patient, who should see nothing of alice's.
+- carol: an approved doctor who treats alice.   dave: another doctor, no care relation.
+- rita: reception (staff).  ada: the admin.
+Every endpoint test checks that the outsider is refused.
+"""
+
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts import services
+from accounts.models import User
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: object) -> None:
+    # Argon2 with Django's defaults costs ~100 ms a hash; tests make hundreds. Argon2
+    # stays listed so its hashes still verify (tests/accounts pins the real default).
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    # Throttle counters live in the cache, shared with other tests through Redis.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def alice(db: None) -> User:
+    return factories.PatientFactory(email="alice@example.test", first_name="Alice", last_name="Anders")
+
+
+@pytest.fixture
+def bob(db: None) -> User:
+    return factories.PatientFactory(email="bob@example.test", first_name="Bob", last_name="Baker")
+
+
+@pytest.fixture
+def carol(db: None) -> User:
+    return factories.DoctorFactory(email="carol@example.test", first_name="Carol", last_name="Chen")
+
+
+@pytest.fixture
+def dave(db: None) -> User:
+    return factories.DoctorFactory(email="dave@example.test", first_name="Dave", last_name="Diaz")
+
+
+@pytest.fixture
+def rita(db: None) -> User:
+    return factories.StaffFactory(email="rita@example.test", first_name="Rita", last_name="Reception")
+
+
+@pytest.fixture
+def ada(db: None) -> User:
+    return factories.AdminFactory(email="ada@example.test", first_name="Ada", last_name="Admin")
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def client_for(db: None) -> Callable[[User], APIClient]:
+    """`client_for(alice)`: an API client signed in as that user with a fresh token."""
+
+    def make(user: User) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {services.token_issue(user=user).token}")
+        return client
+
+    return make
