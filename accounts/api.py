@@ -142,5 +142,5 @@ class DoctorApproveApi(GenericAPIView):
 
     @extend_schema(request=None, responses=DoctorSerializer)
     def put(self, request: Request, doctor_id: int) -> Response:
-        doctor = services.doctor_approve(actor=request.user, doctor=selectors.doctor_get_for_admin(doctor_id=doctor_id))
-        return Response(DoctorSerializer(doctor).data)
+        services.doctor_approve(actor=request.user, doctor=selectors.doctor_get_for_admin(doctor_id=doctor_id))
+        return Response(DoctorSerializer(selectors.doctor_get_for_admin(doctor_id=doctor_id)).data)

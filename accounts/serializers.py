@@ -43,6 +43,11 @@ class UserSerializer(serializers.ModelSerializer):
 class DoctorSerializer(serializers.ModelSerializer):
     first_name = serializers.CharField(source="user.first_name", read_only=True)
     last_name = serializers.CharField(source="user.last_name", read_only=True)
+    # Annotated by accounts.selectors (doctor_list, doctor_get, doctor_get_for_admin).
+    rating = serializers.DecimalField(
+        max_digits=3, decimal_places=2, coerce_to_string=False, read_only=True, allow_null=True
+    )
+    review_count = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = Doctor
@@ -54,6 +59,8 @@ class DoctorSerializer(serializers.ModelSerializer):
             "qualifications",
             "experience_years",
             "is_approved",
+            "rating",
+            "review_count",
         ]
         read_only_fields = fields
 

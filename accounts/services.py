@@ -175,6 +175,34 @@ def user_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
 
 
 @transaction.atomic
+def user_role_change(*, actor: User, user: User, role: str) -> User:
+    """Give an account another role (admins only; the caller checks the actor's role).
+
+    The back-office flags follow the role, and a patient or doctor profile is created
+    where the new role needs one; an old profile is kept, so its records keep their links.
+    An admin cannot change their own role: the clinic must never lock itself out.
+    """
+    if role not in Role.values:
+        raise ValidationFailed(fields={"role": [f"Must be one of {', '.join(Role.values)}."]})
+    if actor is not None and actor.pk == user.pk:
+        raise ValidationFailed(fields={"role": ["You cannot change your own role."]})
+    user = User.objects.select_for_update().get(pk=user.pk)
+    previous = user.role
+    if previous == role:
+        return user
+    user.role = role
+    for flag, value in _staff_flags(role).items():
+        setattr(user, flag, value)
+    user.save(update_fields=["role", "is_staff", "is_superuser"])
+    if role == Role.PATIENT:
+        Patient.objects.get_or_create(user=user)
+    elif role == Role.DOCTOR:
+        Doctor.objects.get_or_create(user=user, defaults={"specialization": ""})
+    audit_record(actor=actor, action="user.role_changed", obj=user, details={"from": previous, "to": role})
+    return user
+
+
+@transaction.atomic
 def user_deactivate(*, actor: User, user: User) -> User:
     """Delete an account the way a clinic must: deactivate and anonymise.
 

@@ -1,0 +1,159 @@
+"""Who may call what: one table of every API endpoint and the roles it admits.
+
+The table is the reviewable statement of the API's access control. Tests hold the code to
+it (tests/core/test_access_table.py): every /api/ URL in the URL configuration must be
+here with exactly the methods its view answers, an anonymous call to anything not open to
+anyone gets 401, and a signed-in role the table does not admit gets 403. docs/access-control.md
+is rendered from it (`python manage.py access_table`).
+
+"Roles admitted" is the gate at the door. Finer rules ("its patient", "a doctor with a care
+relation") are enforced by the selectors, which answer 404 for what is not yours; they are
+written in `note`.
+
+To add an endpoint: add its URL name (or its path, for an unnamed URL) with one `Access`
+per HTTP method.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+PATIENT = "patient"
+DOCTOR = "doctor"
+STAFF = "staff"
+ADMIN = "admin"
+ROLES: tuple[str, ...] = (PATIENT, DOCTOR, STAFF, ADMIN)
+SIGNED_IN = frozenset(ROLES)
+DESK = frozenset({STAFF, ADMIN})
+
+
+@dataclass(frozen=True)
+class Access:
+    """The roles one method of one endpoint admits.
+
+    `anyone`: no sign-in needed (a token, if sent, must still be valid).
+    `roles`: the signed-in roles admitted; the others get 403.
+    `gate`: "view" when the view's permission classes refuse the other roles before
+    reading the request (the test checks the 403); "service" when the role depends on
+    the request itself (e.g. a payment method) and the service refuses with 403.
+    """
+
+    roles: frozenset[str] = frozenset()
+    anyone: bool = False
+    note: str = ""
+    gate: str = "view"
+
+
+def anyone(note: str = "") -> Access:
+    return Access(roles=SIGNED_IN, anyone=True, note=note)
+
+
+def signed_in(note: str = "") -> Access:
+    return Access(roles=SIGNED_IN, note=note)
+
+
+def only(*roles: str, note: str = "", gate: str = "view") -> Access:
+    return Access(roles=frozenset(roles), note=note, gate=gate)
+
+
+ACCESS: dict[str, dict[str, Access]] = {
+    # --- core ---------------------------------------------------------------------
+    "health": {"GET": anyone("liveness and readiness")},
+    "schema": {"GET": anyone("the OpenAPI document")},
+    "docs": {"GET": anyone("Swagger UI")},
+    "setting-list": {"GET": anyone("public settings; admins see every setting")},
+    "setting-update": {"PUT": only(ADMIN, note="value checked against the setting's type")},
+    # --- accounts -----------------------------------------------------------------
+    "register": {"POST": anyone("makes a patient; throttled")},
+    "register-doctor": {"POST": anyone("makes an unapproved doctor; throttled")},
+    "login": {"POST": anyone("throttled")},
+    "logout": {"POST": signed_in("revokes the caller's token")},
+    "user-me": {"GET": signed_in()},
+    "user-update": {"PUT": signed_in("the caller's own account"), "PATCH": signed_in("the caller's own account")},
+    "user-delete": {"DELETE": only(ADMIN, note="deactivates and anonymises")},
+    "user-create": {"POST": only(ADMIN, note="how staff and admin accounts are made")},
+    "doctor-list": {"GET": signed_in("approved doctors only, except for staff and admin")},
+    "doctor-detail": {"GET": signed_in("an unapproved doctor: staff, admin and that doctor only")},
+    "doctor-approve": {"PUT": only(ADMIN)},
+    "doctor-reviews": {
+        "GET": signed_in("visible reviews of a doctor the caller may see"),
+        "POST": only(PATIENT, note="once per own completed appointment with that doctor"),
+    },
+    # --- audit --------------------------------------------------------------------
+    "audit-log-list": {"GET": only(ADMIN)},
+    "audit-log-detail": {"GET": only(ADMIN)},
+}
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    key: str  # the URL name, or the path for an unnamed URL
+    path: str  # "/api/doctors/{doctor_id}/reviews/"
+    methods: tuple[str, ...]
+    view_class: type | None
+
+
+def _route_to_path(route: str) -> str:
+    """`api/doctors/<int:doctor_id>/` → `/api/doctors/{doctor_id}/`."""
+    out, rest = "/", route
+    while "<" in rest:
+        before, _, after = rest.partition("<")
+        inner, _, rest = after.partition(">")
+        out += before + "{" + inner.split(":")[-1] + "}"
+    return (out + rest).replace("^", "").replace("$", "")
+
+
+def _walk(patterns: list, prefix: str) -> Iterator[tuple[str, URLPattern]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry
+
+
+def api_endpoints() -> list[Endpoint]:
+    """Every endpoint under /api/ in the URL configuration, with the methods its view answers."""
+    from core.errors import api_not_found
+
+    endpoints: list[Endpoint] = []
+    for route, pattern in _walk(get_resolver().url_patterns, ""):
+        if not route.startswith("api/") or pattern.callback is api_not_found:
+            continue
+        view_class = getattr(pattern.callback, "view_class", None) or getattr(pattern.callback, "cls", None)
+        methods = tuple(m for m in METHODS if view_class is not None and hasattr(view_class, m.lower()))
+        path = _route_to_path(route)
+        endpoints.append(Endpoint(key=pattern.name or path, path=path, methods=methods, view_class=view_class))
+    return endpoints
+
+
+def _who(access: Access) -> str:
+    if access.anyone:
+        return "anyone"
+    if access.roles == SIGNED_IN:
+        return "signed in"
+    return ", ".join(role for role in ROLES if role in access.roles)
+
+
+def render_markdown() -> str:
+    """docs/access-control.md, rendered from the table and the URL configuration."""
+    lines = [
+        "# Access control",
+        "",
+        "Generated from `core/access.py` by `python manage.py access_table`; a test fails when",
+        'this page or the table falls behind the URL configuration. "Who" is the gate at the',
+        'door: other signed-in roles get 403, anonymous callers 401. Finer rules ("its patient",',
+        '"a care relation") are enforced by the selectors, which answer 404 for what is not yours.',
+        "The websocket (`/ws/`) authorises each topic on subscribe: see the contract, section 9.",
+        "",
+        "| Method | Path | Who | Notes |",
+        "| --- | --- | --- | --- |",
+    ]
+    for endpoint in sorted(api_endpoints(), key=lambda e: e.path):
+        for method in endpoint.methods:
+            access = ACCESS.get(endpoint.key, {}).get(method)
+            who, note = (_who(access), access.note) if access else ("**missing from the table**", "")
+            lines.append(f"| {method} | `{endpoint.path}` | {who} | {note} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,285 @@
+"""The back office's common ground: role-based permissions and one audit trail.
+
+Every ModelAdmin of the project derives from `AuditedModelAdmin`. It decides what a
+signed-in back-office user may see and do from their role (not from Django's per-model
+permission rows, which nobody at the clinic maintains), and it writes one AdminActionLog
+entry plus one audit entry (audit.services.admin_action_record) for every addition,
+change, deletion and action, inside the transaction of the change. Individual admins
+only say which roles may do what and which service performs each write.
+
+This module also holds the clinic settings page: every key of the registry
+(core.clinic_settings), with its type, default and help text, edited through
+`clinic_setting_set`.
+"""
+
+import functools
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.db import models, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from audit.services import admin_action_record
+from core import clinic_settings
+from core.exceptions import DomainError
+from core.models import ClinicSetting
+
+logger = logging.getLogger(__name__)
+
+STAFF = frozenset({"staff", "admin"})
+ADMIN = frozenset({"admin"})
+NOBODY: frozenset[str] = frozenset()
+
+admin.site.site_header = "Clinic back office"
+admin.site.site_title = "Clinic back office"
+admin.site.index_title = "Administration"
+# Bulk deletion bypasses the services; where deleting is allowed it is one object at a time.
+admin.site.disable_action("delete_selected")
+# Roles replace Django's groups and per-model permissions.
+admin.site.unregister(Group)
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _has_role(request: HttpRequest, roles: Iterable[str]) -> bool:
+    user = request.user
+    return bool(user.is_active and user.is_authenticated and getattr(user, "role", None) in roles)
+
+
+def refuse(request: HttpRequest, exc: DomainError) -> None:
+    """Show a refused service call to the back-office user as an error message."""
+    messages.error(request, exc.detail)
+
+
+class AuditedModelAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose permissions come from roles and whose every change is logged.
+
+    Subclasses set the role sets below and route writes to services in `save_model` /
+    `delete_model`; logging happens here, once.
+    """
+
+    view_roles: frozenset[str] = STAFF
+    add_roles: frozenset[str] = NOBODY
+    change_roles: frozenset[str] = NOBODY
+    delete_roles: frozenset[str] = NOBODY
+
+    # --- permissions --------------------------------------------------------------
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return _has_role(request, self.view_roles | self.change_roles)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return _has_role(request, self.add_roles)
+
+    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return _has_role(request, self.change_roles)
+
+    def has_delete_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return _has_role(request, self.delete_roles)
+
+    # --- the trail ----------------------------------------------------------------
+
+    def record(
+        self, request: HttpRequest, verb: str, obj: models.Model, *, details: dict[str, Any] | None = None
+    ) -> None:
+        """One AdminActionLog entry and one audit entry, as `<model>.<verb>`."""
+        admin_action_record(
+            admin=request.user,
+            action=f"{obj._meta.model_name}.{verb}",
+            obj=obj,
+            description=str(obj)[:500],
+            details=_json_safe(details or {}),
+        )
+
+    def log_addition(self, request: HttpRequest, obj: models.Model, message: Any) -> Any:
+        entry = super().log_addition(request, obj, message)
+        self.record(request, "added", obj, details={"changes": message})
+        return entry
+
+    def log_change(self, request: HttpRequest, obj: models.Model, message: Any) -> Any:
+        entry = super().log_change(request, obj, message)
+        self.record(request, "changed", obj, details={"changes": message})
+        return entry
+
+    def log_deletions(self, request: HttpRequest, queryset: Iterable[models.Model]) -> Any:
+        objects = list(queryset)
+        entries = super().log_deletions(request, objects)
+        for obj in objects:
+            self.record(request, "deleted", obj)
+        return entries
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            # A service refused what the form let through (a race, a rule the form cannot
+            # see); the transaction is rolled back and the user told why.
+            refuse(request, exc)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def get_actions(self, request: HttpRequest) -> dict[str, tuple[Callable, str, str]]:
+        """Every action runs in one transaction and is logged once per selected object."""
+        return {
+            name: (self._audited_action(func, name), name, description)
+            for name, (func, _, description) in super().get_actions(request).items()
+        }
+
+    def _audited_action(self, func: Callable, name: str) -> Callable:
+        @functools.wraps(func)
+        def run(modeladmin: "AuditedModelAdmin", request: HttpRequest, queryset: models.QuerySet) -> Any:
+            objects = list(queryset)
+            try:
+                with transaction.atomic():
+                    response = func(modeladmin, request, queryset)
+                    for obj in objects:
+                        modeladmin.record(request, name, obj)
+            except DomainError as exc:
+                # The whole action is undone; say why instead of a server error.
+                refuse(request, exc)
+                return None
+            return response
+
+        return run
+
+
+class ReadOnlyAdmin(AuditedModelAdmin):
+    """Visible to admins, changeable by nobody, superusers included."""
+
+    view_roles = ADMIN
+
+    def get_actions(self, request: HttpRequest) -> dict[str, tuple[Callable, str, str]]:
+        return {}
+
+
+# --- Clinic settings ----------------------------------------------------------------
+
+
+def _value_field(spec: clinic_settings.SettingSpec, initial: Any) -> forms.Field:
+    """A form field matching a setting's type, so the page validates as the API does."""
+    common = {"label": "Value", "help_text": spec.help, "initial": initial}
+    if spec.type == "int":
+        return forms.IntegerField(min_value=spec.min_value, max_value=spec.max_value, **common)
+    if spec.type == "decimal":
+        return forms.DecimalField(min_value=0, **common)
+    if spec.type == "bool":
+        return forms.BooleanField(required=False, **common)
+    if spec.type == "timezone":
+        from zoneinfo import available_timezones
+
+        return forms.ChoiceField(choices=[(z, z) for z in sorted(available_timezones())], **common)
+    if spec.type == "int_list":
+        common["initial"] = ", ".join(str(v) for v in initial or [])
+        common["help_text"] = f"{spec.help} Whole numbers separated by commas."
+        return forms.CharField(**common)
+    return forms.CharField(max_length=500, required=False, **common)
+
+
+def _form_value(spec: clinic_settings.SettingSpec, cleaned: Any) -> Any:
+    """The form's cleaned value in the JSON form `clinic_setting_set` expects."""
+    if spec.type == "int_list":
+        try:
+            return [int(part) for part in str(cleaned).replace(" ", "").split(",") if part]
+        except ValueError:
+            raise forms.ValidationError("Whole numbers separated by commas, such as 24, 2.") from None
+    if spec.type == "decimal":
+        return str(cleaned)
+    return cleaned
+
+
+def setting_form(spec: clinic_settings.SettingSpec, data: Any = None) -> forms.Form:
+    form = forms.Form(data)
+    form.fields["value"] = _value_field(spec, clinic_settings.clinic_setting(spec.key))
+    return form
+
+
+@admin.register(ClinicSetting)
+class ClinicSettingAdmin(AuditedModelAdmin):
+    """All settings of the registry, not only the changed rows: non-engineers see every knob.
+
+    Staff may look, admins may change. Rows are written only by `clinic_setting_set`.
+    """
+
+    view_roles = STAFF
+    change_roles = ADMIN
+
+    def get_urls(self) -> list:
+        edit = self.admin_site.admin_view(self.edit_view)
+        return [path("edit/<str:key>/", edit, name="core_clinicsetting_edit"), *super().get_urls()]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        can_change = self.has_change_permission(request)
+        changed_keys = set(ClinicSetting.objects.values_list("key", flat=True))
+        rows = []
+        for key in sorted(clinic_settings.REGISTRY):
+            spec = clinic_settings.REGISTRY[key]
+            value = clinic_settings.clinic_setting(key)
+            rows.append(
+                {
+                    "spec": spec,
+                    "value": value,
+                    "changed": key in changed_keys,
+                    "edit_url": reverse("admin:core_clinicsetting_edit", args=[key]) if can_change else "",
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Clinic settings",
+            "opts": self.opts,
+            "rows": rows,
+            "can_change": can_change,
+        }
+        return render(request, "admin/core/clinicsetting/registry.html", context)
+
+    def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        setting = ClinicSetting.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        if setting is None:
+            return HttpResponseRedirect(reverse("admin:core_clinicsetting_changelist"))
+        return HttpResponseRedirect(reverse("admin:core_clinicsetting_edit", args=[setting.key]))
+
+    def edit_view(self, request: HttpRequest, key: str) -> HttpResponse:
+        spec = clinic_settings.REGISTRY.get(key)
+        if spec is None or not self.has_change_permission(request):
+            return HttpResponseRedirect(reverse("admin:core_clinicsetting_changelist"))
+        form = setting_form(spec, request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                value = _form_value(spec, form.cleaned_data["value"])
+                with transaction.atomic():
+                    stored = clinic_settings.clinic_setting_set(actor=request.user, key=key, value=value)
+                    setting = ClinicSetting.objects.get(key=key)
+                    self.record(request, "changed", setting, details={"key": key, "value": stored})
+            except forms.ValidationError as exc:
+                form.add_error("value", exc)
+            except DomainError as exc:
+                for message in (exc.fields or {}).get("value", [exc.detail]):
+                    form.add_error("value", message)
+            else:
+                messages.success(request, format_html("Setting <b>{}</b> is now {}.", key, stored))
+                return HttpResponseRedirect(reverse("admin:core_clinicsetting_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Change setting {key}",
+            "opts": self.opts,
+            "spec": spec,
+            "form": form,
+            "default": spec.default,
+        }
+        return render(request, "admin/core/clinicsetting/edit.html", context)

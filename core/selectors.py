@@ -1,0 +1,46 @@
+"""Reads of clinic settings, scoped to the actor."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from core import clinic_settings
+
+
+@dataclass(frozen=True)
+class SettingView:
+    key: str
+    type: str
+    value: Any
+    default: Any
+    help: str
+    public: bool
+    min_value: int | None
+    max_value: int | None
+
+
+def _view(spec: clinic_settings.SettingSpec) -> SettingView:
+    return SettingView(
+        key=spec.key,
+        type=spec.type,
+        value=clinic_settings.clinic_setting(spec.key),
+        default=spec.default,
+        help=spec.help,
+        public=spec.public,
+        min_value=spec.min_value,
+        max_value=spec.max_value,
+    )
+
+
+def _is_admin(actor: Any) -> bool:
+    return bool(actor and actor.is_authenticated and getattr(actor, "role", None) == "admin")
+
+
+def clinic_setting_list(*, actor: Any) -> list[SettingView]:
+    """Every setting for admins; the public ones (time zone, booking horizon...) for others."""
+    specs = sorted(clinic_settings.REGISTRY.values(), key=lambda spec: spec.key)
+    return [_view(spec) for spec in specs if spec.public or _is_admin(actor)]
+
+
+def clinic_setting_get(*, key: str) -> SettingView:
+    """One setting (for the admin who just changed it)."""
+    return _view(clinic_settings.REGISTRY[key])

@@ -1,0 +1,116 @@
+"""Scheduling in the back office: availability per doctor, the day's appointments, reviews.
+
+Bookings and availability change only through the scheduling services (which keep slots,
+the queue and the realtime events consistent), so these pages show them and act on them
+through actions that call those services; the trail is written by AuditedModelAdmin.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.models import Role
+from core.admin import STAFF, AuditedModelAdmin
+from core.clinic_settings import clinic_timezone
+from scheduling import review_services
+from scheduling.models import Appointment, AvailabilityException, AvailabilityRule, Review
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def _is_admin(request: HttpRequest) -> bool:
+    return getattr(request.user, "role", None) == Role.ADMIN
+
+
+class _DoctorScoped(AuditedModelAdmin):
+    view_roles = STAFF
+    list_select_related = ["doctor__user"]
+    list_filter = ["doctor"]
+    search_fields = ["doctor__user__first_name", "doctor__user__last_name", "doctor__specialization"]
+
+
+@admin.register(AvailabilityRule)
+class AvailabilityRuleAdmin(_DoctorScoped):
+    list_display = ["doctor", "day", "start_time", "end_time", "slot_minutes", "valid_from", "valid_until"]
+    list_filter = ["doctor", "weekday"]
+
+    @admin.display(description="Day", ordering="weekday")
+    def day(self, rule: AvailabilityRule) -> str:
+        return WEEKDAYS[rule.weekday]
+
+
+@admin.register(AvailabilityException)
+class AvailabilityExceptionAdmin(_DoctorScoped):
+    list_display = ["doctor", "start", "end", "reason"]
+    date_hierarchy = "start"
+
+
+class DayFilter(admin.SimpleListFilter):
+    """Days as the clinic counts them (its time zone), not as the server does."""
+
+    title = "day"
+    parameter_name = "day"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("today", "Today"), ("tomorrow", "Tomorrow"), ("yesterday", "Yesterday"), ("week", "Next 7 days")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> QuerySet[Appointment]:
+        offsets = {"today": (0, 1), "tomorrow": (1, 1), "yesterday": (-1, 1), "week": (0, 7)}
+        if self.value() not in offsets:
+            return queryset
+        first, days = offsets[self.value()]
+        zone = clinic_timezone()
+        today = timezone.now().astimezone(zone).date()
+        start = datetime.combine(today + timedelta(days=first), datetime.min.time(), tzinfo=zone)
+        end = datetime.combine(today + timedelta(days=first + days), datetime.min.time(), tzinfo=zone)
+        return queryset.filter(start__gte=start, start__lt=end)
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(AuditedModelAdmin):
+    view_roles = STAFF
+    list_display = ["start", "doctor", "patient_name", "status", "queue_number", "checked_in_at"]
+    list_filter = [DayFilter, "status", "doctor"]
+    search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email", "reason"]
+    list_select_related = ["doctor__user", "patient__user"]
+    date_hierarchy = "start"
+    ordering = ["start", "id"]
+    exclude = ["slot"]
+
+    @admin.display(description="Patient", ordering="patient__user__last_name")
+    def patient_name(self, appointment: Appointment) -> str:
+        return appointment.patient.user.full_name or appointment.patient.user.email
+
+
+@admin.register(Review)
+class ReviewAdmin(AuditedModelAdmin):
+    view_roles = STAFF
+    list_display = ["created_at", "doctor", "rating", "short_comment", "is_hidden", "hidden_by"]
+    list_filter = ["is_hidden", "rating", "doctor"]
+    search_fields = ["comment", "doctor__user__last_name"]
+    list_select_related = ["doctor__user", "hidden_by"]
+    exclude = ["patient"]
+    actions = ["hide", "unhide"]
+
+    @admin.display(description="Comment")
+    def short_comment(self, review: Review) -> str:
+        return review.comment if len(review.comment) <= 80 else f"{review.comment[:79]}…"
+
+    def has_moderate_permission(self, request: HttpRequest) -> bool:
+        return _is_admin(request)
+
+    @admin.action(description="Hide the selected reviews", permissions=["moderate"])
+    def hide(self, request: HttpRequest, queryset: QuerySet[Review]) -> None:
+        for review in queryset:
+            review_services.review_hide(actor=request.user, review=review)
+        messages.success(request, f"{len(queryset)} review(s) hidden.")
+
+    @admin.action(description="Show the selected reviews again", permissions=["moderate"])
+    def unhide(self, request: HttpRequest, queryset: QuerySet[Review]) -> None:
+        for review in queryset:
+            review_services.review_unhide(actor=request.user, review=review)
+        messages.success(request, f"{len(queryset)} review(s) shown again.")
