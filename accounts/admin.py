@@ -18,8 +18,10 @@ from django.http import HttpRequest
 
 from accounts import services
 from accounts.models import Doctor, Patient, Role, User
-from core.admin import STAFF, AuditedModelAdmin
+from core.admin import STAFF, AuditedModelAdmin, has_role
 from scheduling.models import AvailabilityException, AvailabilityRule
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 # Roles staff may give to an account they create; admins may give any role.
 STAFF_CREATABLE_ROLES = (Role.PATIENT,)
@@ -172,6 +174,9 @@ class _ReadOnlyInline(admin.TabularInline):
     can_delete = False
     show_change_link = False
 
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_role(request, STAFF)
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -181,7 +186,12 @@ class _ReadOnlyInline(admin.TabularInline):
 
 class AvailabilityRuleInline(_ReadOnlyInline):
     model = AvailabilityRule
-    fields = ["weekday", "start_time", "end_time", "slot_minutes", "valid_from", "valid_until"]
+    fields = ["day", "start_time", "end_time", "slot_minutes", "valid_from", "valid_until"]
+    readonly_fields = ["day"]
+
+    @admin.display(description="Day")
+    def day(self, rule: AvailabilityRule) -> str:
+        return WEEKDAYS[rule.weekday]
 
 
 class AvailabilityExceptionInline(_ReadOnlyInline):

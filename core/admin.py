@@ -52,7 +52,7 @@ def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def _has_role(request: HttpRequest, roles: Iterable[str]) -> bool:
+def has_role(request: HttpRequest, roles: Iterable[str]) -> bool:
     user = request.user
     return bool(user.is_active and user.is_authenticated and getattr(user, "role", None) in roles)
 
@@ -80,16 +80,16 @@ class AuditedModelAdmin(admin.ModelAdmin):
         return self.has_view_permission(request)
 
     def has_view_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
-        return _has_role(request, self.view_roles | self.change_roles)
+        return has_role(request, self.view_roles | self.change_roles)
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return _has_role(request, self.add_roles)
+        return has_role(request, self.add_roles)
 
     def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
-        return _has_role(request, self.change_roles)
+        return has_role(request, self.change_roles)
 
     def has_delete_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
-        return _has_role(request, self.delete_roles)
+        return has_role(request, self.delete_roles)
 
     # --- the trail ----------------------------------------------------------------
 

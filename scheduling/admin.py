@@ -13,13 +13,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.admin import WEEKDAYS
 from accounts.models import Role
 from core.admin import STAFF, AuditedModelAdmin
 from core.clinic_settings import clinic_timezone
 from scheduling import review_services
 from scheduling.models import Appointment, AvailabilityException, AvailabilityRule, Review
-
-WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
 def _is_admin(request: HttpRequest) -> bool:

@@ -1,0 +1,38 @@
+from collections.abc import Iterator
+
+import pytest
+
+from core import clinic_settings
+from core.clinic_settings import SettingSpec
+
+# Settings the tests below rely on. Apps register the real ones; these stand in only
+# where an app has not (yet) registered the key, and are removed afterwards.
+SPECS = [
+    SettingSpec(key="timezone", type="timezone", default="UTC", help="The clinic's time zone.", public=True),
+    SettingSpec(
+        key="test_booking_horizon_days",
+        type="int",
+        default=60,
+        help="How far ahead patients may book.",
+        public=True,
+        min_value=1,
+        max_value=365,
+    ),
+    SettingSpec(key="test_visit_fee", type="decimal", default="45.00", help="Fee of a visit."),
+    SettingSpec(key="test_reminder_hours", type="int_list", default=[24], help="Reminders.", min_value=1),
+    SettingSpec(key="test_open_checkin", type="bool", default=True, help="Check-in open all day."),
+]
+
+
+@pytest.fixture
+def registered_settings() -> Iterator[dict[str, SettingSpec]]:
+    added = [spec for spec in SPECS if spec.key not in clinic_settings.REGISTRY]
+    for spec in added:
+        clinic_settings.register(spec)
+    clinic_settings.clear_cache()
+    try:
+        yield {spec.key: clinic_settings.REGISTRY[spec.key] for spec in SPECS}
+    finally:
+        for spec in added:
+            clinic_settings.REGISTRY.pop(spec.key, None)
+        clinic_settings.clear_cache()
