@@ -27,8 +27,7 @@ def fire(requests_to_send):
             connection.close()
 
     threads = [
-        threading.Thread(target=worker, args=(index, path, body))
-        for index, (path, body) in enumerate(requests_to_send)
+        threading.Thread(target=worker, args=(index, path, body)) for index, (path, body) in enumerate(requests_to_send)
     ]
     for thread in threads:
         thread.start()
@@ -65,7 +64,10 @@ def test_concurrent_logins_pass_exactly_the_limit(settings):
 def test_concurrent_registrations_pass_exactly_the_limit(settings):
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "register": f"{LIMIT}/hour"}
     bodies = [
-        ("/api/auth/register/", {"email": f"p{n}@example.test", "password": PASSWORD, "first_name": "P", "last_name": "Q"})
+        (
+            "/api/auth/register/",
+            {"email": f"p{n}@example.test", "password": PASSWORD, "first_name": "P", "last_name": "Q"},
+        )
         for n in range(THREADS)
     ]
     responses = fire(bodies)
