@@ -35,8 +35,9 @@ class Access:
     `anyone`: no sign-in needed (a token, if sent, must still be valid).
     `roles`: the signed-in roles admitted; the others get 403.
     `gate`: "view" when the view's permission classes refuse the other roles before
-    reading the request (the test checks the 403); "service" when the role depends on
-    the request itself (e.g. a payment method) and the service refuses with 403.
+    reading the request (the generic test checks the 403); "service" when the refusal
+    needs the object or the body first (a doctor's own availability, a payment method)
+    and the app's own tests check it.
     """
 
     roles: frozenset[str] = frozenset()
@@ -80,6 +81,30 @@ ACCESS: dict[str, dict[str, Access]] = {
         "GET": signed_in("visible reviews of a doctor the caller may see"),
         "POST": only(PATIENT, note="once per own completed appointment with that doctor"),
     },
+    # --- scheduling -----------------------------------------------------------------
+    "doctor-availability": {"GET": signed_in("free and taken slots of a listed doctor; no patient data")},
+    "doctor-availability-rules": {
+        "GET": signed_in(),
+        "POST": only(DOCTOR, STAFF, ADMIN, note="that doctor, staff, admin", gate="service"),
+    },
+    "doctor-availability-rule": {
+        "DELETE": only(DOCTOR, STAFF, ADMIN, note="that doctor, staff, admin; booked slots stay", gate="service")
+    },
+    "doctor-availability-exceptions": {
+        "POST": only(DOCTOR, STAFF, ADMIN, note="that doctor, staff, admin", gate="service")
+    },
+    "doctor-queue": {"GET": only(DOCTOR, STAFF, ADMIN, note="a doctor: their own queue only")},
+    "appointment-book": {"POST": only(PATIENT, STAFF, ADMIN, note="a patient books for themself")},
+    "appointment-list": {"GET": signed_in("the caller's appointments; staff and admin: all")},
+    "appointment-detail": {"GET": signed_in("its patient, its doctor, staff, admin; others 404")},
+    "appointment-update": {
+        "PUT": only(PATIENT, STAFF, ADMIN, note="its patient, staff, admin"),
+        "PATCH": only(PATIENT, STAFF, ADMIN, note="its patient, staff, admin"),
+    },
+    "appointment-status": {
+        "PUT": only(DOCTOR, STAFF, ADMIN, note="its doctor; staff and admin: checked_in and no_show only")
+    },
+    "appointment-cancel": {"DELETE": signed_in("its patient, its doctor, staff, admin; others 404")},
     # --- audit --------------------------------------------------------------------
     "audit-log-list": {"GET": only(ADMIN)},
     "audit-log-detail": {"GET": only(ADMIN)},

@@ -26,10 +26,12 @@ from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from audit.services import admin_action_record
 from core import clinic_settings
+from core.clinic_settings import clinic_timezone
 from core.exceptions import DomainError
 from core.models import ClinicSetting
 
@@ -122,11 +124,19 @@ class AuditedModelAdmin(admin.ModelAdmin):
             self.record(request, "deleted", obj)
         return entries
 
+    # --- pages in the clinic's time ---------------------------------------------------
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        # Reception reads and types times as the clinic's wall clock, not the server's UTC.
+        with timezone.override(clinic_timezone()):
+            return super().changelist_view(request, extra_context)
+
     def changeform_view(
         self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
         try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
+            with timezone.override(clinic_timezone()):
+                return super().changeform_view(request, object_id, form_url, extra_context)
         except DomainError as exc:
             # A service refused what the form let through (a race, a rule the form cannot
             # see); the transaction is rolled back and the user told why.

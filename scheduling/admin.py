@@ -1,24 +1,27 @@
 """Scheduling in the back office: availability per doctor, the day's appointments, reviews.
 
 Bookings and availability change only through the scheduling services (which keep slots,
-the queue and the realtime events consistent), so these pages show them and act on them
-through actions that call those services; the trail is written by AuditedModelAdmin.
+the queue and the realtime events consistent): rules and time off are added (and rules
+removed) through them, appointments are moved along their lifecycle by actions that call
+them. The trail is written by AuditedModelAdmin.
 """
 
 from datetime import datetime, timedelta
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.admin import WEEKDAYS
 from accounts.models import Role
-from core.admin import STAFF, AuditedModelAdmin
+from core.admin import STAFF, AuditedModelAdmin, has_role
 from core.clinic_settings import clinic_timezone
-from scheduling import review_services
-from scheduling.models import Appointment, AvailabilityException, AvailabilityRule, Review
+from scheduling import review_services, services
+from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule, Review
 
 
 def _is_admin(request: HttpRequest) -> bool:
@@ -34,18 +37,59 @@ class _DoctorScoped(AuditedModelAdmin):
 
 @admin.register(AvailabilityRule)
 class AvailabilityRuleAdmin(_DoctorScoped):
+    """Weekly hours: added and removed (not edited) through the scheduling services,
+    which regenerate the doctor's slots; booked slots stay booked."""
+
+    add_roles = STAFF
+    delete_roles = STAFF
     list_display = ["doctor", "day", "start_time", "end_time", "slot_minutes", "valid_from", "valid_until"]
     list_filter = ["doctor", "weekday"]
+    fields = ["doctor", "weekday", "start_time", "end_time", "slot_minutes", "valid_from", "valid_until"]
 
     @admin.display(description="Day", ordering="weekday")
     def day(self, rule: AvailabilityRule) -> str:
         return WEEKDAYS[rule.weekday]
 
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "weekday":
+            return forms.TypedChoiceField(choices=list(enumerate(WEEKDAYS)), coerce=int, label="Day")
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: AvailabilityRule, form: ModelForm, change: bool) -> None:
+        data = form.cleaned_data
+        rule = services.rule_create(
+            actor=request.user,
+            doctor=data["doctor"],
+            weekday=data["weekday"],
+            start_time=data["start_time"],
+            end_time=data["end_time"],
+            slot_minutes=data["slot_minutes"],
+            valid_from=data.get("valid_from"),
+            valid_until=data.get("valid_until"),
+        )
+        obj.pk = rule.pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: AvailabilityRule) -> None:
+        services.rule_delete(actor=request.user, rule=obj)
+
 
 @admin.register(AvailabilityException)
 class AvailabilityExceptionAdmin(_DoctorScoped):
+    """Time off, added through `exception_create`: free slots inside become unavailable."""
+
+    add_roles = STAFF
     list_display = ["doctor", "start", "end", "reason"]
+    fields = ["doctor", "start", "end", "reason"]
     date_hierarchy = "start"
+
+    def save_model(self, request: HttpRequest, obj: AvailabilityException, form: ModelForm, change: bool) -> None:
+        data = form.cleaned_data
+        exception = services.exception_create(
+            actor=request.user, doctor=data["doctor"], start=data["start"], end=data["end"], reason=data["reason"]
+        )
+        obj.pk = exception.pk
+        obj.refresh_from_db()
 
 
 class DayFilter(admin.SimpleListFilter):
@@ -79,10 +123,36 @@ class AppointmentAdmin(AuditedModelAdmin):
     date_hierarchy = "start"
     ordering = ["start", "id"]
     exclude = ["slot"]
+    actions = ["check_in", "mark_no_show", "cancel"]
 
     @admin.display(description="Patient", ordering="patient__user__last_name")
     def patient_name(self, appointment: Appointment) -> str:
         return appointment.patient.user.full_name or appointment.patient.user.email
+
+    def has_desk_permission(self, request: HttpRequest) -> bool:
+        return has_role(request, STAFF)
+
+    def _set_status(self, request: HttpRequest, queryset: QuerySet[Appointment], status: str) -> None:
+        # All or nothing: one refused move (say, a no-show before the start) undoes the
+        # batch, and the back-office user is told which rule refused it.
+        for appointment in queryset:
+            if status == AppointmentStatus.CANCELLED:
+                services.appointment_cancel(actor=request.user, appointment=appointment)
+            else:
+                services.appointment_set_status(actor=request.user, appointment=appointment, status=status)
+        messages.success(request, f"{len(queryset)} appointment(s) now {AppointmentStatus(status).label.lower()}.")
+
+    @admin.action(description="Check in the selected patients", permissions=["desk"])
+    def check_in(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        self._set_status(request, queryset, AppointmentStatus.CHECKED_IN)
+
+    @admin.action(description="Mark the selected appointments as no-show", permissions=["desk"])
+    def mark_no_show(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        self._set_status(request, queryset, AppointmentStatus.NO_SHOW)
+
+    @admin.action(description="Cancel the selected appointments (frees their slots)", permissions=["desk"])
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        self._set_status(request, queryset, AppointmentStatus.CANCELLED)
 
 
 @admin.register(Review)

@@ -57,6 +57,8 @@ def test_list_is_a_page_of_doctors(client_for, alice, carol):
             "qualifications": "MD",
             "experience_years": 7,
             "is_approved": True,
+            "rating": None,
+            "review_count": 0,
         }
     ]
 

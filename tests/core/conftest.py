@@ -5,10 +5,9 @@ import pytest
 from core import clinic_settings
 from core.clinic_settings import SettingSpec
 
-# Settings the tests below rely on. Apps register the real ones; these stand in only
-# where an app has not (yet) registered the key, and are removed afterwards.
+# One setting of every type, registered for a test and removed afterwards, so these tests
+# do not depend on which settings the apps register.
 SPECS = [
-    SettingSpec(key="timezone", type="timezone", default="UTC", help="The clinic's time zone.", public=True),
     SettingSpec(
         key="test_booking_horizon_days",
         type="int",

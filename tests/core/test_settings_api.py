@@ -57,6 +57,7 @@ def test_admin_changes_a_setting_and_it_is_audited(registered_settings, client_f
         ("test_visit_fee", "lots", "Must be a decimal number."),
         ("test_open_checkin", "yes", "Must be true or false."),
         ("timezone", "Mars/Olympus", "Must be an IANA time zone name, such as Europe/London."),
+        ("timezone", 3, "Must be an IANA time zone name, such as Europe/London."),
         ("test_reminder_hours", [24, "2"], "Must be a list of whole numbers."),
     ],
 )

@@ -1,6 +1,5 @@
 """Scheduling in the back office: the day's appointments, availability, review moderation."""
 
-from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -8,30 +7,15 @@ from django.utils import timezone
 
 from audit.models import AdminActionLog, AuditLog
 from core import clinic_settings
-from scheduling.models import AvailabilityRule, Review
+from scheduling.models import Appointment, AvailabilityException, AvailabilityRule, Review, Slot, SlotStatus
 from scheduling.review_services import review_create
-from tests.backoffice import admin_login, changelist_action
+from tests.backoffice import admin_login, changelist_action, submit
 from tests.factories import appointment_at
 
 pytestmark = pytest.mark.django_db
 
 APPOINTMENTS = "/admin/scheduling/appointment/"
 REVIEWS = "/admin/scheduling/review/"
-
-
-@pytest.fixture(autouse=True)
-def clinic_timezone_setting() -> Iterator[None]:
-    # The scheduling app registers the time zone; stand in where it has not.
-    added = "timezone" not in clinic_settings.REGISTRY
-    if added:
-        clinic_settings.register(
-            clinic_settings.SettingSpec(key="timezone", type="timezone", default="UTC", help="", public=True)
-        )
-    clinic_settings.clear_cache()
-    yield
-    if added:
-        clinic_settings.REGISTRY.pop("timezone")
-    clinic_settings.clear_cache()
 
 
 def _today_at(hour: int) -> datetime:
@@ -105,3 +89,91 @@ def test_reception_cannot_moderate_reviews(rita, alice, carol):
     assert 'value="hide"' not in browser.get(REVIEWS).content.decode()
     changelist_action(browser, REVIEWS, "hide", [review.pk])
     assert not Review.objects.get(pk=review.pk).is_hidden
+
+
+def test_reception_adds_and_removes_working_hours_through_the_services(clinic, rita, carol):
+    browser = admin_login(rita.email)
+    tomorrow = timezone.now().astimezone(clinic_settings.clinic_timezone()).date() + timedelta(days=1)
+    response = submit(
+        browser,
+        "/admin/scheduling/availabilityrule/add/",
+        {
+            "doctor": carol.doctor.pk,
+            "weekday": tomorrow.weekday(),
+            "start_time": "09:00",
+            "end_time": "11:00",
+            "slot_minutes": "30",
+            "valid_from": "",
+            "valid_until": "",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    rule = AvailabilityRule.objects.get(doctor=carol.doctor)
+    assert Slot.objects.filter(rule=rule, status=SlotStatus.FREE).count() >= 4  # slots were generated
+    assert AuditLog.objects.filter(action="availability_rule.created", actor=rita).exists()
+    assert AdminActionLog.objects.filter(action="availabilityrule.added", admin=rita).exists()
+
+    response = submit(browser, f"/admin/scheduling/availabilityrule/{rule.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not AvailabilityRule.objects.exists()
+    assert not Slot.objects.filter(doctor=carol.doctor, status=SlotStatus.FREE, start__gt=timezone.now()).exists()
+    assert AuditLog.objects.filter(action="availability_rule.deleted", actor=rita).exists()
+    assert AdminActionLog.objects.filter(action="availabilityrule.deleted", admin=rita).exists()
+
+
+def test_rule_form_refuses_a_window_ending_before_it_starts(clinic, rita, carol):
+    browser = admin_login(rita.email)
+    response = submit(
+        browser,
+        "/admin/scheduling/availabilityrule/add/",
+        {"doctor": carol.doctor.pk, "weekday": "0", "start_time": "11:00", "end_time": "09:00", "slot_minutes": "30"},
+    )
+    assert response.status_code == 200
+    assert not AvailabilityRule.objects.exists()
+    assert not AdminActionLog.objects.exists()
+
+
+def test_reception_adds_time_off_typed_in_clinic_time(clinic, rita, carol):
+    browser = admin_login(rita.email)
+    day = (timezone.now() + timedelta(days=3)).date().isoformat()
+    response = submit(
+        browser,
+        "/admin/scheduling/availabilityexception/add/",
+        {
+            "doctor": carol.doctor.pk,
+            "start_0": day,
+            "start_1": "12:00:00",
+            "end_0": day,
+            "end_1": "14:00:00",
+            "reason": "Training",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    off = AvailabilityException.objects.get(doctor=carol.doctor)
+    assert off.start.astimezone(clinic_settings.clinic_timezone()).hour == 12
+    assert AuditLog.objects.filter(action="availability_exception.created", actor=rita).exists()
+    assert AdminActionLog.objects.filter(action="availabilityexception.added", admin=rita).exists()
+
+
+def test_reception_checks_a_patient_in_with_the_action(rita, alice, carol):
+    appointment = appointment_at(doctor=carol, patient=alice, start=timezone.now() + timedelta(hours=1))
+    browser = admin_login(rita.email)
+    assert changelist_action(browser, APPOINTMENTS, "check_in", [appointment.pk]).status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.status == "checked_in"
+    assert appointment.queue_number == 1
+    assert AdminActionLog.objects.filter(action="appointment.check_in", object_id=str(appointment.pk)).exists()
+
+
+def test_a_refused_action_changes_nothing_and_says_why(rita, alice, bob, carol):
+    later = timezone.now() + timedelta(hours=2)
+    first = appointment_at(doctor=carol, patient=alice, start=timezone.now() - timedelta(hours=1))
+    second = appointment_at(doctor=carol, patient=bob, start=later)
+    browser = admin_login(rita.email)
+    response = changelist_action(browser, APPOINTMENTS, "mark_no_show", [first.pk, second.pk])
+    assert response.status_code == 302
+    page = browser.get(response["Location"]).content.decode()
+    assert "errornote" in page or "error" in page
+    statuses = set(Appointment.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True))
+    assert statuses == {"booked"}
+    assert not AdminActionLog.objects.exists()
