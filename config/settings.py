@@ -213,6 +213,14 @@ SPECTACULAR_SETTINGS = {
 
 # --- Billing --------------------------------------------------------------------------
 
+# Stripe takes card payments when a secret key is set; without one, card payments are
+# refused (cash and insurance at the desk always work).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+# Signing secret of the webhook endpoint (/api/webhooks/stripe/); events are refused without it.
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Another Stripe API address (a local stand-in in tests); empty means Stripe itself.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+
 # --- Security -------------------------------------------------------------------------
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
