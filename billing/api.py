@@ -104,7 +104,6 @@ class InvoiceGenerateApi(GenericAPIView):
     def post(self, request: Request) -> Response:
         data = _valid(InvoiceGenerateInput, request.data)
         invoice, created = services.invoice_generate(actor=request.user, appointment_id=data["appointment"])
-        invoice = selectors.invoice_get(actor=request.user, invoice_id=invoice.pk) if created else invoice
         return Response(
             InvoiceSerializer(invoice).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

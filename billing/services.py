@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -46,7 +45,7 @@ from billing.models import (
     StripeEvent,
 )
 from billing.money import MINOR_UNITS, is_exact
-from core.clinic_settings import REGISTRY, clinic_timezone
+from billing.policies import clinic_zone
 from core.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from scheduling.models import Appointment, AppointmentStatus
 
@@ -374,11 +373,6 @@ def _refund_apply(*, refund: Refund, result: GatewayResult, actor: User | None) 
 # --- Invoices ---------------------------------------------------------------------------
 
 
-def _clinic_zone() -> ZoneInfo:
-    # The clinic's time zone is scheduling's setting (contract §3, default UTC).
-    return clinic_timezone() if "timezone" in REGISTRY else ZoneInfo("UTC")
-
-
 def invoice_number(year: int, sequence: int) -> str:
     return f"INV-{year}-{sequence:06d}"
 
@@ -412,7 +406,7 @@ def invoice_generate(*, actor: User, appointment_id: int, at: datetime | None = 
         )
     quote = selectors.appointment_quote(appointment=appointment)
     issued_at = at or timezone.now()
-    year = issued_at.astimezone(_clinic_zone()).year
+    year = issued_at.astimezone(clinic_zone()).year
     sequence = _invoice_number_take(year=year)
     invoice = Invoice.objects.create(
         number=invoice_number(year, sequence),
