@@ -53,7 +53,15 @@ def _valid(serializer_class: type, data: object) -> dict:
 class PaymentChargeApi(GenericAPIView):
     permission_classes = [IsPatientStaffOrAdmin]
 
-    @extend_schema(request=ChargeInput, responses={201: ChargeOutputSerializer})
+    @extend_schema(
+        request=ChargeInput,
+        responses={
+            201: ChargeOutputSerializer,
+            404: OpenApiResponse(description="No such appointment, or not yours."),
+            409: OpenApiResponse(description="`idempotency_key_reused`, `already_paid` or `not_payable`."),
+            502: OpenApiResponse(description="`payment_gateway_unavailable`: retry with the same idempotency_key."),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = _valid(ChargeInput, request.data)
         outcome = services.payment_charge(
@@ -88,7 +96,14 @@ class PaymentDetailApi(GenericAPIView):
 class PaymentRefundApi(GenericAPIView):
     permission_classes = [IsStaffOrAdmin]
 
-    @extend_schema(request=RefundInput, responses={201: RefundSerializer})
+    @extend_schema(
+        request=RefundInput,
+        responses={
+            201: RefundSerializer,
+            409: OpenApiResponse(description="`payment_not_refundable`: not settled, or refunded in full."),
+            502: OpenApiResponse(description="`payment_gateway_unavailable`: nothing was refunded."),
+        },
+    )
     def post(self, request: Request, payment_id: int) -> Response:
         data = _valid(RefundInput, request.data)
         refund = services.payment_refund(
@@ -100,7 +115,14 @@ class PaymentRefundApi(GenericAPIView):
 class InvoiceGenerateApi(GenericAPIView):
     permission_classes = [IsDoctorStaffOrAdmin]
 
-    @extend_schema(request=InvoiceGenerateInput, responses={201: InvoiceSerializer, 200: InvoiceSerializer})
+    @extend_schema(
+        request=InvoiceGenerateInput,
+        responses={
+            201: InvoiceSerializer,
+            200: OpenApiResponse(InvoiceSerializer, description="The appointment's existing invoice."),
+            404: OpenApiResponse(description="No such appointment, or not yours."),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = _valid(InvoiceGenerateInput, request.data)
         invoice, created = services.invoice_generate(actor=request.user, appointment_id=data["appointment"])
@@ -142,6 +164,7 @@ class InvoiceDetailApi(GenericAPIView):
         responses={
             (200, "application/json"): InvoiceSerializer,
             (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The invoice as a PDF."),
+            406: OpenApiResponse(description="`?format=` is neither json nor pdf."),
         },
     )
     def get(self, request: Request, invoice_id: int) -> Response:
@@ -178,7 +201,13 @@ class StripeWebhookApi(GenericAPIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=None, responses={200: None})
+    @extend_schema(
+        request=None,
+        responses={
+            200: OpenApiResponse(description="Received (also for events that are not ours or already handled)."),
+            400: OpenApiResponse(description="`invalid_signature`, `invalid_event` or `webhook_not_configured`."),
+        },
+    )
     def post(self, request: Request) -> Response:
         if not settings.STRIPE_WEBHOOK_SECRET:
             raise ValidationFailed("Stripe webhooks are not configured.", code="webhook_not_configured")

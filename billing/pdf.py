@@ -12,8 +12,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from billing.models import Invoice
 from billing.money import MINOR_UNITS
-from billing.policies import clinic_zone
-from core.clinic_settings import clinic_setting
+from core.clinic_settings import clinic_setting, clinic_timezone
 
 
 def _money(amount: Decimal, currency: str) -> str:
@@ -39,7 +38,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     currency = invoice.currency
     header = [
         ["Invoice", invoice.number],
-        ["Issued", f"{invoice.issued_at.astimezone(clinic_zone()):%Y-%m-%d}"],
+        ["Issued", f"{invoice.issued_at.astimezone(clinic_timezone()):%Y-%m-%d}"],
         ["Status", invoice.get_status_display()],
         ["Patient", patient.full_name or patient.email],
         ["Doctor", f"Dr {doctor.full_name or doctor.email}"],

@@ -1,18 +1,6 @@
 """Clinic settings billing owns: the default fee, the currency and the tax rate."""
 
-from zoneinfo import ZoneInfo
-
-from core.clinic_settings import REGISTRY, SettingSpec, clinic_timezone, register
-
-
-def clinic_zone() -> ZoneInfo:
-    """The clinic's time zone, which dates invoices and their yearly numbers.
-
-    It is scheduling's setting (contract §3, default UTC); billing also works where that
-    app's settings are not loaded.
-    """
-    return clinic_timezone() if "timezone" in REGISTRY else ZoneInfo("UTC")
-
+from core.clinic_settings import SettingSpec, register
 
 DEFAULT_CONSULTATION_FEE = register(
     SettingSpec(

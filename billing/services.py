@@ -45,7 +45,7 @@ from billing.models import (
     StripeEvent,
 )
 from billing.money import MINOR_UNITS, is_exact
-from billing.policies import clinic_zone
+from core.clinic_settings import clinic_timezone
 from core.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from scheduling.models import Appointment, AppointmentStatus
 
@@ -406,7 +406,7 @@ def invoice_generate(*, actor: User, appointment_id: int, at: datetime | None = 
         )
     quote = selectors.appointment_quote(appointment=appointment)
     issued_at = at or timezone.now()
-    year = issued_at.astimezone(clinic_zone()).year
+    year = issued_at.astimezone(clinic_timezone()).year
     sequence = _invoice_number_take(year=year)
     invoice = Invoice.objects.create(
         number=invoice_number(year, sequence),

@@ -202,6 +202,14 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI assets are served from the package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Several models have a `status`; named enums keep the generated names stable.
+    "ENUM_NAME_OVERRIDES": {
+        "PaymentStatusEnum": "billing.models.PaymentStatus",
+        "RefundStatusEnum": "billing.models.RefundStatus",
+        "InvoiceStatusEnum": "billing.models.InvoiceStatus",
+        # The name the appointment status had before billing added its statuses.
+        "StatusEnum": "scheduling.models.AppointmentStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema.add_error_responses",
