@@ -97,3 +97,24 @@ def test_twenty_generations_of_one_invoice_make_one(client_for, rita, visit):
     assert sorted(r.status_code for r in responses) == [200] * (THREADS - 1) + [201]
     assert len({r.json()["number"] for r in responses}) == 1
     assert Invoice.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_refunds_at_once_never_exceed_what_was_paid(client_for, rita, visit):
+    paid = client_for(rita).post(
+        "/api/payments/charge/",
+        {"appointment": visit.pk, "method": "cash", "idempotency_key": "desk"},
+        format="json",
+    )
+    payment_id = paid.json()["id"]
+    clients = [client_for(rita) for _ in range(THREADS)]
+
+    responses = race(
+        lambda i: clients[i].post(f"/api/payments/{payment_id}/refund/", {"amount": "10.00"}, format="json")
+    )
+
+    codes = sorted(r.status_code for r in responses)
+    # 5 x 10.00 give back the 50.00 paid; then the payment is refunded in full (409).
+    assert codes == [201] * 5 + [409] * 15
+    payment = Payment.objects.get(pk=payment_id)
+    assert (payment.status, str(payment.refunded_amount)) == ("refunded", "50.00")
