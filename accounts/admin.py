@@ -18,7 +18,7 @@ from django.http import HttpRequest
 
 from accounts import services
 from accounts.models import Doctor, Patient, Role, User
-from core.admin import STAFF, AuditedModelAdmin, has_role
+from core.admin import STAFF, AuditedModelAdmin, ReadOnlyInline
 from scheduling.models import AvailabilityException, AvailabilityRule
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -169,22 +169,7 @@ class PatientAdmin(_ProfileAdmin):
     readonly_fields = ["user"]
 
 
-class _ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return has_role(request, STAFF)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class AvailabilityRuleInline(_ReadOnlyInline):
+class AvailabilityRuleInline(ReadOnlyInline):
     model = AvailabilityRule
     fields = ["day", "start_time", "end_time", "slot_minutes", "valid_from", "valid_until"]
     readonly_fields = ["day"]
@@ -194,7 +179,7 @@ class AvailabilityRuleInline(_ReadOnlyInline):
         return WEEKDAYS[rule.weekday]
 
 
-class AvailabilityExceptionInline(_ReadOnlyInline):
+class AvailabilityExceptionInline(ReadOnlyInline):
     model = AvailabilityException
     fields = ["start", "end", "reason"]
 

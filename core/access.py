@@ -105,6 +105,17 @@ ACCESS: dict[str, dict[str, Access]] = {
         "PUT": only(DOCTOR, STAFF, ADMIN, note="its doctor; staff and admin: checked_in and no_show only")
     },
     "appointment-cancel": {"DELETE": signed_in("its patient, its doctor, staff, admin; others 404")},
+    # --- billing --------------------------------------------------------------------
+    "payment-charge": {
+        "POST": only(PATIENT, STAFF, ADMIN, note="card: the appointment's patient; cash and insurance: staff, admin")
+    },
+    "payment-history": {"GET": signed_in("payments for the caller's appointments; staff and admin: all")},
+    "payment-detail": {"GET": only(PATIENT, STAFF, ADMIN, note="its patient, staff, admin")},
+    "payment-refund": {"POST": only(STAFF, ADMIN)},
+    "invoice-generate": {"POST": only(DOCTOR, STAFF, ADMIN, note="a doctor: their own completed appointments")},
+    "invoice-detail": {"GET": only(PATIENT, STAFF, ADMIN, note="its patient, staff, admin; JSON or PDF")},
+    "doctor-fee": {"PUT": only(STAFF, ADMIN)},
+    "stripe-webhook": {"POST": anyone("Stripe's signed callback; the signature is the check")},
     # --- audit --------------------------------------------------------------------
     "audit-log-list": {"GET": only(ADMIN)},
     "audit-log-detail": {"GET": only(ADMIN)},

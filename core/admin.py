@@ -177,6 +177,23 @@ class ReadOnlyAdmin(AuditedModelAdmin):
         return {}
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """Related rows shown on a parent's page for staff and admins, never edited there."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_role(request, STAFF)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 # --- Clinic settings ----------------------------------------------------------------
 
 
