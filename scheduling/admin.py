@@ -16,7 +16,7 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.admin import WEEKDAYS
+from accounts.admin import WEEKDAYS, DoctorFilter
 from accounts.models import Role
 from core.admin import STAFF, AuditedModelAdmin, has_role
 from core.clinic_settings import clinic_timezone
@@ -31,7 +31,7 @@ def _is_admin(request: HttpRequest) -> bool:
 class _DoctorScoped(AuditedModelAdmin):
     view_roles = STAFF
     list_select_related = ["doctor__user"]
-    list_filter = ["doctor"]
+    list_filter = [("doctor", DoctorFilter)]
     search_fields = ["doctor__user__first_name", "doctor__user__last_name", "doctor__specialization"]
 
 
@@ -43,7 +43,7 @@ class AvailabilityRuleAdmin(_DoctorScoped):
     add_roles = STAFF
     delete_roles = STAFF
     list_display = ["doctor", "day", "start_time", "end_time", "slot_minutes", "valid_from", "valid_until"]
-    list_filter = ["doctor", "weekday"]
+    list_filter = [("doctor", DoctorFilter), "weekday"]
     fields = ["doctor", "weekday", "start_time", "end_time", "slot_minutes", "valid_from", "valid_until"]
 
     @admin.display(description="Day", ordering="weekday")
@@ -59,7 +59,7 @@ class AvailabilityRuleAdmin(_DoctorScoped):
         data = form.cleaned_data
         rule = services.rule_create(
             actor=request.user,
-            doctor=data["doctor"],
+            doctor=data[("doctor", DoctorFilter)],
             weekday=data["weekday"],
             start_time=data["start_time"],
             end_time=data["end_time"],
@@ -86,7 +86,11 @@ class AvailabilityExceptionAdmin(_DoctorScoped):
     def save_model(self, request: HttpRequest, obj: AvailabilityException, form: ModelForm, change: bool) -> None:
         data = form.cleaned_data
         exception = services.exception_create(
-            actor=request.user, doctor=data["doctor"], start=data["start"], end=data["end"], reason=data["reason"]
+            actor=request.user,
+            doctor=data[("doctor", DoctorFilter)],
+            start=data["start"],
+            end=data["end"],
+            reason=data["reason"],
         )
         obj.pk = exception.pk
         obj.refresh_from_db()
@@ -117,7 +121,7 @@ class DayFilter(admin.SimpleListFilter):
 class AppointmentAdmin(AuditedModelAdmin):
     view_roles = STAFF
     list_display = ["start", "doctor", "patient_name", "status", "queue_number", "checked_in_at"]
-    list_filter = [DayFilter, "status", "doctor"]
+    list_filter = [DayFilter, "status", ("doctor", DoctorFilter)]
     search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email", "reason"]
     list_select_related = ["doctor__user", "patient__user"]
     date_hierarchy = "start"
@@ -159,7 +163,7 @@ class AppointmentAdmin(AuditedModelAdmin):
 class ReviewAdmin(AuditedModelAdmin):
     view_roles = STAFF
     list_display = ["created_at", "doctor", "rating", "short_comment", "is_hidden", "hidden_by"]
-    list_filter = ["is_hidden", "rating", "doctor"]
+    list_filter = ["is_hidden", "rating", ("doctor", DoctorFilter)]
     search_fields = ["comment", "doctor__user__last_name"]
     list_select_related = ["doctor__user", "hidden_by"]
     exclude = ["patient"]
