@@ -211,6 +211,34 @@ SPECTACULAR_SETTINGS = {
 
 # --- Notifications --------------------------------------------------------------------
 
+# Twilio (SMS): on when the account SID, auth token and sender number are all set.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+# Where the SDK sends its REST calls (a local stand-in in tests).
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
+# The public URL of POST /api/webhooks/twilio/status/ as Twilio calls it: passed as each
+# message's StatusCallback and used to check the signature (behind a proxy the request's
+# own URL may differ). Unset: no status callbacks are asked for.
+TWILIO_STATUS_CALLBACK_URL = env.str("TWILIO_STATUS_CALLBACK_URL", default="")
+TWILIO_ENABLED = bool(TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER)
+
+# SendGrid (email): on when the API key and sender address are set.
+SENDGRID_API_KEY = env.str("SENDGRID_API_KEY", default="")
+SENDGRID_FROM_EMAIL = env.str("SENDGRID_FROM_EMAIL", default="")
+SENDGRID_API_HOST = env.str("SENDGRID_API_HOST", default="https://api.sendgrid.com")
+# The signed event webhook's verification key (base64 DER, as SendGrid shows it).
+SENDGRID_WEBHOOK_PUBLIC_KEY = env.str("SENDGRID_WEBHOOK_PUBLIC_KEY", default="")
+SENDGRID_ENABLED = bool(SENDGRID_API_KEY and SENDGRID_FROM_EMAIL)
+
+# One provider call may take this long; a delivery left in "sending" for longer than the
+# lease belongs to a worker that died, and is recovered (checked with the provider first).
+NOTIFICATION_PROVIDER_TIMEOUT_SECONDS = env.int("NOTIFICATION_PROVIDER_TIMEOUT_SECONDS", default=20)
+NOTIFICATION_SENDING_LEASE_SECONDS = env.int("NOTIFICATION_SENDING_LEASE_SECONDS", default=300)
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
+CELERY_BEAT_SCHEDULE["notifications-reminders"] = {"task": "notifications.send_due_reminders", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["notifications-recover"] = {"task": "notifications.recover_stale_deliveries", "schedule": 120.0}
+
 # --- Billing --------------------------------------------------------------------------
 
 # --- Security -------------------------------------------------------------------------

@@ -28,7 +28,14 @@ def backend_summary() -> list[tuple[str, str]]:
             sign_in += " + local email/password"
     else:
         sign_in = "local email/password (embedded default; set FIREBASE_PROJECT_ID for Firebase)"
-    return [("database", db), ("realtime & tasks", redis), ("sign-in", sign_in)]
+    from notifications.senders import describe as notifications_backends
+
+    return [
+        ("database", db),
+        ("realtime & tasks", redis),
+        ("sign-in", sign_in),
+        ("notifications", notifications_backends()),
+    ]
 
 
 def log_backends(process: str) -> None:
