@@ -64,13 +64,16 @@ def _handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
 
         def _reply(self, status: int, body: object = None, headers: dict[str, str] | None = None) -> None:
             payload = b"" if body is None else json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client is gone (a killed worker): the provider kept the message anyway
 
         def _record(self) -> Recorded:
             parts = urlsplit(self.path)
