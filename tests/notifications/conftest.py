@@ -64,10 +64,3 @@ def appointment_in(*, doctor: User, patient: User, hours: float, booked_hours_be
 
 def at(value: str) -> datetime:
     return datetime.fromisoformat(value)
-
-
-# Until scheduling/policies.py (which registers it) is on this branch.
-from core.clinic_settings import REGISTRY, SettingSpec, register  # noqa: E402
-
-if "timezone" not in REGISTRY:
-    register(SettingSpec(key="timezone", type="timezone", default="UTC", help="The clinic's time zone."))

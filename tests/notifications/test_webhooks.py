@@ -61,7 +61,9 @@ class TestTwilio:
         assert WebhookEvent.objects.filter(provider="twilio").count() == 1
 
     def test_undelivered_ends_in_failed_and_a_late_status_does_not_go_back(self, anon, twilio_on, sent_sms):
-        _twilio_post(anon, {"MessageSid": "SM123", "MessageStatus": "undelivered", "ErrorCode": "30003"}, token="a")
+        _twilio_post(
+            anon, {"MessageSid": "SM123", "MessageStatus": "undelivered", "ErrorCode": "30003"}, idempotency_key="a"
+        )
         _twilio_post(anon, {"MessageSid": "SM123", "MessageStatus": "sent"}, idempotency_key="b")
 
         sent_sms.refresh_from_db()
