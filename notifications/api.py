@@ -5,7 +5,7 @@ import json
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import AllowAny
@@ -171,7 +171,7 @@ class SendGridEventWebhookApi(GenericAPIView):
     parser_classes = [JSONParser]
 
     @extend_schema(
-        request=serializers.ListField(child=serializers.DictField()),
+        request={"application/json": {"type": "array", "items": {"type": "object"}}},
         parameters=[
             OpenApiParameter(webhooks.SENDGRID_SIGNATURE_HEADER, location="header", required=True),
             OpenApiParameter(webhooks.SENDGRID_TIMESTAMP_HEADER, location="header", required=True),
