@@ -4,6 +4,7 @@ preferences, messages and webhooks). Thin: parse, call a service or selector, se
 import json
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -12,7 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.exceptions import Forbidden, ValidationFailed
+from core.exceptions import DomainError, Forbidden, ValidationFailed
 from core.permissions import HasRole, IsAdmin
 from core.throttling import ScopedRateThrottle
 from notifications import selectors, services, webhooks
@@ -129,6 +130,12 @@ class MessageReadApi(GenericAPIView):
         return Response(MessageSerializer(services.message_mark_read(actor=request.user, message=message)).data)
 
 
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "payload_too_large"
+    default_detail = "The request body is too large."
+
+
 def _signature_refused() -> Forbidden:
     return Forbidden("The webhook signature is missing, invalid or too old.", code="invalid_signature")
 
@@ -146,18 +153,19 @@ class TwilioStatusWebhookApi(GenericAPIView):
         responses={204: None},
     )
     def post(self, request: Request) -> Response:
+        form = request.data
         url = settings.TWILIO_STATUS_CALLBACK_URL or request.build_absolute_uri()
         signature = request.headers.get(webhooks.TWILIO_SIGNATURE_HEADER, "")
-        if not webhooks.twilio_signature_valid(url=url, params=request.data, signature=signature):
+        if not webhooks.twilio_signature_valid(url=url, params=form, signature=signature):
             raise _signature_refused()
-        sid = request.data.get("MessageSid", "")
-        message_status = request.data.get("MessageStatus", "")
+        sid = form.get("MessageSid", "")
+        message_status = form.get("MessageStatus", "")
         if not sid or not message_status:
             raise ValidationFailed(fields={"MessageSid": ["MessageSid and MessageStatus are required."]})
         # Twilio marks each webhook request with an idempotency token; a replay carries the same one.
         event_id = request.headers.get("I-Twilio-Idempotency-Token") or f"{sid}:{message_status}"
         services.twilio_status_record(
-            event_id=event_id, message_sid=sid, status=message_status, error_code=request.data.get("ErrorCode", "")
+            event_id=event_id, message_sid=sid, status=message_status, error_code=form.get("ErrorCode", "")
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -179,7 +187,10 @@ class SendGridEventWebhookApi(GenericAPIView):
         responses={204: None},
     )
     def post(self, request: Request) -> Response:
-        body = request.body
+        try:
+            body = request.body
+        except RequestDataTooBig as exc:
+            raise PayloadTooLarge() from exc
         if not webhooks.sendgrid_signature_valid(
             body=body,
             signature=request.headers.get(webhooks.SENDGRID_SIGNATURE_HEADER, ""),

@@ -132,7 +132,9 @@ def _notification_create(
             data=notification_data(notification),
         )
     else:
-        transaction.on_commit(partial(_enqueue_delivery, notification.pk))
+        # Robust: with the broker down the row stays pending and the stalled-delivery sweep
+        # enqueues it later; the committed change that caused it is not an error.
+        transaction.on_commit(partial(_enqueue_delivery, notification.pk), robust=True)
     return notification
 
 

@@ -475,8 +475,9 @@ def appointment_book(
 
 
 def _notify_patient(appointment: Appointment, kind: str) -> None:
-    # After commit: a rolled-back booking, move or cancellation notifies nobody.
-    transaction.on_commit(partial(appointment_notify, appointment_id=appointment.pk, kind=kind))
+    # After commit: a rolled-back booking, move or cancellation notifies nobody. Robust: a
+    # failure to notify is logged and must not turn the committed booking into an error.
+    transaction.on_commit(partial(appointment_notify, appointment_id=appointment.pk, kind=kind), robust=True)
 
 
 def _lock_appointment(appointment: Appointment) -> Appointment:

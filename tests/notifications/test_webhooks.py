@@ -188,3 +188,9 @@ class TestSendGrid:
     def test_signed_but_not_a_list_is_400(self, anon, sendgrid_key, sent_email):
         assert _sendgrid_post(anon, sendgrid_key, {"event": "delivered"}).status_code == 400
         assert _unchanged(sent_email)
+
+    def test_an_oversized_body_is_413(self, anon, settings, sendgrid_key, sent_email):
+        settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+        events = [_event(sent_email, event_id=f"ev-{i}") for i in range(50)]
+        assert _sendgrid_post(anon, sendgrid_key, events).status_code == 413
+        assert _unchanged(sent_email)
