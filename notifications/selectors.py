@@ -20,8 +20,14 @@ def notification_get(*, actor: User, notification_id: int) -> Notification:
 
 
 def preference_get(*, user: User) -> NotificationPreference:
-    """The user's channel preferences; every channel is on until they change it (unsaved default)."""
-    return NotificationPreference.objects.filter(user=user).first() or NotificationPreference(user=user)
+    """The user's channel preferences; every channel is on until they change it (unsaved default).
+
+    Uses the row loaded with `select_related("notification_preference")` when there is one.
+    """
+    try:
+        return user.notification_preference
+    except NotificationPreference.DoesNotExist:
+        return NotificationPreference(user=user)
 
 
 def care_relation_exists(*, doctor: User, patient: User) -> bool:

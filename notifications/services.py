@@ -247,25 +247,40 @@ def reminders_create_due(*, now: datetime | None = None) -> int:
     leads = sorted(clinic_setting("reminder_leads_minutes"))
     if not leads:
         return 0
-    appointments = Appointment.objects.select_related("doctor__user", "patient__user").filter(
-        status=AppointmentStatus.BOOKED,
-        start__gt=now,
-        start__lte=now + timedelta(minutes=leads[-1]),
-        patient__user__is_active=True,
+    appointments = list(
+        Appointment.objects.select_related("doctor__user", "patient__user__notification_preference").filter(
+            status=AppointmentStatus.BOOKED,
+            start__gt=now,
+            start__lte=now + timedelta(minutes=leads[-1]),
+            patient__user__is_active=True,
+        )
+    )
+    due: dict[int, int] = {}
+    for appointment in appointments:
+        passed = [lead for lead in leads if appointment.start - timedelta(minutes=lead) <= now]
+        if passed and appointment.created_at <= appointment.start - timedelta(minutes=passed[0]):
+            due[appointment.pk] = passed[0]
+    # Most appointments in the window were reminded by an earlier run: one query says which.
+    done = set(
+        Notification.objects.filter(kind=Kind.REMINDER, appointment_id__in=due).values_list(
+            "appointment_id", "lead_minutes", "appointment_start", "channel"
+        )
     )
     created = 0
     for appointment in appointments:
-        due = [lead for lead in leads if appointment.start - timedelta(minutes=lead) <= now]
-        if not due or appointment.created_at > appointment.start - timedelta(minutes=due[0]):
+        lead = due.get(appointment.pk)
+        if lead is None:
             continue
-        existing = set(
-            Notification.objects.filter(
-                appointment=appointment, kind=Kind.REMINDER, lead_minutes=due[0], appointment_start=appointment.start
-            ).values_list("channel", flat=True)
-        )
+        channels = [
+            channel
+            for channel in _channels_for(appointment.patient.user)
+            if (appointment.pk, lead, appointment.start, channel) not in done
+        ]
+        if not channels:
+            continue
         with transaction.atomic():
-            for channel in _channels_for(appointment.patient.user):
-                if channel not in existing and _reminder_create(appointment=appointment, channel=channel, lead=due[0]):
+            for channel in channels:
+                if _reminder_create(appointment=appointment, channel=channel, lead=lead):
                     created += 1
     return created
 
