@@ -131,3 +131,13 @@ def test_the_reminder_says_when_who_and_where_and_nothing_more(alice, carol, ada
     event = Event.objects.get(topic=f"user.{alice.pk}.notifications", name="notification.created")
     assert event.data["id"] == in_app.pk
     assert event.data["status"] == "sent"
+
+
+@pytest.mark.django_db
+def test_a_rerun_costs_a_constant_number_of_queries(alice, bob, carol, dave, django_assert_max_num_queries):
+    appointment_in(doctor=carol, patient=alice, hours=1.5)
+    appointment_in(doctor=dave, patient=bob, hours=1.6)
+    assert services.reminders_create_due() == 4
+
+    with django_assert_max_num_queries(3):
+        assert services.reminders_create_due() == 0
