@@ -28,12 +28,18 @@ def backend_summary() -> list[tuple[str, str]]:
             sign_in += " + local email/password"
     else:
         sign_in = "local email/password (embedded default; set FIREBASE_PROJECT_ID for Firebase)"
+    payments = (
+        "Stripe cards" + (" (webhook signed)" if settings.STRIPE_WEBHOOK_SECRET else " (no STRIPE_WEBHOOK_SECRET)")
+        if settings.STRIPE_SECRET_KEY
+        else "cash and insurance at the desk only (embedded default; set STRIPE_SECRET_KEY for cards)"
+    )
     from notifications.senders import describe as notifications_backends
 
     return [
         ("database", db),
         ("realtime & tasks", redis),
         ("sign-in", sign_in),
+        ("payments", payments),
         ("notifications", notifications_backends()),
     ]
 
