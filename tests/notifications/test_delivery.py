@@ -186,3 +186,13 @@ def test_without_credentials_the_console_sender_logs_the_message(ada, alice_reac
     assert notification.status == NotificationStatus.SENT
     assert notification.provider_message_id == f"console-{notification.pk}"
     assert "Your results are ready to discuss." in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_status_callbacks_are_asked_for_when_the_public_url_is_set(standin, settings, ada, alice_reachable):
+    settings.TWILIO_STATUS_CALLBACK_URL = "https://clinic.example.org/api/webhooks/twilio/status/"
+
+    _send(ada, alice_reachable, "sms")
+
+    [request] = standin.sends("sms")
+    assert request.form()["StatusCallback"] == ["https://clinic.example.org/api/webhooks/twilio/status/"]

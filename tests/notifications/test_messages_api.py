@@ -103,3 +103,17 @@ class TestListAndRead:
     def test_no_token(self, anon, message):
         assert anon.get("/api/messages/list/").status_code == 401
         assert anon.put(f"/api/messages/{message.pk}/read/").status_code == 401
+
+
+@pytest.mark.django_db
+def test_messages_are_rate_limited_per_sender(client_for, settings, care, alice, carol):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "send": "2/hour"}
+    client = client_for(alice)
+
+    statuses = [
+        client.post("/api/messages/send/", {"recipient": carol.pk, "body": "x"}, format="json").status_code
+        for _ in range(3)
+    ]
+
+    assert statuses == [201, 201, 429]
+    assert Message.objects.count() == 2
