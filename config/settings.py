@@ -209,6 +209,36 @@ SPECTACULAR_SETTINGS = {
 
 # --- Records (files) ------------------------------------------------------------------
 
+# Medical reports are kept in S3 when a bucket is named (credentials through the usual AWS
+# variables or an instance role), else as local files under VAR_DIR/media/records. Either
+# way no public URL exists: downloads go through links signed by Django.
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+RECORDS_MAX_UPLOAD_BYTES = env.int("RECORDS_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+RECORDS_DOWNLOAD_URL_TTL = env.int("RECORDS_DOWNLOAD_URL_TTL", default=300)
+RECORDS_RETENTION_YEARS = env.int("RECORDS_RETENTION_YEARS", default=10)
+if AWS_STORAGE_BUCKET_NAME:
+    RECORDS_STORAGE = {
+        "BACKEND": "records.storage.RecordsS3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "region_name": AWS_S3_REGION_NAME,
+            "endpoint_url": AWS_S3_ENDPOINT_URL,
+            "signature_version": "s3v4",
+            "default_acl": "private",
+            "object_parameters": {"ServerSideEncryption": "AES256"},
+            "file_overwrite": False,
+            "querystring_auth": True,
+            "querystring_expire": RECORDS_DOWNLOAD_URL_TTL,
+        },
+    }
+else:
+    RECORDS_STORAGE = {
+        "BACKEND": "records.storage.RecordsFileStorage",
+        "OPTIONS": {"location": VAR_DIR / "media" / "records"},
+    }
+
 # --- Notifications --------------------------------------------------------------------
 
 # --- Billing --------------------------------------------------------------------------
@@ -238,6 +268,7 @@ STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "records": RECORDS_STORAGE,
 }
 MEDIA_ROOT = VAR_DIR / "media"
 

@@ -28,7 +28,14 @@ def backend_summary() -> list[tuple[str, str]]:
             sign_in += " + local email/password"
     else:
         sign_in = "local email/password (embedded default; set FIREBASE_PROJECT_ID for Firebase)"
-    return [("database", db), ("realtime & tasks", redis), ("sign-in", sign_in)]
+    if settings.AWS_STORAGE_BUCKET_NAME:
+        records = f"S3 bucket {settings.AWS_STORAGE_BUCKET_NAME} (private, SSE, presigned downloads)"
+    else:
+        records = (
+            f"local files under {settings.STORAGES['records']['OPTIONS']['location']} "
+            "(embedded default; set AWS_STORAGE_BUCKET_NAME for S3)"
+        )
+    return [("database", db), ("realtime & tasks", redis), ("sign-in", sign_in), ("medical records files", records)]
 
 
 def log_backends(process: str) -> None:

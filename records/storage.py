@@ -1,0 +1,90 @@
+"""Where report files live: the seam to S3 (django-storages) or to local files.
+
+`settings.STORAGES["records"]` picks the backend. Both refuse to overwrite an existing
+object and can tell the SHA-256 of what they hold, so a download can be checked against
+the digest taken at upload.
+"""
+
+import base64
+import hashlib
+import os
+from typing import Any
+
+from botocore.exceptions import ClientError
+from django.core.files.base import File
+from django.core.files.storage import FileSystemStorage, Storage, storages
+from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
+
+
+class RecordsFileStorage(FileSystemStorage):
+    """Local files, readable by the service's user only, never given a public URL."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("file_permissions_mode", 0o600)
+        kwargs.setdefault("directory_permissions_mode", 0o700)
+        # No base_url: the only way to a file is the signed download route.
+        kwargs["base_url"] = None
+        super().__init__(**kwargs)
+
+    def sha256(self, name: str) -> str | None:
+        """The SHA-256 of the stored bytes, or None when the file is gone."""
+        digest = hashlib.sha256()
+        try:
+            with self.open(name, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+                    digest.update(chunk)
+        except FileNotFoundError:
+            return None
+        return digest.hexdigest()
+
+
+class RecordsS3Storage(S3Storage):
+    """Private, server-side encrypted S3 objects, written once.
+
+    Reports are at most RECORDS_MAX_UPLOAD_BYTES, so one PUT carries each: S3 then keeps
+    the SHA-256 of the whole object (a multipart upload would keep a checksum of checksums)
+    and, with `If-None-Match: *`, refuses to replace an object that already exists, even
+    when two writers race for one key.
+    """
+
+    def _save(self, name: str, content: File) -> str:
+        cleaned = clean_name(name)
+        key = self._normalize_name(cleaned)
+        params = self._get_write_parameters(key, content)
+        content.seek(0, os.SEEK_SET)
+        body = content.read()
+        self.connection.meta.client.put_object(
+            Bucket=self.bucket_name,
+            Key=key,
+            Body=body,
+            IfNoneMatch="*",
+            ChecksumSHA256=base64.b64encode(hashlib.sha256(body).digest()).decode(),
+            **params,
+        )
+        return cleaned
+
+    def sha256(self, name: str) -> str | None:
+        """The SHA-256 S3 holds for the object, or None when the object is gone."""
+        try:
+            head = self.connection.meta.client.head_object(
+                Bucket=self.bucket_name, Key=self._normalize_name(clean_name(name)), ChecksumMode="ENABLED"
+            )
+        except ClientError as exc:
+            if exc.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
+                return None
+            raise
+        checksum = head.get("ChecksumSHA256")
+        return base64.b64decode(checksum).hex() if checksum else None
+
+    def presigned_download_url(self, name: str, *, filename_header: str, content_type: str, ttl: int) -> str:
+        """A GET URL signed with s3v4 that S3 honours for `ttl` seconds, served as an attachment."""
+        return self.url(
+            name,
+            parameters={"ResponseContentDisposition": filename_header, "ResponseContentType": content_type},
+            expire=ttl,
+        )
+
+
+def report_storage() -> Storage:
+    return storages["records"]
