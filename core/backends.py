@@ -35,7 +35,7 @@ def backend_summary() -> list[tuple[str, str]]:
             f"local files under {settings.STORAGES['records']['OPTIONS']['location']} "
             "(embedded default; set AWS_STORAGE_BUCKET_NAME for S3)"
         )
-    return [("database", db), ("realtime & tasks", redis), ("sign-in", sign_in), ("medical records files", records)]
+    return [("database", db), ("realtime & tasks", redis), ("sign-in", sign_in), ("records files", records)]
 
 
 def log_backends(process: str) -> None:

@@ -7,85 +7,164 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('scheduling', '0002_no_overlap_constraints'),
+        ("accounts", "0001_initial"),
+        ("scheduling", "0002_no_overlap_constraints"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Prescription',
+            name="Prescription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('instructions', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('retain_until', models.DateField()),
-                ('appointment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='prescriptions', to='scheduling.appointment')),
-                ('deleted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('doctor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='prescriptions', to='accounts.doctor')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='prescriptions', to='accounts.patient')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("instructions", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                ("retain_until", models.DateField()),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="prescriptions",
+                        to="scheduling.appointment",
+                    ),
+                ),
+                (
+                    "deleted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "doctor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="prescriptions", to="accounts.doctor"
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="prescriptions", to="accounts.patient"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Medication',
+            name="Medication",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('name', models.CharField(max_length=200)),
-                ('dosage', models.CharField(max_length=100)),
-                ('frequency', models.CharField(max_length=100)),
-                ('duration_days', models.PositiveSmallIntegerField()),
-                ('notes', models.CharField(blank=True, max_length=500)),
-                ('replaced_at', models.DateTimeField(blank=True, null=True)),
-                ('prescription', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='medications', to='records.prescription')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveSmallIntegerField()),
+                ("name", models.CharField(max_length=200)),
+                ("dosage", models.CharField(max_length=100)),
+                ("frequency", models.CharField(max_length=100)),
+                ("duration_days", models.PositiveSmallIntegerField()),
+                ("notes", models.CharField(blank=True, max_length=500)),
+                ("replaced_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "prescription",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="medications",
+                        to="records.prescription",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['prescription_id', 'position'],
+                "ordering": ["prescription_id", "position"],
             },
         ),
         migrations.CreateModel(
-            name='MedicalReport',
+            name="MedicalReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('storage_key', models.CharField(max_length=255, unique=True)),
-                ('filename', models.CharField(max_length=120)),
-                ('content_type', models.CharField(max_length=64)),
-                ('size', models.PositiveIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('retain_until', models.DateField()),
-                ('appointment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reports', to='scheduling.appointment')),
-                ('deleted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('doctor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reports', to='accounts.doctor')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reports', to='accounts.patient')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("storage_key", models.CharField(max_length=255, unique=True)),
+                ("filename", models.CharField(max_length=120)),
+                ("content_type", models.CharField(max_length=64)),
+                ("size", models.PositiveIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                ("retain_until", models.DateField()),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reports",
+                        to="scheduling.appointment",
+                    ),
+                ),
+                (
+                    "deleted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "doctor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="reports", to="accounts.doctor"
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="reports", to="accounts.patient"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['patient', '-created_at'], name='report_live_by_patient')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("deleted_at__isnull", True)),
+                        fields=["patient", "-created_at"],
+                        name="report_live_by_patient",
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='prescription',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['patient', '-created_at'], name='rx_live_by_patient'),
+            model_name="prescription",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["patient", "-created_at"],
+                name="rx_live_by_patient",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='medication',
-            constraint=models.UniqueConstraint(condition=models.Q(('replaced_at__isnull', True)), fields=('prescription', 'position'), name='medication_unique_live_position'),
+            model_name="medication",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("replaced_at__isnull", True)),
+                fields=("prescription", "position"),
+                name="medication_unique_live_position",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='medication',
-            constraint=models.CheckConstraint(condition=models.Q(('duration_days__gte', 1), ('duration_days__lte', 365)), name='medication_duration_range'),
+            model_name="medication",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("duration_days__gte", 1), ("duration_days__lte", 365)),
+                name="medication_duration_range",
+            ),
         ),
     ]
