@@ -128,7 +128,7 @@ def report_file(*, token: str, report_id: int) -> ReportFile:
     file's SHA-256 against the one taken at upload. Audited as `report.downloaded`."""
     try:
         claims = links.read_token(token=token, report_id=report_id)
-    except links.LinkInvalid as exc:
+    except (links.LinkInvalid, links.LinkExpired) as exc:
         access.refuse(
             actor=None,
             kind=REPORT,
