@@ -59,6 +59,10 @@ class RecordsS3Storage(S3Storage):
             Key=key,
             Body=body,
             IfNoneMatch="*",
+            # Served as a download even by a client that drops the presigned URL's
+            # response-content-disposition (which names the file).
+            ContentDisposition="attachment",
+            ChecksumAlgorithm="SHA256",
             ChecksumSHA256=base64.b64encode(hashlib.sha256(body).digest()).decode(),
             **params,
         )
