@@ -34,8 +34,7 @@ def _valid(serializer_class: type, data: object) -> dict:
 
 
 class RecordsApi(GenericAPIView):
-    """Notes in the audit log every attempt on a record made without a valid token."""
-
+    # Notes in the audit log every attempt on a record made without a valid token.
     record_kind = selectors.REPORT
 
     def handle_exception(self, exc: Exception) -> Response:
@@ -49,9 +48,18 @@ class RecordsApi(GenericAPIView):
 
 
 class ReportUploadApi(RecordsApi):
+    """Upload a report file for a patient the doctor treats (PDF, PNG or JPEG, judged by content)."""
+
     parser_classes = [MultiPartParser]
 
-    @extend_schema(request=ReportUploadInput, responses={201: ReportSerializer, 413: None, 415: None})
+    @extend_schema(
+        request=ReportUploadInput,
+        responses={
+            201: ReportSerializer,
+            413: OpenApiResponse(description="The file is larger than RECORDS_MAX_UPLOAD_BYTES."),
+            415: OpenApiResponse(description="Not a PDF, PNG or JPEG by content, or a Content-Type that lies."),
+        },
+    )
     def post(self, request: Request) -> Response:
         access.require_doctor(actor=request.user, kind=selectors.REPORT, operation="upload")
         # Installed before the body is parsed, so an oversized file is refused while it is
@@ -73,6 +81,8 @@ class ReportUploadApi(RecordsApi):
 
 
 class ReportDetailApi(RecordsApi):
+    """One report: its patient, doctors with a care relation, or an admin giving `reason` (break-glass)."""
+
     @extend_schema(parameters=[BreakGlassInput], responses=ReportSerializer)
     def get(self, request: Request, report_id: int) -> Response:
         reason = _valid(BreakGlassInput, request.query_params)["reason"]
@@ -97,9 +107,10 @@ class ReportDownloadApi(RecordsApi):
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
             302: OpenApiResponse(description="Redirect to a presigned S3 URL."),
-            401: None,
-            403: None,
-            404: None,
+            401: OpenApiResponse(description="No signature."),
+            403: OpenApiResponse(description="A tampered or expired link (`link_invalid`, `link_expired`)."),
+            404: OpenApiResponse(description="No such report, or the link's user may no longer read it."),
+            409: OpenApiResponse(description="The stored file fails its SHA-256 check (`integrity_check_failed`)."),
         },
     )
     def get(self, request: Request, report_id: int) -> HttpResponse:
@@ -124,6 +135,8 @@ class ReportDownloadApi(RecordsApi):
 
 
 class ReportPatientListApi(RecordsApi):
+    """A patient's reports, for doctors with a care relation."""
+
     serializer_class = ReportSerializer
 
     @extend_schema(responses=ReportSerializer(many=True))
@@ -137,6 +150,8 @@ class ReportPatientListApi(RecordsApi):
 
 
 class ReportDeleteApi(RecordsApi):
+    """Delete a report (its author): hidden from the API, kept for the retention period."""
+
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, report_id: int) -> Response:
         services.report_delete(actor=request.user, report_id=report_id)
@@ -148,6 +163,8 @@ class PrescriptionApi(RecordsApi):
 
 
 class PrescriptionCreateApi(PrescriptionApi):
+    """Write a prescription for a patient the doctor treats."""
+
     @extend_schema(request=PrescriptionCreateInput, responses={201: PrescriptionSerializer})
     def post(self, request: Request) -> Response:
         data = _valid(PrescriptionCreateInput, request.data)
@@ -162,6 +179,8 @@ class PrescriptionCreateApi(PrescriptionApi):
 
 
 class PrescriptionDetailApi(PrescriptionApi):
+    """One prescription: its patient, doctors with a care relation, or an admin giving `reason`."""
+
     @extend_schema(parameters=[BreakGlassInput], responses=PrescriptionSerializer)
     def get(self, request: Request, prescription_id: int) -> Response:
         reason = _valid(BreakGlassInput, request.query_params)["reason"]
@@ -170,6 +189,8 @@ class PrescriptionDetailApi(PrescriptionApi):
 
 
 class PrescriptionPatientListApi(PrescriptionApi):
+    """A patient's prescriptions, for doctors with a care relation."""
+
     serializer_class = PrescriptionSerializer
 
     @extend_schema(responses=PrescriptionSerializer(many=True))
@@ -183,6 +204,8 @@ class PrescriptionPatientListApi(PrescriptionApi):
 
 
 class PrescriptionUpdateApi(PrescriptionApi):
+    """Amend a prescription (its author); `medications`, when given, replaces the whole list."""
+
     @extend_schema(request=PrescriptionUpdateInput, responses=PrescriptionSerializer)
     def put(self, request: Request, prescription_id: int) -> Response:
         data = _valid(PrescriptionUpdateInput, request.data)
@@ -195,6 +218,8 @@ class PrescriptionUpdateApi(PrescriptionApi):
 
 
 class PrescriptionDeleteApi(PrescriptionApi):
+    """Delete a prescription (its author): hidden from the API, kept for the retention period."""
+
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, prescription_id: int) -> Response:
         services.prescription_delete(actor=request.user, prescription_id=prescription_id)
