@@ -17,7 +17,7 @@ from audit.services import audit_record
 from core.exceptions import Conflict, Forbidden, NotFound
 from records import access, links
 from records.models import MedicalReport, Medication, Prescription
-from records.storage import RecordsS3Storage, report_storage
+from records.storage import RecordsS3Storage, report_storage, storage_errors
 
 logger = logging.getLogger(__name__)
 
@@ -167,16 +167,17 @@ def report_file(*, token: str, report_id: int) -> ReportFile:
 
     storage = report_storage()
     header = content_disposition_header(as_attachment=True, filename=report.filename)
-    if isinstance(storage, RecordsS3Storage):
-        stored_digest = storage.sha256(report.storage_key)
-        data = None
-    else:
-        try:
-            with storage.open(report.storage_key, "rb") as handle:
-                data = handle.read()
-        except FileNotFoundError:
+    with storage_errors("read", report.storage_key):
+        if isinstance(storage, RecordsS3Storage):
+            stored_digest = storage.sha256(report.storage_key)
             data = None
-        stored_digest = hashlib.sha256(data).hexdigest() if data is not None else None
+        else:
+            try:
+                with storage.open(report.storage_key, "rb") as handle:
+                    data = handle.read()
+            except FileNotFoundError:
+                data = None
+            stored_digest = hashlib.sha256(data).hexdigest() if data is not None else None
     if stored_digest != report.sha256:
         logger.error(
             "report %s: stored file %s fails its SHA-256 check (expected %s, found %s)",

@@ -22,7 +22,7 @@ from core.exceptions import DomainError, Forbidden, NotFound, ValidationFailed
 from records import access, files
 from records.models import MedicalReport, Medication, Prescription
 from records.selectors import PRESCRIPTION, REPORT
-from records.storage import report_storage
+from records.storage import report_storage, storage_errors
 from scheduling.models import Appointment
 
 logger = logging.getLogger(__name__)
@@ -124,7 +124,9 @@ def report_upload(
         report_upload_refused(actor=actor, error=exc, patient_id=patient_id)
 
     storage = report_storage()
-    key = storage.save(f"reports/{uuid.uuid4().hex}{inspected.kind.extension}", ContentFile(inspected.data))
+    key = f"reports/{uuid.uuid4().hex}{inspected.kind.extension}"
+    with storage_errors("save", key):
+        key = storage.save(key, ContentFile(inspected.data))
     try:
         with transaction.atomic():
             now = timezone.now()

@@ -7,14 +7,37 @@ the digest taken at upload.
 
 import base64
 import hashlib
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
+
+from core.exceptions import DomainError
+
+logger = logging.getLogger(__name__)
+
+
+class StorageUnavailable(DomainError):
+    status_code = 503
+    code = "storage_unavailable"
+    default_detail = "The file store is not answering; try again shortly."
+
+
+@contextmanager
+def storage_errors(operation: str, key: str) -> Iterator[None]:
+    """Turn a failing file store (S3 unreachable or refusing, a full disk) into a 503."""
+    try:
+        yield
+    except (BotoCoreError, ClientError, OSError) as exc:
+        logger.exception("records storage: %s of %s failed", operation, key)
+        raise StorageUnavailable() from exc
 
 
 class RecordsFileStorage(FileSystemStorage):

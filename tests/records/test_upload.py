@@ -206,3 +206,31 @@ def test_the_size_limit_handler_stops_at_the_first_byte_over():
     assert handler.receive_data_chunk(b"67890", 5) == b"67890"
     with pytest.raises(FileTooLarge):
         handler.receive_data_chunk(b"x", 10)
+
+
+@pytest.mark.django_db
+def test_a_failing_file_store_is_503_and_leaves_no_record(client_for, carol, alice, treats, settings, tmp_path):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the records directory should be")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "records": {"BACKEND": "records.storage.RecordsFileStorage", "OPTIONS": {"location": blocked}},
+    }
+    response = _post(client_for(carol), alice, upload(pdf_bytes()))
+    assert response.status_code == 503
+    assert response.json()["code"] == "storage_unavailable"
+    assert MedicalReport.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_file_is_removed_when_its_record_cannot_be_written(carol, alice, treats, records_dir, monkeypatch):
+    from records import services
+
+    def failing_audit(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "audit_record", failing_audit)
+    with pytest.raises(RuntimeError):
+        services.report_upload(actor=carol, patient_id=alice.patient.id, title="Scan", upload=upload(pdf_bytes()))
+    assert MedicalReport.objects.count() == 0
+    assert stored_files(records_dir) == []
