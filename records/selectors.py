@@ -7,6 +7,7 @@ records (staff, or an admin without a reason) is 403.
 import hashlib
 import logging
 from dataclasses import dataclass
+from typing import NoReturn
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
@@ -14,7 +15,7 @@ from django.utils.http import content_disposition_header
 
 from accounts.models import Role, User
 from audit.services import audit_record
-from core.exceptions import Conflict, Forbidden, NotFound
+from core.exceptions import Conflict, DomainError, Forbidden, NotFound
 from records import access, links
 from records.models import MedicalReport, Medication, Prescription
 from records.storage import RecordsS3Storage, report_storage, storage_errors
@@ -39,12 +40,11 @@ def _prescriptions() -> QuerySet[Prescription]:
     )
 
 
-def _read_one(
-    *, actor: User, kind: str, records: QuerySet, record_id: int, reason: str = "", operation: str = "read"
-) -> RecordRead:
+def _read_one(*, actor: User, kind: str, records: QuerySet, record_id: int, reason: str = "") -> RecordRead:
+    operation = "read"
     object_type = "medicalreport" if kind == REPORT else "prescription"
 
-    def refuse(why: str, error: Exception) -> None:
+    def refuse(why: str, error: DomainError) -> NoReturn:
         access.refuse(
             actor=actor,
             kind=kind,

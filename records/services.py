@@ -8,7 +8,7 @@ audited on its own (records.access.refuse), so it stays when the request fails.
 import logging
 import uuid
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -87,7 +87,7 @@ def _locked(records: Any, record_id: int) -> Any:
 # --- Reports ------------------------------------------------------------------------------
 
 
-def report_upload_refused(*, actor: User, error: DomainError, patient_id: int | None = None) -> None:
+def report_upload_refused(*, actor: User, error: DomainError, patient_id: int | None = None) -> NoReturn:
     """Audit an upload refused for its file (too large, wrong type, damaged) and raise `error`."""
     access.refuse(
         actor=actor,
