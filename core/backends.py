@@ -35,7 +35,18 @@ def backend_summary() -> list[tuple[str, str]]:
             f"local files under {settings.STORAGES['records']['OPTIONS']['location']} "
             "(embedded default; set AWS_STORAGE_BUCKET_NAME for S3)"
         )
-    return [("database", db), ("realtime & tasks", redis), ("sign-in", sign_in), ("records files", records)]
+    payments = (
+        "Stripe cards" + (" (webhook signed)" if settings.STRIPE_WEBHOOK_SECRET else " (no STRIPE_WEBHOOK_SECRET)")
+        if settings.STRIPE_SECRET_KEY
+        else "cash and insurance at the desk only (embedded default; set STRIPE_SECRET_KEY for cards)"
+    )
+    return [
+        ("database", db),
+        ("realtime & tasks", redis),
+        ("sign-in", sign_in),
+        ("records files", records),
+        ("payments", payments),
+    ]
 
 
 def log_backends(process: str) -> None:
