@@ -97,6 +97,22 @@ def treated_patient(*, actor: User, kind: str, operation: str, patient_id: int) 
     return patient
 
 
+def listable_patient(*, actor: User, kind: str, patient_id: int) -> None:
+    """A patient's list of records: the patient themself, or a doctor with a care relation."""
+    if actor.role != Role.PATIENT:
+        treated_patient(actor=actor, kind=kind, operation="list", patient_id=patient_id)
+    elif patient_id_of(actor) != patient_id:
+        refuse(
+            actor=actor,
+            kind=kind,
+            operation="list",
+            reason="not_own",
+            error=NotFound(),
+            object_type="patient",
+            object_id=patient_id,
+        )
+
+
 def may_read(*, actor: User, patient_id: int) -> bool:
     """Whether a patient or doctor may read a record of `patient_id` (admins: break-glass)."""
     if actor.role == Role.PATIENT:

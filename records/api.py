@@ -135,7 +135,7 @@ class ReportDownloadApi(RecordsApi):
 
 
 class ReportPatientListApi(RecordsApi):
-    """A patient's reports, for doctors with a care relation."""
+    """A patient's reports, for doctors with a care relation and (added) the patient themself."""
 
     serializer_class = ReportSerializer
 
@@ -189,7 +189,7 @@ class PrescriptionDetailApi(PrescriptionApi):
 
 
 class PrescriptionPatientListApi(PrescriptionApi):
-    """A patient's prescriptions, for doctors with a care relation."""
+    """A patient's prescriptions, for doctors with a care relation and (added) the patient themself."""
 
     serializer_class = PrescriptionSerializer
 

@@ -92,8 +92,8 @@ def report_get(*, actor: User, report_id: int, reason: str = "") -> RecordRead:
 
 
 def report_list_for_patient(*, actor: User, patient_id: int) -> QuerySet[MedicalReport]:
-    """A patient's reports, for a doctor with a care relation (the caller audits the page read)."""
-    access.treated_patient(actor=actor, kind=REPORT, operation="list", patient_id=patient_id)
+    """A patient's reports, for the patient or a doctor with a care relation (the caller audits the page read)."""
+    access.listable_patient(actor=actor, kind=REPORT, patient_id=patient_id)
     return MedicalReport.objects.live().filter(patient_id=patient_id).order_by("-created_at", "-id")
 
 
@@ -103,8 +103,8 @@ def prescription_get(*, actor: User, prescription_id: int, reason: str = "") -> 
 
 
 def prescription_list_for_patient(*, actor: User, patient_id: int) -> QuerySet[Prescription]:
-    """A patient's prescriptions, for a doctor with a care relation (the caller audits the page read)."""
-    access.treated_patient(actor=actor, kind=PRESCRIPTION, operation="list", patient_id=patient_id)
+    """A patient's prescriptions, for the patient or a doctor with a care relation (the caller audits the page read)."""
+    access.listable_patient(actor=actor, kind=PRESCRIPTION, patient_id=patient_id)
     return _prescriptions().filter(patient_id=patient_id).order_by("-created_at", "-id")
 
 
