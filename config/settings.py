@@ -231,6 +231,45 @@ CELERY_BEAT_SCHEDULE["scheduling-extend-slots"] = {
 
 # --- Records (files) ------------------------------------------------------------------
 
+# Medical reports are kept in S3 when a bucket is named (credentials through the usual AWS
+# variables or an instance role), else as local files under VAR_DIR/media/records. Either
+# way no public URL exists: downloads go through links signed by Django.
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+RECORDS_MAX_UPLOAD_BYTES = env.int("RECORDS_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+RECORDS_DOWNLOAD_URL_TTL = env.int("RECORDS_DOWNLOAD_URL_TTL", default=300)
+RECORDS_RETENTION_YEARS = env.int("RECORDS_RETENTION_YEARS", default=10)
+
+
+def records_storage_config(*, bucket: str, region: str | None, endpoint_url: str | None, ttl: int) -> dict:
+    """The records storage: private, server-side encrypted, write-once S3 objects, read
+    through s3v4 presigned URLs that live `ttl` seconds; local files without a bucket."""
+    if not bucket:
+        return {"BACKEND": "records.storage.RecordsFileStorage", "OPTIONS": {"location": VAR_DIR / "media" / "records"}}
+    return {
+        "BACKEND": "records.storage.RecordsS3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "region_name": region,
+            "endpoint_url": endpoint_url,
+            "signature_version": "s3v4",
+            "default_acl": "private",
+            "object_parameters": {"ServerSideEncryption": "AES256"},
+            "file_overwrite": False,
+            "querystring_auth": True,
+            "querystring_expire": ttl,
+        },
+    }
+
+
+RECORDS_STORAGE = records_storage_config(
+    bucket=AWS_STORAGE_BUCKET_NAME,
+    region=AWS_S3_REGION_NAME,
+    endpoint_url=AWS_S3_ENDPOINT_URL,
+    ttl=RECORDS_DOWNLOAD_URL_TTL,
+)
+
 # --- Notifications --------------------------------------------------------------------
 
 # Twilio (SMS): on when the account SID, auth token and sender number are all set.
@@ -296,6 +335,7 @@ STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "records": RECORDS_STORAGE,
 }
 MEDIA_ROOT = VAR_DIR / "media"
 
