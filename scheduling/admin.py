@@ -59,7 +59,7 @@ class AvailabilityRuleAdmin(_DoctorScoped):
         data = form.cleaned_data
         rule = services.rule_create(
             actor=request.user,
-            doctor=data[("doctor", DoctorFilter)],
+            doctor=data["doctor"],
             weekday=data["weekday"],
             start_time=data["start_time"],
             end_time=data["end_time"],
@@ -87,7 +87,7 @@ class AvailabilityExceptionAdmin(_DoctorScoped):
         data = form.cleaned_data
         exception = services.exception_create(
             actor=request.user,
-            doctor=data[("doctor", DoctorFilter)],
+            doctor=data["doctor"],
             start=data["start"],
             end=data["end"],
             reason=data["reason"],
