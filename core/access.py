@@ -105,6 +105,31 @@ ACCESS: dict[str, dict[str, Access]] = {
         "PUT": only(DOCTOR, STAFF, ADMIN, note="its doctor; staff and admin: checked_in and no_show only")
     },
     "appointment-cancel": {"DELETE": signed_in("its patient, its doctor, staff, admin; others 404")},
+    # --- records: every read is audited -------------------------------------------
+    "report-upload": {"POST": only(DOCTOR, note="a doctor with a care relation to the patient")},
+    "report-detail": {"GET": only(PATIENT, DOCTOR, note="its patient, doctors with a care relation")},
+    "report-download": {"GET": anyone("the short-lived signed link is the credential")},
+    "report-delete": {"DELETE": only(DOCTOR, note="its doctor")},
+    "report-patient-list": {"GET": only(DOCTOR, note="doctors with a care relation", gate="service")},
+    "prescription-create": {"POST": only(DOCTOR, note="a doctor with a care relation to the patient", gate="service")},
+    "prescription-detail": {"GET": only(PATIENT, DOCTOR, note="its patient, doctors with a care relation")},
+    "prescription-update": {
+        "PUT": only(DOCTOR, note="its doctor", gate="service"),
+        "PATCH": only(DOCTOR, note="its doctor", gate="service"),
+    },
+    "prescription-delete": {"DELETE": only(DOCTOR, note="its doctor")},
+    "prescription-patient-list": {"GET": only(DOCTOR, note="doctors with a care relation", gate="service")},
+    # --- notifications ------------------------------------------------------------
+    "notification-send": {"POST": only(ADMIN)},
+    "notification-list": {"GET": signed_in("the caller's own")},
+    "notification-preferences": {"GET": signed_in("the caller's own"), "PUT": signed_in("the caller's own")},
+    "notification-detail": {"GET": signed_in("its user; others 404")},
+    "notification-read": {"PUT": signed_in("its user; others 404")},
+    "message-send": {"POST": only(PATIENT, DOCTOR, note="between a patient and a doctor with a care relation")},
+    "message-list": {"GET": signed_in("the caller's own")},
+    "message-read": {"PUT": signed_in("its recipient; others 404")},
+    "webhook-twilio-status": {"POST": anyone("Twilio's signed callback; the signature is the check")},
+    "webhook-sendgrid-events": {"POST": anyone("SendGrid's signed callback; the signature is the check")},
     # --- billing --------------------------------------------------------------------
     "payment-charge": {
         "POST": only(PATIENT, STAFF, ADMIN, note="card: the appointment's patient; cash and insurance: staff, admin")
@@ -180,16 +205,22 @@ def render_markdown() -> str:
         "",
         "Generated from `core/access.py` by `python manage.py access_table`; a test fails when",
         'this page or the table falls behind the URL configuration. "Who" is the gate at the',
-        'door: other signed-in roles get 403, anonymous callers 401. Finer rules ("its patient",',
-        '"a care relation") are enforced by the selectors, which answer 404 for what is not yours.',
+        "door: other signed-in roles get 403, anonymous callers 401. *Refused at the door*: the",
+        "view's permission refuses other roles before reading the request; *the service*: the",
+        "refusal comes after the body or the object is read, so a 400 or 404 may come first.",
+        'Finer rules ("its patient", "a care relation") are enforced by the selectors, which',
+        "answer 404 for what is not yours.",
         "The websocket (`/ws/`) authorises each topic on subscribe: see the contract, section 9.",
         "",
-        "| Method | Path | Who | Notes |",
-        "| --- | --- | --- | --- |",
+        "| Method | Path | Who | Refused at | Notes |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for endpoint in sorted(api_endpoints(), key=lambda e: e.path):
         for method in endpoint.methods:
             access = ACCESS.get(endpoint.key, {}).get(method)
-            who, note = (_who(access), access.note) if access else ("**missing from the table**", "")
-            lines.append(f"| {method} | `{endpoint.path}` | {who} | {note} |")
+            if access is None:
+                lines.append(f"| {method} | `{endpoint.path}` | **missing from the table** | | |")
+                continue
+            gate = "" if access.anyone else ("the door" if access.gate == "view" else "the service")
+            lines.append(f"| {method} | `{endpoint.path}` | {_who(access)} | {gate} | {access.note} |")
     return "\n".join(lines) + "\n"
