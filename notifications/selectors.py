@@ -5,7 +5,7 @@ from django.db.models import Q, QuerySet
 from accounts.models import Role, User
 from core.exceptions import NotFound
 from notifications.models import Message, Notification, NotificationPreference
-from scheduling.models import Appointment
+from scheduling.selectors import care_relation_exists
 
 
 def notification_list(*, actor: User) -> QuerySet[Notification]:
@@ -30,20 +30,15 @@ def preference_get(*, user: User) -> NotificationPreference:
         return NotificationPreference(user=user)
 
 
-def care_relation_exists(*, doctor: User, patient: User) -> bool:
-    """A doctor and a patient have a care relation when they have, or had, an appointment."""
-    return Appointment.objects.filter(doctor__user=doctor, patient__user=patient).exists()
-
-
 def message_counterpart_get(*, actor: User, user_id: int) -> User:
     """The user `actor` may write to: the other side of a care relation (else 404)."""
     other = User.objects.filter(pk=user_id, is_active=True).first()
     if other is None or other.pk == actor.pk:
         raise NotFound("No such recipient.")
     if actor.role == Role.PATIENT and other.role == Role.DOCTOR:
-        related = care_relation_exists(doctor=other, patient=actor)
+        related = care_relation_exists(doctor_id=other.doctor.id, patient_id=actor.patient.id)
     elif actor.role == Role.DOCTOR and other.role == Role.PATIENT:
-        related = care_relation_exists(doctor=actor, patient=other)
+        related = care_relation_exists(doctor_id=actor.doctor.id, patient_id=other.patient.id)
     else:
         related = False
     if not related:

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 from accounts.models import Patient, Role, User
 from audit.services import audit_record
 from core.exceptions import DomainError, Forbidden, NotFound
-from scheduling.models import Appointment
+from scheduling.selectors import care_relation_exists
 
 BREAK_GLASS_MIN_LENGTH = 10
 
@@ -45,11 +45,6 @@ def refuse(
         details={"operation": operation, "reason": reason, **(details or {})},
     )
     raise error
-
-
-def care_relation_exists(*, doctor_id: int, patient_id: int) -> bool:
-    """The doctor has, or had, an appointment with the patient, whatever its status."""
-    return Appointment.objects.filter(doctor_id=doctor_id, patient_id=patient_id).exists()
 
 
 def doctor_id_of(actor: User) -> int | None:
