@@ -202,6 +202,10 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI assets are served from the package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.add_error_responses",
+    ],
 }
 
 # --- Scheduling -----------------------------------------------------------------------
