@@ -184,7 +184,8 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
                 wanted[(slot.start, slot.end)] = slot.rule_id
         day += timedelta(days=1)
 
-    existing = list(Slot.objects.filter(doctor=doctor, start__gte=window_start, start__lt=window_end))
+    # Every future slot, also past the horizon's end: a shortened horizon drops free ones.
+    existing = list(Slot.objects.filter(doctor=doctor, start__gte=window_start))
     booked = [(slot.start, slot.end) for slot in existing if slot.status == SlotStatus.BOOKED]
     exceptions = list(
         AvailabilityException.objects.filter(doctor=doctor, end__gt=window_start, start__lt=window_end).values_list(
@@ -573,6 +574,8 @@ def appointment_set_status(*, actor: User, appointment: Appointment, status: str
     Check-in gives the appointment the next queue number of its doctor's clinic day;
     `no_show` is refused before the start; cancelling frees the slot at once.
     """
+    if not any(status in targets for targets in TRANSITIONS.values()):
+        raise InvalidTransition(f"No appointment can become {status}.")
     if status not in STATUS_SETTERS.get(actor.role, frozenset()):
         raise Forbidden("Your role may not set that status.")
     if actor.role == Role.DOCTOR and appointment.doctor.user_id != actor.pk:
