@@ -218,9 +218,16 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
         elif not off and slot.status == SlotStatus.BLOCKED:
             to_free.append(slot.pk)
 
-    # `status__in` re-checks under the row lock: a slot booked meanwhile is left alone.
+    # Lock what is to go, re-checking the status under the lock: a slot booked meanwhile
+    # is left alone, and one locked here cannot be booked before it is gone.
     unbookable = [SlotStatus.FREE, SlotStatus.BLOCKED]
-    deleted = Slot.objects.filter(pk__in=to_delete, status__in=unbookable).delete()[1].get("scheduling.Slot", 0)
+    doomed = list(
+        Slot.objects.select_for_update()
+        .filter(pk__in=to_delete, status__in=unbookable)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    deleted = Slot.objects.filter(pk__in=doomed).delete()[1].get("scheduling.Slot", 0)
     blocked = Slot.objects.filter(pk__in=to_block, status=SlotStatus.FREE).update(status=SlotStatus.BLOCKED)
     freed = Slot.objects.filter(pk__in=to_free, status=SlotStatus.BLOCKED).update(status=SlotStatus.FREE)
     new_slots = [
@@ -378,7 +385,7 @@ def _publish_slot(event: str, slot: Slot) -> None:
 
 def _resolve_patient(*, actor: User, patient: Patient | None) -> Patient:
     if _is_patient(actor):
-        own = Patient.objects.get(user=actor)
+        own = actor.patient
         if patient is not None and patient.pk != own.pk:
             raise Forbidden("Patients book only for themselves.")
         return own

@@ -204,3 +204,42 @@ def test_the_database_refuses_an_overlapping_row(alice, bob, carol, dave, clinic
             insert, [carol.doctor.id, bob.patient.id, start + timedelta(minutes=30), start + timedelta(hours=1)]
         )
     assert _scalar(OVERLAPS_SQL) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rule_changes_racing_bookings_never_drop_a_booked_slot(ada, clinic):
+    doctor = factories.DoctorFactory(email="d@race.test")
+    weekday = (timezone.now() + timedelta(days=1)).weekday()
+    _tomorrow_rule(doctor, ada, end=time(17))
+    patients = [factories.PatientFactory(email=f"p{i}@race.test") for i in range(8)]
+    starts = [s.start for s in free_slots(doctor)]
+
+    def work(index: int) -> Counter:
+        outcome: Counter = Counter()
+        for round_ in range(6):
+            try:
+                if index < 2:
+                    # Two editors replace the day's rule again and again.
+                    rule = doctor.doctor.availability_rules.filter(weekday=weekday).first()
+                    if rule is not None:
+                        services.rule_delete(actor=ada, rule=rule)
+                    else:
+                        _tomorrow_rule(doctor, ada, end=time(17))
+                else:
+                    patient = patients[index - 2]
+                    services.appointment_book(
+                        actor=patient, doctor=doctor.doctor, start=starts[(index * 6 + round_) % len(starts)]
+                    )
+                outcome["ok"] += 1
+            except DomainError as exc:
+                outcome[exc.code] += 1
+        return outcome
+
+    results = run_threads(10, work)
+
+    assert all(isinstance(r, Counter) for r in results), results
+    assert sum(r["ok"] for r in results[2:]) > 0
+    active = Appointment.objects.filter(status="booked")
+    assert not active.filter(slot__isnull=True).exists()
+    assert _scalar(SLOT_MISMATCH_SQL) == 0
+    assert _scalar(OVERLAPS_SQL) == 0
