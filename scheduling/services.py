@@ -193,10 +193,9 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
         )
     )
     # A wanted slot that overlaps a booked one (left from an older rule) must wait.
+    booked_keys = set(booked)
     wanted = {
-        key: rule_id
-        for key, rule_id in wanted.items()
-        if key in {(s, e) for s, e in booked} or not _overlaps(key[0], key[1], booked)
+        key: rule_id for key, rule_id in wanted.items() if key in booked_keys or not _overlaps(key[0], key[1], booked)
     }
 
     to_delete: list[int] = []
