@@ -318,3 +318,11 @@ def test_a_shorter_horizon_drops_free_slots_beyond_it(carol_hours):
     services.slots_regenerate(doctor=carol_hours.doctor)
     limit = timezone.now() + timedelta(days=4)
     assert not Slot.objects.filter(doctor=carol_hours.doctor, start__gte=limit).exists()
+
+
+def test_the_beat_schedule_names_a_real_task(settings):
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    entry = settings.CELERY_BEAT_SCHEDULE["scheduling-extend-slots"]
+    assert entry["task"] in app.tasks
