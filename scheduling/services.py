@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -24,6 +25,7 @@ from accounts.models import Doctor, Patient, Role, User
 from audit.services import audit_record
 from core.clinic_settings import clinic_setting, clinic_timezone
 from core.exceptions import Conflict, DomainError, Forbidden, ValidationFailed
+from notifications.services import appointment_notify
 from realtime import topics
 from realtime.publish import publish
 from scheduling import calendar, selectors
@@ -473,9 +475,16 @@ def appointment_book(
             details["overrides"] = overrides
         audit_record(actor=actor, action="appointment.booked", obj=appointment, details=details)
         _publish_slot("slot.booked", slot)
+        _notify_patient(appointment, "booked")
         return appointment
 
     return _as_conflict(book)
+
+
+def _notify_patient(appointment: Appointment, kind: str) -> None:
+    # After commit: a rolled-back booking, move or cancellation notifies nobody. Robust: a
+    # failure to notify is logged and must not turn the committed booking into an error.
+    transaction.on_commit(partial(appointment_notify, appointment_id=appointment.pk, kind=kind), robust=True)
 
 
 def _lock_appointment(appointment: Appointment) -> Appointment:
@@ -549,6 +558,7 @@ def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
     if overrides:
         details["overrides"] = overrides
     audit_record(actor=actor, action="appointment.rescheduled", obj=appointment, details=details)
+    _notify_patient(appointment, "rescheduled")
     if old_slot is not None:
         _publish_slot("slot.released", old_slot)
     _publish_slot("slot.booked", new_slot)
@@ -646,6 +656,8 @@ def _transition(*, actor: User, appointment: Appointment, status: str) -> Appoin
             if slot.start > now:
                 _publish_slot("slot.released", slot)
     audit_record(actor=actor, action=f"appointment.{status}", obj=appointment, details=details)
+    if status == S.CANCELLED:
+        _notify_patient(appointment, "cancelled")
     if appointment.queue_date is not None:
         _publish_queue(appointment.doctor_id, appointment.queue_date)
     return appointment
