@@ -186,7 +186,8 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
                 wanted[(slot.start, slot.end)] = slot.rule_id
         day += timedelta(days=1)
 
-    existing = list(Slot.objects.filter(doctor=doctor, start__gte=window_start, start__lt=window_end))
+    # Every future slot, also past the horizon's end: a shortened horizon drops free ones.
+    existing = list(Slot.objects.filter(doctor=doctor, start__gte=window_start))
     booked = [(slot.start, slot.end) for slot in existing if slot.status == SlotStatus.BOOKED]
     exceptions = list(
         AvailabilityException.objects.filter(doctor=doctor, end__gt=window_start, start__lt=window_end).values_list(
@@ -194,10 +195,9 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
         )
     )
     # A wanted slot that overlaps a booked one (left from an older rule) must wait.
+    booked_keys = set(booked)
     wanted = {
-        key: rule_id
-        for key, rule_id in wanted.items()
-        if key in {(s, e) for s, e in booked} or not _overlaps(key[0], key[1], booked)
+        key: rule_id for key, rule_id in wanted.items() if key in booked_keys or not _overlaps(key[0], key[1], booked)
     }
 
     to_delete: list[int] = []
@@ -219,9 +219,16 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
         elif not off and slot.status == SlotStatus.BLOCKED:
             to_free.append(slot.pk)
 
-    # `status__in` re-checks under the row lock: a slot booked meanwhile is left alone.
+    # Lock what is to go, re-checking the status under the lock: a slot booked meanwhile
+    # is left alone, and one locked here cannot be booked before it is gone.
     unbookable = [SlotStatus.FREE, SlotStatus.BLOCKED]
-    deleted = Slot.objects.filter(pk__in=to_delete, status__in=unbookable).delete()[1].get("scheduling.Slot", 0)
+    doomed = list(
+        Slot.objects.select_for_update()
+        .filter(pk__in=to_delete, status__in=unbookable)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    deleted = Slot.objects.filter(pk__in=doomed).delete()[1].get("scheduling.Slot", 0)
     blocked = Slot.objects.filter(pk__in=to_block, status=SlotStatus.FREE).update(status=SlotStatus.BLOCKED)
     freed = Slot.objects.filter(pk__in=to_free, status=SlotStatus.BLOCKED).update(status=SlotStatus.FREE)
     new_slots = [
@@ -379,7 +386,7 @@ def _publish_slot(event: str, slot: Slot) -> None:
 
 def _resolve_patient(*, actor: User, patient: Patient | None) -> Patient:
     if _is_patient(actor):
-        own = Patient.objects.get(user=actor)
+        own = actor.patient
         if patient is not None and patient.pk != own.pk:
             raise Forbidden("Patients book only for themselves.")
         return own
@@ -583,6 +590,8 @@ def appointment_set_status(*, actor: User, appointment: Appointment, status: str
     Check-in gives the appointment the next queue number of its doctor's clinic day;
     `no_show` is refused before the start; cancelling frees the slot at once.
     """
+    if not any(status in targets for targets in TRANSITIONS.values()):
+        raise InvalidTransition(f"No appointment can become {status}.")
     if status not in STATUS_SETTERS.get(actor.role, frozenset()):
         raise Forbidden("Your role may not set that status.")
     if actor.role == Role.DOCTOR and appointment.doctor.user_id != actor.pk:
