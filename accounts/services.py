@@ -55,17 +55,34 @@ def _staff_flags(role: str) -> dict[str, bool]:
     return {"is_staff": role in (Role.STAFF, Role.ADMIN), "is_superuser": role == Role.ADMIN}
 
 
-def _new_user(*, email: str, password: str | None, first_name: str, last_name: str, role: str, phone: str = "") -> User:
+def _new_user(
+    *,
+    email: str,
+    password: str | None,
+    first_name: str,
+    last_name: str,
+    role: str,
+    phone: str = "",
+    firebase_uid: str | None = None,
+) -> User:
     email = _normalise_email(email)
-    user = User(email=email, first_name=first_name, last_name=last_name, role=role, phone=phone, **_staff_flags(role))
+    user = User(
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        role=role,
+        phone=phone,
+        firebase_uid=firebase_uid,
+        **_staff_flags(role),
+    )
     if password:
         _check_password(password, user)
         user.set_password(password)
     else:
         user.set_unusable_password()
     try:
-        # A savepoint, so that a lost race on the unique email leaves the caller's
-        # transaction usable.
+        # A savepoint, so that a lost race on the unique email (or Firebase uid) leaves
+        # the caller's transaction usable.
         with transaction.atomic():
             user.save()
     except IntegrityError as exc:
@@ -274,7 +291,12 @@ def login_firebase(*, id_token: str) -> Session:
         claims = identity.firebase_verify(id_token)
     except identity.IdentityError as exc:
         raise _sign_in_refused("firebase", reason=str(exc)) from exc
-    user, refusal = _firebase_user(claims)
+    try:
+        user, refusal = _firebase_user(claims)
+    except ValidationFailed:
+        # A concurrent first sign-in of the same uid (or a sign-up with the same email)
+        # committed first; looking again finds that account and applies the usual rules.
+        user, refusal = _firebase_user(claims)
     if user is None:
         raise _sign_in_refused("firebase", reason=refusal)
     return _sign_in(user, "firebase")
@@ -313,9 +335,8 @@ def patient_register_from_firebase(*, uid: str, email: str, first_name: str, las
         last_name=last_name[:150],
         role=Role.PATIENT,
         phone=phone[:32],
+        firebase_uid=uid,
     )
-    user.firebase_uid = uid
-    user.save(update_fields=["firebase_uid"])
     Patient.objects.create(user=user)
     audit_record(actor=user, action="user.registered", obj=user, details={"role": Role.PATIENT, "provider": "firebase"})
     return user
