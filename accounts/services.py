@@ -2,7 +2,7 @@
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -10,6 +10,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import identity
@@ -242,6 +243,20 @@ def token_issue(*, user: User, provider: str = "local") -> Session:
         user=user, key_hash=hash_token(raw), created_at=now, expires_at=expires_at, provider=provider
     )
     return Session(user=user, token=raw, expires_at=expires_at)
+
+
+# Dead tokens are kept this long before they are purged, so a recent sign-out can still be
+# investigated; they stop working at once either way.
+DEAD_TOKEN_RETENTION = timedelta(days=7)
+
+
+@transaction.atomic
+def token_purge_dead(*, retention: timedelta = DEAD_TOKEN_RETENTION) -> int:
+    """Delete tokens that expired or were revoked more than `retention` ago; returns how many."""
+    cutoff = timezone.now() - retention
+    deleted, _ = AuthToken.objects.filter(Q(expires_at__lt=cutoff) | Q(revoked_at__lt=cutoff)).delete()
+    logger.info("purged %s dead tokens", deleted)
+    return deleted
 
 
 @transaction.atomic

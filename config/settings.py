@@ -151,6 +151,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # API tokens: how long one lives, in seconds (default 12 h).
 TOKEN_TTL = timedelta(seconds=env.int("TOKEN_TTL", default=12 * 3600))
+CELERY_BEAT_SCHEDULE["accounts-purge-dead-tokens"] = {
+    "task": "accounts.tasks.purge_dead_tokens",
+    "schedule": crontab(hour=3, minute=30),
+}
 
 # Firebase: on when a project id is set. Credentials (a service-account JSON file) are
 # needed to check revocation at sign-in; without them tokens are still verified.
