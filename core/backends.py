@@ -28,7 +28,12 @@ def backend_summary() -> list[tuple[str, str]]:
             sign_in += " + local email/password"
     else:
         sign_in = "local email/password (embedded default; set FIREBASE_PROJECT_ID for Firebase)"
-    return [("database", db), ("realtime & tasks", redis), ("sign-in", sign_in)]
+    payments = (
+        "Stripe cards" + (" (webhook signed)" if settings.STRIPE_WEBHOOK_SECRET else " (no STRIPE_WEBHOOK_SECRET)")
+        if settings.STRIPE_SECRET_KEY
+        else "cash and insurance at the desk only (embedded default; set STRIPE_SECRET_KEY for cards)"
+    )
+    return [("database", db), ("realtime & tasks", redis), ("sign-in", sign_in), ("payments", payments)]
 
 
 def log_backends(process: str) -> None:
