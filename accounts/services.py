@@ -320,11 +320,16 @@ def login_firebase(*, id_token: str) -> Session:
 @transaction.atomic
 def _firebase_user(claims: identity.FirebaseIdentity) -> tuple[User | None, str]:
     """The user a verified Firebase identity signs in as (made on first sign-in)."""
-    # Row locks: two first sign-ins of one uid at once must not both create a user.
+    # Two first sign-ins of one uid may race: the unique uid and email columns let one
+    # insert win and login_firebase looks again for the loser. The row locks keep a found
+    # account from being linked or deactivated under us.
     user = User.objects.select_for_update().filter(firebase_uid=claims.uid).first()
     if user is None and claims.email:
         existing = User.objects.select_for_update().filter(email=claims.email).first()
-        if existing is not None:
+        if existing is not None and existing.firebase_uid == claims.uid:
+            # Made or linked by a concurrent sign-in of this uid since the first look.
+            user = existing
+        elif existing is not None:
             if not claims.email_verified or existing.firebase_uid:
                 return None, "email_unverified_or_linked"
             existing.firebase_uid = claims.uid

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import AuthToken, Role, User, hash_token
 from audit.models import AuditLog
+from tests.assertions import assert_error
 from tests.factories import PASSWORD
 
 REGISTER = "/api/auth/register/"
@@ -46,18 +47,6 @@ def doctor_body(**overrides):
         "experience_years": 12,
     }
     body.update(overrides)
-    return body
-
-
-def assert_error(response, status, code, fields=None):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["code"] == code
-    assert isinstance(body["detail"], str) and body["detail"]
-    if fields is None:
-        assert "fields" not in body
-    else:
-        assert set(fields) <= set(body["fields"]), body["fields"]
     return body
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from audit.models import AuditLog
 from tests import factories
-from tests.accounts.test_auth_api import assert_error
+from tests.assertions import assert_error
 
 LIST = "/api/doctors/list/"
 

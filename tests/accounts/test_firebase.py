@@ -15,7 +15,7 @@ from accounts import identity
 from accounts.models import Role, User
 from audit.models import AuditLog
 from tests.accounts import firebase_fakes as fakes
-from tests.accounts.test_auth_api import assert_error
+from tests.assertions import assert_error
 
 LOGIN = "/api/auth/login/"
 
@@ -279,7 +279,7 @@ def test_concurrent_first_sign_ins_of_one_uid_make_one_user(google, google_key):
             client = APIClient()
             barrier.wait(timeout=30)
             response = sign_in(client, token)
-            answers.append((response.status_code, response.json()["user"]["id"]))
+            answers.append((response.status_code, response.json().get("user", {}).get("id"), response.content))
         finally:
             connection.close()
 
@@ -289,6 +289,6 @@ def test_concurrent_first_sign_ins_of_one_uid_make_one_user(google, google_key):
     for thread in threads:
         thread.join(timeout=60)
     assert len(answers) == 4
-    assert {status for status, _ in answers} == {200}
-    assert len({user_id for _, user_id in answers}) == 1
+    assert {status for status, _, _ in answers} == {200}, answers
+    assert len({user_id for _, user_id, _ in answers}) == 1
     assert User.objects.filter(firebase_uid="uid-twin").count() == 1
