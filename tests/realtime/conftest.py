@@ -108,7 +108,7 @@ publish_committed = database_sync_to_async(_publish_committed)
 
 def slot_data(doctor_id: int, minutes_from_now: int = 60) -> dict[str, Any]:
     start = (timezone.now() + timedelta(minutes=minutes_from_now)).replace(microsecond=0)
-    return {"doctor": doctor_id, "start": start, "end": start + timedelta(minutes=30)}
+    return {"doctor": doctor_id, "start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat()}
 
 
 def display_data(doctor_id: int, now_serving: int | None, *waiting: int) -> dict[str, Any]:
