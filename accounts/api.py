@@ -1,6 +1,6 @@
 """Accounts endpoints (contract §2). Thin: parse, call a service or selector, serialize."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
@@ -64,7 +64,13 @@ class LoginApi(GenericAPIView):
     permission_classes = [AllowAny]
     throttle_classes = [LoginThrottle]
 
-    @extend_schema(request=LoginInput, responses={200: SessionSerializer})
+    @extend_schema(
+        request=LoginInput,
+        responses={
+            200: SessionSerializer,
+            401: OpenApiResponse(description="Sign-in refused; one message for every cause."),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = _valid(LoginInput, request.data)
         if data.get("id_token"):

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -33,28 +34,28 @@ class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":
-        from accounts.services import user_create
-
-        return user_create(
-            actor=None,
-            email=email,
-            password=password,
-            first_name=extra.pop("first_name", ""),
-            last_name=extra.pop("last_name", ""),
-            role=extra.pop("role", Role.PATIENT),
-        )
+        return self._create(email, password, role=extra.pop("role", Role.PATIENT), **extra)
 
     def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":
-        from accounts.services import user_create
+        return self._create(email, password, role=Role.ADMIN, **extra)
 
-        return user_create(
-            actor=None,
-            email=email,
-            password=password,
-            first_name=extra.pop("first_name", ""),
-            last_name=extra.pop("last_name", ""),
-            role=Role.ADMIN,
-        )
+    def _create(self, email: str, password: str | None, *, role: str, **extra: Any) -> "User":
+        from accounts.services import user_create
+        from core.exceptions import ValidationFailed
+
+        try:
+            return user_create(
+                actor=None,
+                email=email,
+                password=password,
+                first_name=extra.get("first_name", ""),
+                last_name=extra.get("last_name", ""),
+                role=role,
+            )
+        except ValidationFailed as exc:
+            # createsuperuser turns Django's ValidationError into a clean CommandError.
+            messages = [f"{field}: {m}" for field, ms in (exc.fields or {}).items() for m in ms]
+            raise DjangoValidationError(messages or [exc.detail]) from exc
 
 
 class User(AbstractBaseUser, PermissionsMixin):

@@ -219,8 +219,11 @@ def doctor_approve(*, actor: User, doctor: Doctor) -> Doctor:
 def token_issue(*, user: User, provider: str = "local") -> Session:
     """A new bearer token for `user`; only its hash is stored."""
     raw = AuthToken.generate_raw()
-    expires_at = timezone.now() + settings.TOKEN_TTL
-    AuthToken.objects.create(user=user, key_hash=hash_token(raw), expires_at=expires_at, provider=provider)
+    now = timezone.now()
+    expires_at = now + settings.TOKEN_TTL
+    AuthToken.objects.create(
+        user=user, key_hash=hash_token(raw), created_at=now, expires_at=expires_at, provider=provider
+    )
     return Session(user=user, token=raw, expires_at=expires_at)
 
 

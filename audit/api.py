@@ -14,7 +14,7 @@ class AuditLogListApi(GenericAPIView):
     permission_classes = [IsAdmin]
     serializer_class = AuditLogSerializer
 
-    @extend_schema(parameters=[AuditLogFilterSerializer])
+    @extend_schema(parameters=[AuditLogFilterSerializer], responses=AuditLogSerializer(many=True))
     def get(self, request: Request) -> Response:
         filters = AuditLogFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)

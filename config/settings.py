@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -201,9 +202,22 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI assets are served from the package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.add_error_responses",
+    ],
 }
 
 # --- Scheduling -----------------------------------------------------------------------
+
+# How long a booking waits for a contended slot or patient row before answering 409.
+SCHEDULING_LOCK_TIMEOUT_MS = env.int("SCHEDULING_LOCK_TIMEOUT_MS", default=3000)
+# When (UTC hour) the daily beat task extends every doctor's slots to the booking horizon.
+SCHEDULING_EXTEND_SLOTS_HOUR = env.int("SCHEDULING_EXTEND_SLOTS_HOUR", default=2)
+CELERY_BEAT_SCHEDULE["scheduling-extend-slots"] = {
+    "task": "scheduling.tasks.extend_slots",
+    "schedule": crontab(hour=SCHEDULING_EXTEND_SLOTS_HOUR, minute=15),
+}
 
 # --- Realtime -------------------------------------------------------------------------
 

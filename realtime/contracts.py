@@ -1,6 +1,7 @@
 """The websocket contract (contract §9) as data: the one source of truth for its documents.
 
-`manage.py export_contracts` writes from here, into frontend_contracts/:
+`manage.py export_contracts` writes from here (registered in core.contracts by
+RealtimeConfig.ready()), into frontend_contracts/:
 
 - asyncapi.yaml: the AsyncAPI document of `/ws/`;
 - schemas/messages/*.json and schemas/events/*.json: a JSON Schema per message and event;
@@ -11,8 +12,8 @@ same schemas (`validate_event`, `validate_message`).
 """
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -415,25 +416,31 @@ def typescript_api(openapi: dict[str, Any]) -> str:
     return header + "\n\n".join(blocks) + "\n"
 
 
-def documents(openapi: dict[str, Any]) -> dict[str, str]:
-    """Relative path -> file content, for everything this module generates."""
+def documents(openapi: dict[str, Any] | None) -> dict[str, str]:
+    """Relative path -> file content, for everything this module generates (types/api.ts
+    only when given the OpenAPI schema, which costs a pass over every view)."""
     files = {path: json.dumps(schema, indent=2) + "\n" for path, schema in json_schemas().items()}
     files["asyncapi.yaml"] = yaml.safe_dump(asyncapi_document(), sort_keys=False, allow_unicode=True)
     files["types/events.ts"] = typescript_events()
-    files["types/api.ts"] = typescript_api(openapi)
+    files["types/api.ts"] = typescript_api(openapi) if openapi is not None else ""
     return files
 
 
-def write_documents(out_dir: Path, openapi: dict[str, Any]) -> list[Path]:
-    """Write every generated file under `out_dir`; schema files no longer generated are removed."""
-    written = []
-    generated = documents(openapi)
-    for stale in (out_dir / "schemas").glob("**/*.json"):
-        if str(stale.relative_to(out_dir)) not in generated:
-            stale.unlink()
-    for relative, content in generated.items():
-        path = out_dir / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-        written.append(path)
-    return written
+def _openapi() -> dict[str, Any]:
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def _exporter(relative: str) -> Callable[[], str]:
+    if relative == "types/api.ts":
+        return lambda: typescript_api(_openapi())
+    return lambda: documents(None)[relative]
+
+
+def register_exporters() -> None:
+    """Add every file of this module to the `export_contracts` registry (core.contracts)."""
+    from core.contracts import contract
+
+    for relative in documents(None):
+        contract(relative)(_exporter(relative))

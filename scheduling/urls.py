@@ -1,1 +1,29 @@
-urlpatterns: list = []
+from django.urls import path
+
+from scheduling import api
+
+urlpatterns = [
+    path("doctors/<int:doctor_id>/availability/", api.AvailabilityApi.as_view(), name="doctor-availability"),
+    path(
+        "doctors/<int:doctor_id>/availability/rules/",
+        api.RuleListCreateApi.as_view(),
+        name="doctor-availability-rules",
+    ),
+    path(
+        "doctors/<int:doctor_id>/availability/rules/<int:rule_id>/",
+        api.RuleDeleteApi.as_view(),
+        name="doctor-availability-rule",
+    ),
+    path(
+        "doctors/<int:doctor_id>/availability/exceptions/",
+        api.ExceptionCreateApi.as_view(),
+        name="doctor-availability-exceptions",
+    ),
+    path("doctors/<int:doctor_id>/queue/", api.QueueApi.as_view(), name="doctor-queue"),
+    path("appointments/book/", api.BookApi.as_view(), name="appointment-book"),
+    path("appointments/list/", api.AppointmentListApi.as_view(), name="appointment-list"),
+    path("appointments/<int:appointment_id>/", api.AppointmentDetailApi.as_view(), name="appointment-detail"),
+    path("appointments/<int:appointment_id>/update/", api.AppointmentUpdateApi.as_view(), name="appointment-update"),
+    path("appointments/<int:appointment_id>/status/", api.AppointmentStatusApi.as_view(), name="appointment-status"),
+    path("appointments/<int:appointment_id>/cancel/", api.AppointmentCancelApi.as_view(), name="appointment-cancel"),
+]

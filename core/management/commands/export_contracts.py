@@ -1,34 +1,35 @@
-"""`manage.py export_contracts`: regenerate frontend_contracts/ from the code.
-
-openapi.yaml comes from the DRF views (drf-spectacular); the websocket documents, JSON
-Schemas and TypeScript types from realtime.contracts.
-"""
+"""`python manage.py export_contracts`: regenerate frontend_contracts/ from the code (`make schema`)."""
 
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-from django.core.management.base import BaseCommand
-from drf_spectacular.generators import SchemaGenerator
-from drf_spectacular.renderers import OpenApiYamlRenderer
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from realtime import contracts
-
-
-def openapi_schema() -> dict[str, Any]:
-    return SchemaGenerator().get_schema(request=None, public=True)
+from core.contracts import default_directory, render_all
 
 
 class Command(BaseCommand):
-    help = "Write the OpenAPI and AsyncAPI documents, JSON Schemas and TypeScript types to frontend_contracts/."
+    help = "Write the public contracts (OpenAPI and any other registered file) into frontend_contracts/."
 
-    def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--out", default=str(Path(settings.BASE_DIR) / "frontend_contracts"))
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--output-dir", type=Path, default=None, help="Where to write (default: frontend_contracts/)."
+        )
+        parser.add_argument(
+            "--check", action="store_true", help="Write nothing; fail when a committed file differs from the code."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        out = Path(options["out"])
-        out.mkdir(parents=True, exist_ok=True)
-        schema = openapi_schema()
-        (out / "openapi.yaml").write_bytes(OpenApiYamlRenderer().render(schema, renderer_context={}))
-        written = contracts.write_documents(out, schema)
-        self.stdout.write(f"wrote {out / 'openapi.yaml'} and {len(written)} realtime contract files")
+        directory: Path = options["output_dir"] or default_directory()
+        stale: list[str] = []
+        for name, text in render_all().items():
+            path = directory / name
+            if options["check"]:
+                if not path.exists() or path.read_text(encoding="utf-8") != text:
+                    stale.append(name)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            self.stdout.write(f"wrote {path}")
+        if stale:
+            raise CommandError(f"Stale contracts in {directory}: {', '.join(stale)}. Run `make schema` and commit.")

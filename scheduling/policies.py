@@ -1,0 +1,85 @@
+"""The clinic's scheduling policies: typed settings stored in the database, editable by admins."""
+
+from core.clinic_settings import SettingSpec, register
+
+TIMEZONE = register(
+    SettingSpec(
+        key="timezone",
+        type="timezone",
+        default="UTC",
+        help="The clinic's IANA time zone: availability rules and clinic days are in its wall-clock time.",
+        public=True,
+    )
+)
+BOOKING_HORIZON_DAYS = register(
+    SettingSpec(
+        key="booking_horizon_days",
+        type="int",
+        default=60,
+        help="How many days ahead slots exist and may be booked.",
+        public=True,
+        min_value=1,
+        max_value=366,
+    )
+)
+MIN_NOTICE_MINUTES = register(
+    SettingSpec(
+        key="min_notice_minutes",
+        type="int",
+        default=60,
+        help="A patient may book or move to a slot only this many minutes ahead (staff may override).",
+        min_value=0,
+        max_value=7 * 24 * 60,
+    )
+)
+PATIENT_CANCEL_NOTICE_MINUTES = register(
+    SettingSpec(
+        key="patient_cancel_notice_minutes",
+        type="int",
+        default=0,
+        help="A patient may cancel only this many minutes before the start (0: until the start).",
+        min_value=0,
+        max_value=7 * 24 * 60,
+    )
+)
+PATIENT_RESCHEDULE_NOTICE_MINUTES = register(
+    SettingSpec(
+        key="patient_reschedule_notice_minutes",
+        type="int",
+        default=0,
+        help="A patient may move an appointment only this many minutes before its start (0: until the start).",
+        min_value=0,
+        max_value=7 * 24 * 60,
+    )
+)
+MAX_OPEN_APPOINTMENTS_PER_PATIENT = register(
+    SettingSpec(
+        key="max_open_appointments_per_patient",
+        type="int",
+        default=5,
+        help="The most active (booked, checked-in, in-progress) appointments one patient may hold.",
+        min_value=1,
+        max_value=100,
+    )
+)
+DEFAULT_SLOT_MINUTES = register(
+    SettingSpec(
+        key="default_slot_minutes",
+        type="int",
+        default=30,
+        help="The slot length of an availability rule created without one.",
+        public=True,
+        min_value=5,
+        max_value=240,
+    )
+)
+CHECKIN_OPENS_MINUTES_BEFORE = register(
+    SettingSpec(
+        key="checkin_opens_minutes_before",
+        type="int",
+        default=0,
+        help="Check-in opens this many minutes before the start (0: any time).",
+        min_value=0,
+        max_value=7 * 24 * 60,
+    )
+)

@@ -1,0 +1,185 @@
+"""Reads of scheduling, scoped to the actor ("not yours" is 404).
+
+The queue payloads live here so the realtime app builds exactly what the REST endpoint
+returns (`queue_payload`) and what display screens may see (`display_payload`).
+"""
+
+from datetime import date
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from accounts.models import Doctor, Patient, Role, User
+from accounts.selectors import doctor_get
+from core.clinic_settings import clinic_timezone
+from core.exceptions import Forbidden, ValidationFailed
+from scheduling import calendar
+from scheduling.models import Appointment, AppointmentStatus, AvailabilityRule, Slot
+from scheduling.serializers import AppointmentSerializer
+
+
+def clinic_today() -> date:
+    return timezone.now().astimezone(clinic_timezone()).date()
+
+
+# --- Doctors, as scheduling sees them --------------------------------------------------
+
+
+def doctor_for_change(*, actor: User, doctor_id: int) -> Doctor:
+    """A doctor whose availability the actor may change: themself, or any for staff/admin."""
+    doctor = get_object_or_404(Doctor.objects.select_related("user"), pk=doctor_id)
+    if actor.is_staff_or_admin or (actor.role == Role.DOCTOR and doctor.user_id == actor.pk):
+        return doctor
+    raise Forbidden("Only that doctor, staff and admins may change this availability.")
+
+
+def doctor_for_booking(*, actor: User, doctor_id: int) -> Doctor:
+    doctor = Doctor.objects.filter(pk=doctor_id, is_approved=True, user__is_active=True).first()
+    if doctor is None:
+        raise ValidationFailed(fields={"doctor": ["No bookable doctor with this id."]})
+    return doctor
+
+
+def patient_for_booking(*, patient_id: int | None) -> Patient | None:
+    if patient_id is None:
+        return None
+    patient = Patient.objects.filter(pk=patient_id, user__is_active=True).first()
+    if patient is None:
+        raise ValidationFailed(fields={"patient": ["No patient with this id."]})
+    return patient
+
+
+def doctors_with_rules() -> list[int]:
+    """Ids of the approved, active doctors whose slots the daily task extends."""
+    return list(
+        Doctor.objects.filter(is_approved=True, user__is_active=True, availability_rules__isnull=False)
+        .distinct()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+# --- Availability ---------------------------------------------------------------------
+
+
+def availability(*, actor: User, doctor_id: int, first: date | None = None, last: date | None = None) -> dict[str, Any]:
+    """The doctor's slots on clinic days [first, last], future ones only, in time order.
+
+    Three queries whatever the number of slots: the time zone (cached), the doctor, the slots.
+    """
+    tz = clinic_timezone()
+    doctor = doctor_get(actor=actor, doctor_id=doctor_id)
+    first = first or clinic_today()
+    last = last or first
+    window_start = max(calendar.day_bounds(first, tz)[0], timezone.now())
+    window_end = calendar.day_bounds(last, tz)[1]
+    rows = (
+        Slot.objects.filter(doctor=doctor, start__gte=window_start, start__lt=window_end)
+        .order_by("start")
+        .values_list("start", "end", "status")
+    )
+    return {
+        "doctor": doctor.pk,
+        "timezone": str(tz.key),
+        "slots": [
+            {"start": start.astimezone(tz).isoformat(), "end": end.astimezone(tz).isoformat(), "available": s == "free"}
+            for start, end, s in rows
+        ],
+    }
+
+
+def rule_list(*, actor: User, doctor_id: int) -> QuerySet[AvailabilityRule]:
+    doctor = doctor_get(actor=actor, doctor_id=doctor_id)
+    return AvailabilityRule.objects.filter(doctor=doctor).order_by("weekday", "start_time", "id")
+
+
+def rule_for_change(*, actor: User, doctor_id: int, rule_id: int) -> AvailabilityRule:
+    doctor = doctor_for_change(actor=actor, doctor_id=doctor_id)
+    return get_object_or_404(AvailabilityRule.objects.select_related("doctor"), pk=rule_id, doctor=doctor)
+
+
+# --- Appointments ---------------------------------------------------------------------
+
+
+def _visible_appointments(actor: User) -> QuerySet[Appointment]:
+    appointments = Appointment.objects.all()
+    if actor.is_staff_or_admin:
+        return appointments
+    if actor.role == Role.DOCTOR:
+        return appointments.filter(doctor__user=actor)
+    if actor.role == Role.PATIENT:
+        return appointments.filter(patient__user=actor)
+    return appointments.none()
+
+
+def appointment_list(
+    *, actor: User, status: str | None = None, day: date | None = None, doctor_id: int | None = None
+) -> QuerySet[Appointment]:
+    """The actor's appointments (a patient's own, a doctor's own; staff and admin: all)."""
+    appointments = _visible_appointments(actor)
+    if status:
+        appointments = appointments.filter(status=status)
+    if day is not None:
+        start, end = calendar.day_bounds(day, clinic_timezone())
+        appointments = appointments.filter(start__gte=start, start__lt=end)
+    if doctor_id is not None:
+        appointments = appointments.filter(doctor_id=doctor_id)
+    return appointments.order_by("start", "id")
+
+
+def appointment_get(*, actor: User, appointment_id: int) -> Appointment:
+    """One appointment the actor may see (its patient, its doctor, staff, admin), else 404."""
+    return get_object_or_404(_visible_appointments(actor).select_related("doctor"), pk=appointment_id)
+
+
+# --- The queue ------------------------------------------------------------------------
+
+_QUEUE_STATUSES = (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS, AppointmentStatus.COMPLETED)
+
+
+def queue_payload(*, doctor_id: int, day: date) -> dict[str, Any]:
+    """The queue of one doctor's clinic day, as GET /api/doctors/{id}/queue/ returns it.
+
+    `now_serving`: the appointment in progress (the lowest number if several);
+    `waiting`: checked-in appointments in queue order; `done`: completed ones.
+    """
+    queued = list(
+        Appointment.objects.filter(doctor_id=doctor_id, queue_date=day, status__in=_QUEUE_STATUSES).order_by(
+            "queue_number"
+        )
+    )
+    serving = next((a for a in queued if a.status == AppointmentStatus.IN_PROGRESS), None)
+    return {
+        "doctor": doctor_id,
+        "date": day.isoformat(),
+        "now_serving": AppointmentSerializer(serving).data if serving is not None else None,
+        "waiting": AppointmentSerializer(
+            [a for a in queued if a.status == AppointmentStatus.CHECKED_IN], many=True
+        ).data,
+        "done": sum(1 for a in queued if a.status == AppointmentStatus.COMPLETED),
+    }
+
+
+def display_payload(queue: dict[str, Any]) -> dict[str, Any]:
+    """What a waiting-room screen may show: numbers and statuses, no names, no reasons."""
+
+    def public(appointment: dict[str, Any]) -> dict[str, Any]:
+        return {"queue_number": appointment["queue_number"], "status": appointment["status"]}
+
+    serving = queue["now_serving"]
+    return {
+        "doctor": queue["doctor"],
+        "date": queue["date"],
+        "now_serving": public(serving) if serving is not None else None,
+        "waiting": [public(a) for a in queue["waiting"]],
+    }
+
+
+def queue_get(*, actor: User, doctor_id: int, day: date | None = None) -> dict[str, Any]:
+    """The queue for that doctor, staff and admin (another doctor: 403)."""
+    doctor = get_object_or_404(Doctor, pk=doctor_id)
+    if not (actor.is_staff_or_admin or (actor.role == Role.DOCTOR and doctor.user_id == actor.pk)):
+        raise Forbidden("Only that doctor, staff and admins see this queue.")
+    return queue_payload(doctor_id=doctor.pk, day=day or clinic_today())

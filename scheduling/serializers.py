@@ -1,0 +1,188 @@
+"""Scheduling's input and output shapes (contract §3 and §4)."""
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from core.clinic_settings import clinic_timezone
+from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule
+
+MAX_AVAILABILITY_DAYS = 31
+
+
+def clinic_iso(value: datetime) -> str:
+    """An instant as the contract writes it: ISO 8601 with the clinic's offset (never `Z`)."""
+    return value.astimezone(clinic_timezone()).isoformat()
+
+
+class ClinicDateTimeField(serializers.DateTimeField):
+    """Out: the clinic's offset (`+00:00`, not DRF's `Z`). In: an offset is required."""
+
+    default_error_messages = {"naive": "Include a UTC offset, e.g. 2026-12-01T09:30:00+00:00."}
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        if timezone.is_naive(value):
+            self.fail("naive")
+        return super().enforce_timezone(value)
+
+    def to_representation(self, value: datetime | None) -> str | None:
+        return None if value is None else clinic_iso(value)
+
+
+class _ClinicModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        **{
+            model_field: ClinicDateTimeField
+            for model_field, field in serializers.ModelSerializer.serializer_field_mapping.items()
+            if field is serializers.DateTimeField
+        },
+    }
+
+
+# --- Output ----------------------------------------------------------------------------
+
+
+class AppointmentSerializer(_ClinicModelSerializer):
+    class Meta:
+        model = Appointment
+        fields = [
+            "id",
+            "doctor",
+            "patient",
+            "start",
+            "end",
+            "status",
+            "reason",
+            "queue_number",
+            "checked_in_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class RuleSerializer(_ClinicModelSerializer):
+    start_time = serializers.TimeField(format="%H:%M")
+    end_time = serializers.TimeField(format="%H:%M")
+
+    class Meta:
+        model = AvailabilityRule
+        fields = [
+            "id",
+            "doctor",
+            "weekday",
+            "start_time",
+            "end_time",
+            "slot_minutes",
+            "valid_from",
+            "valid_until",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ExceptionSerializer(_ClinicModelSerializer):
+    class Meta:
+        model = AvailabilityException
+        fields = ["id", "doctor", "start", "end", "reason", "created_at"]
+        read_only_fields = fields
+
+
+class SlotOutput(serializers.Serializer):
+    start = serializers.CharField(help_text="ISO 8601 with the clinic's offset")
+    end = serializers.CharField(help_text="ISO 8601 with the clinic's offset")
+    available = serializers.BooleanField()
+
+
+class AvailabilityOutput(serializers.Serializer):
+    doctor = serializers.IntegerField()
+    timezone = serializers.CharField()
+    slots = SlotOutput(many=True)
+
+
+class QueueOutput(serializers.Serializer):
+    doctor = serializers.IntegerField()
+    date = serializers.DateField()
+    now_serving = AppointmentSerializer(allow_null=True)
+    waiting = AppointmentSerializer(many=True)
+    done = serializers.IntegerField()
+
+
+# --- Input -----------------------------------------------------------------------------
+
+
+class AvailabilityQuery(serializers.Serializer):
+    """`?date=` or `?from=&to=` (inclusive clinic days, at most 31); neither: today."""
+
+    date = serializers.DateField(required=False)
+    to = serializers.DateField(required=False)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(required=False)  # a Python keyword, so added here
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        day, first, last = attrs.get("date"), attrs.get("from"), attrs.get("to")
+        if day is not None:
+            if first is not None or last is not None:
+                raise serializers.ValidationError({"date": ["Give date, or from and to, not both."]})
+            return {"first": day, "last": day}
+        if first is None and last is None:
+            return {}
+        if first is None or last is None:
+            raise serializers.ValidationError({"from" if first is None else "to": ["Give both from and to."]})
+        if last < first:
+            raise serializers.ValidationError({"to": ["Must not be before from."]})
+        if (last - first).days + 1 > MAX_AVAILABILITY_DAYS:
+            raise serializers.ValidationError({"to": [f"At most {MAX_AVAILABILITY_DAYS} days at once."]})
+        return {"first": first, "last": last}
+
+
+class RuleInput(serializers.Serializer):
+    weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 = Monday … 6 = Sunday")
+    start_time = serializers.TimeField(help_text='Clinic wall-clock time, "09:00"')
+    end_time = serializers.TimeField(help_text='Clinic wall-clock time, "12:00"')
+    slot_minutes = serializers.IntegerField(min_value=5, max_value=240, required=False)
+    valid_from = serializers.DateField(required=False, allow_null=True)
+    valid_until = serializers.DateField(required=False, allow_null=True)
+
+
+class ExceptionInput(serializers.Serializer):
+    start = ClinicDateTimeField()
+    end = ClinicDateTimeField()
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class BookInput(serializers.Serializer):
+    doctor = serializers.IntegerField(min_value=1)
+    start = ClinicDateTimeField()
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    patient = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+class AppointmentUpdateInput(serializers.Serializer):
+    start = ClinicDateTimeField(required=False)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError("Give start, reason or both.")
+        return attrs
+
+
+class StatusInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AppointmentStatus.choices)
+
+
+class AppointmentListFilter(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AppointmentStatus.choices, required=False)
+    date = serializers.DateField(required=False, help_text="A clinic day")
+    doctor = serializers.IntegerField(min_value=1, required=False)
+
+
+class QueueQuery(serializers.Serializer):
+    date = serializers.DateField(required=False, help_text="A clinic day; default today")

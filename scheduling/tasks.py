@@ -1,0 +1,27 @@
+"""Scheduling's background work: thin tasks that call services."""
+
+import logging
+
+from celery import shared_task
+
+from accounts.models import Doctor
+from scheduling import selectors, services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="scheduling.tasks.extend_slots")
+def extend_slots() -> int:
+    """Daily (beat): one task per doctor with rules, extending their slots to the horizon."""
+    doctor_ids = selectors.doctors_with_rules()
+    for doctor_id in doctor_ids:
+        extend_doctor_slots.delay(doctor_id)
+    logger.info("extending slots of %s doctors", len(doctor_ids))
+    return len(doctor_ids)
+
+
+@shared_task(name="scheduling.tasks.extend_doctor_slots")
+def extend_doctor_slots(doctor_id: int) -> None:
+    doctor = Doctor.objects.filter(pk=doctor_id).first()
+    if doctor is not None:
+        services.slots_regenerate(doctor=doctor)

@@ -1,0 +1,139 @@
+"""Deployment: check --deploy, settings that fail fast, the health check, docker-compose.yml."""
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {
+        k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "FIREBASE_AUTH_EMULATOR_HOST"}
+    }
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_is_clean_with_production_variables():
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="clinic.example,api.clinic.example",
+        SECURE_SSL_REDIRECT="true",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_without_a_secret_key_fails_fast():
+    result = run_manage("check", DEBUG="false")
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+
+
+# --- health ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_health_is_503_when_redis_does_not_answer(anon, settings):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+    response = anon.get("/api/health/")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "ok", "redis": "down"}
+
+
+@pytest.mark.django_db
+def test_health_without_redis_configured(anon, settings):
+    settings.REDIS_URL = ""
+    assert anon.get("/api/health/").json() == {"status": "ok", "database": "ok", "redis": "not_configured"}
+
+
+# --- docker ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def command(service: dict) -> str:
+    value = service["command"]
+    return " ".join(value) if isinstance(value, list) else value
+
+
+def test_compose_has_every_service(compose):
+    assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    assert set(compose["volumes"]) >= {"pgdata", "media"}
+
+
+def test_compose_runs_the_documented_processes(compose):
+    services = compose["services"]
+    assert "daphne" in command(services["web"]) and "config.asgi:application" in command(services["web"])
+    assert command(services["worker"]).startswith("celery -A config worker")
+    assert command(services["beat"]).startswith("celery -A config beat")
+    assert command(services["migrate"]) == "python manage.py migrate --noinput"
+
+
+def test_app_services_wait_for_healthy_databases_and_the_migration(compose):
+    for name in ("web", "worker", "beat"):
+        depends = compose["services"][name]["depends_on"]
+        assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["redis"]["condition"] == "service_healthy"
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+    for name in ("postgres", "redis", "web", "worker"):
+        assert compose["services"][name]["healthcheck"]["test"], name
+    assert "/api/health/" in " ".join(compose["services"]["web"]["healthcheck"]["test"])
+
+
+def test_app_services_share_one_configuration(compose):
+    for name in ("migrate", "web", "worker", "beat"):
+        service = compose["services"][name]
+        assert service["build"] == "."
+        environment = service["environment"]
+        assert environment["DATABASE_URL"].startswith("postgres://")
+        assert environment["REDIS_URL"].startswith("redis://redis:6379/")
+        assert environment["DEBUG"] == "false"
+        for variable in ("SECRET_KEY", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "THROTTLE_ENABLED"):
+            assert variable in environment
+
+
+def test_compose_interpolations_are_well_formed():
+    text = (ROOT / "docker-compose.yml").read_text()
+    for match in re.finditer(r"(?<!\$)\$\{([^}]*)\}", text):
+        assert re.fullmatch(r"[A-Z_][A-Z0-9_]*(:?[-?][^}]*)?", match.group(1)), match.group(0)
+
+
+def test_the_compose_secret_key_default_passes_the_deploy_check(compose):
+    default = re.search(r":-([^}]*)\}", compose["services"]["web"]["environment"]["SECRET_KEY"]).group(1)
+    assert len(default) >= 50 and len(set(default)) >= 5 and not default.startswith("django-insecure")
+
+
+def test_dockerfile_installs_the_pinned_requirements_and_serves_daphne():
+    text = (ROOT / "Dockerfile").read_text()
+    assert "pip install -r requirements.txt" in text
+    assert "config.asgi:application" in text
+    assert "collectstatic" in text
+    assert re.search(r"^USER \w+", text, re.MULTILINE), "the image must not run as root"

@@ -1,0 +1,117 @@
+"""Rate limits on sign-up and sign-in hold under concurrent requests (real Redis, real threads)."""
+
+import threading
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests.factories import PASSWORD
+
+THREADS = 16
+LIMIT = 5
+
+
+def fire(requests_to_send):
+    """Send each request from its own thread, all released at once; returns the responses."""
+    barrier = threading.Barrier(len(requests_to_send))
+    responses = [None] * len(requests_to_send)
+
+    def worker(index, path, body):
+        try:
+            client = APIClient()
+            barrier.wait(timeout=30)
+            responses[index] = client.post(path, body, format="json")
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=worker, args=(index, path, body)) for index, (path, body) in enumerate(requests_to_send)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(r is not None for r in responses), "a request thread did not finish"
+    return responses
+
+
+def assert_throttled(response):
+    assert response.status_code == 429
+    assert response.json()["code"] == "throttled"
+    assert isinstance(response.json()["detail"], str)
+    assert "fields" not in response.json()
+    assert 1 <= int(response["Retry-After"]) <= 3600
+
+
+def test_the_cache_is_redis():
+    assert django_settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_logins_pass_exactly_the_limit(settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": f"{LIMIT}/hour"}
+    responses = fire([("/api/auth/login/", {"email": "x@example.test", "password": "wrong"})] * THREADS)
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [401] * LIMIT + [429] * (THREADS - LIMIT)
+    for response in responses:
+        if response.status_code == 429:
+            assert_throttled(response)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_registrations_pass_exactly_the_limit(settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "register": f"{LIMIT}/hour"}
+    bodies = [
+        (
+            "/api/auth/register/",
+            {"email": f"p{n}@example.test", "password": PASSWORD, "first_name": "P", "last_name": "Q"},
+        )
+        for n in range(THREADS)
+    ]
+    responses = fire(bodies)
+    assert sorted(r.status_code for r in responses) == [201] * LIMIT + [429] * (THREADS - LIMIT)
+    from accounts.models import User
+
+    assert User.objects.count() == LIMIT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_throttle_enabled_false_turns_the_limits_off(settings):
+    settings.THROTTLE_ENABLED = False
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "1/hour"}
+    responses = fire([("/api/auth/login/", {"email": "x@example.test", "password": "wrong"})] * 8)
+    assert {r.status_code for r in responses} == {401}
+
+
+@pytest.mark.django_db
+def test_register_and_login_count_separately(settings, anon):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "1/hour", "register": "1/hour"}
+    assert anon.post("/api/auth/login/", {"email": "a@b.test", "password": "x"}, format="json").status_code == 401
+    assert_throttled(anon.post("/api/auth/login/", {"email": "a@b.test", "password": "x"}, format="json"))
+    body = {"email": "r@example.test", "password": PASSWORD, "first_name": "R", "last_name": "S"}
+    assert anon.post("/api/auth/register/", body, format="json").status_code == 201
+    assert_throttled(anon.post("/api/auth/register/doctor/", body, format="json"))
+
+
+@pytest.mark.django_db
+def test_clients_are_counted_by_address(settings, anon):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "1/hour"}
+    body = {"email": "a@b.test", "password": "x"}
+    assert anon.post("/api/auth/login/", body, format="json", REMOTE_ADDR="198.51.100.1").status_code == 401
+    assert anon.post("/api/auth/login/", body, format="json", REMOTE_ADDR="198.51.100.2").status_code == 401
+    # A forged X-Forwarded-For does not buy a fresh allowance.
+    response = anon.post(
+        "/api/auth/login/", body, format="json", REMOTE_ADDR="198.51.100.1", HTTP_X_FORWARDED_FOR="203.0.113.9"
+    )
+    assert_throttled(response)
+
+
+def test_rates_parse():
+    from core.throttling import parse_rate
+
+    assert parse_rate("10/hour") == (10, 3600)
+    assert parse_rate("20/minute") == (20, 60)
+    assert parse_rate("3/s") == (3, 1)
+    assert parse_rate("100/day") == (100, 86400)

@@ -1,0 +1,106 @@
+"""Slot generation across daylight-saving changes (pure: no database)."""
+
+from datetime import date, datetime, time, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scheduling.calendar import RuleWindow, slot_times, wall_exists
+
+LONDON = ZoneInfo("Europe/London")
+NEW_YORK = ZoneInfo("America/New_York")
+
+# The days of the 2026/2027 transitions, with a day either side.
+TRANSITION_DAYS = [
+    date(2026, 3, 29),  # London springs forward at 01:00
+    date(2026, 10, 25),  # London falls back at 02:00
+    date(2026, 3, 8),  # New York springs forward at 02:00
+    date(2026, 11, 1),  # New York falls back at 02:00
+    date(2027, 3, 28),
+    date(2027, 10, 31),
+    date(2027, 3, 14),
+    date(2027, 11, 7),
+]
+
+
+def _rule(day: date, start: time, end: time, minutes: int) -> RuleWindow:
+    return RuleWindow(rule_id=1, weekday=day.weekday(), start_time=start, end_time=end, slot_minutes=minutes)
+
+
+def _local(slot_start: datetime, tz: ZoneInfo) -> datetime:
+    return slot_start.astimezone(tz)
+
+
+def test_spring_forward_new_york_skips_the_missing_hour():
+    day = date(2027, 3, 14)
+    slots = slot_times([_rule(day, time(0), time(5), 30)], day, NEW_YORK)
+    walls = [_local(s.start, NEW_YORK).strftime("%H:%M") for s in slots]
+    assert "02:00" not in walls and "02:30" not in walls
+    assert walls[:4] == ["00:00", "00:30", "01:00", "01:30"]
+    assert walls[4] == "03:00"
+    assert all(s.end - s.start == timedelta(minutes=30) for s in slots)
+
+
+def test_fall_back_london_gives_each_wall_time_once():
+    day = date(2026, 10, 25)
+    slots = slot_times([_rule(day, time(0), time(4), 30)], day, LONDON)
+    walls = [_local(s.start, LONDON).strftime("%H:%M") for s in slots]
+    assert len(walls) == len(set(walls))
+    assert walls == ["00:00", "00:30", "01:00", "01:30", "02:00", "02:30", "03:00", "03:30"]
+
+
+def test_a_slot_straddling_the_gap_does_not_overlap_the_next():
+    day = date(2027, 3, 14)
+    slots = slot_times([_rule(day, time(1), time(5), 45)], day, NEW_YORK)
+    for before, after in pairwise(slots):
+        assert before.end <= after.start
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tz=st.sampled_from([LONDON, NEW_YORK]),
+    day=st.sampled_from(TRANSITION_DAYS).flatmap(
+        lambda d: st.integers(min_value=-1, max_value=1).map(lambda n: d + timedelta(days=n))
+    ),
+    start_minute=st.integers(min_value=0, max_value=22 * 60),
+    length_minutes=st.integers(min_value=5, max_value=12 * 60),
+    slot_minutes=st.integers(min_value=5, max_value=240),
+    second_rule=st.booleans(),
+)
+def test_slot_generation_properties_across_dst(tz, day, start_minute, length_minutes, slot_minutes, second_rule):
+    start_minute -= start_minute % 5
+    end_minute = min(start_minute + length_minutes, 24 * 60 - 1)
+    start = time(start_minute // 60, start_minute % 60)
+    end = time(end_minute // 60, end_minute % 60)
+    rules = [_rule(day, start, end, slot_minutes)] if end > start else []
+    if second_rule and end_minute + 10 < 24 * 60 - 1:
+        # A second rule later the same day, with another slot length.
+        rules.append(
+            RuleWindow(rule_id=2, weekday=day.weekday(), start_time=end, end_time=time(23, 59), slot_minutes=25)
+        )
+
+    slots = slot_times(rules, day, tz)
+
+    lengths = {1: slot_minutes, 2: 25}
+    starts = [s.start for s in slots]
+    assert len(starts) == len(set(starts)), "no slot repeats"
+    for slot in slots:
+        assert slot.start.tzinfo is not None and slot.start.utcoffset() == timedelta(0)
+        assert slot.end - slot.start == timedelta(minutes=lengths[slot.rule_id]), "every slot has its stated length"
+        wall = slot.start.astimezone(tz).replace(tzinfo=None)
+        assert wall_exists(wall, tz), "no slot starts in a gap"
+        assert wall.date() == day
+        rule = rules[slot.rule_id - 1]
+        assert rule.start_time <= wall.time() < rule.end_time
+    walls = [s.start.astimezone(tz).replace(tzinfo=None) for s in slots]
+    assert len(walls) == len(set(walls)), "no wall time used twice in a fall-back hour"
+    for before, after in pairwise(slots):
+        assert before.end <= after.start, "slots never overlap"
+    assert starts == sorted(starts)
+    # On a day without a transition, the rule's window is filled with whole slots.
+    midnight = datetime.combine(day, time(0), tzinfo=tz)
+    if rules and midnight.utcoffset() == (midnight + timedelta(days=1)).astimezone(tz).utcoffset():
+        window = (end_minute - start_minute) // slot_minutes
+        assert sum(1 for s in slots if s.rule_id == 1) == window
