@@ -43,50 +43,54 @@ def _raise_fd_limit() -> None:
 # --- the client process ------------------------------------------------------------------
 
 
-async def _subscriber(url: str, origin: str, token: str, topic: str, ready: asyncio.Event, got: dict, index: int):
+async def _subscriber(url: str, origin: str, token: str, topic: str, got: dict) -> None:
     import websockets
 
-    async with websockets.connect(url, origin=origin, max_queue=None, open_timeout=60) as ws:
-        await ws.send(json.dumps({"action": "auth", "token": token}))
-        await ws.recv()
-        await ws.send(json.dumps({"action": "subscribe", "topic": topic}))
-        answer = json.loads(await ws.recv())
-        assert answer["type"] == "subscribed", answer
-        got["subscribed"] += 1
-        await ready.wait()
-        async for frame in ws:
-            now = time.time()
-            message = json.loads(frame)
-            if message.get("type") != "event":
-                continue
-            event_id = message["id"]
-            got["last"][event_id] = now
-            got["count"][event_id] = got["count"].get(event_id, 0) + 1
+    for _attempt in range(5):
+        try:
+            async with websockets.connect(
+                url, origin=origin, max_queue=None, open_timeout=60, ping_interval=None
+            ) as ws:
+                await ws.send(json.dumps({"action": "auth", "token": token}))
+                await ws.recv()
+                await ws.send(json.dumps({"action": "subscribe", "topic": topic}))
+                answer = json.loads(await ws.recv())
+                assert answer["type"] == "subscribed", answer
+                got["subscribed"] += 1
+                async for frame in ws:
+                    now = time.time()
+                    message = json.loads(frame)
+                    if message.get("type") == "event":
+                        got["last"][message["id"]] = now
+                        got["count"][message["id"]] = got["count"].get(message["id"], 0) + 1
+                return
+        except (TimeoutError, OSError, websockets.WebSocketException) as error:
+            got["errors"].append(repr(error))
+            await asyncio.sleep(0.5)
 
 
 async def _client(args: argparse.Namespace) -> None:
-    got: dict = {"subscribed": 0, "last": {}, "count": {}}
-    ready = asyncio.Event()
-    ready.set()
+    got: dict = {"subscribed": 0, "last": {}, "count": {}, "errors": []}
     tasks = []
-    for start in range(0, args.n, 100):
-        batch = [
-            asyncio.ensure_future(_subscriber(args.url, args.origin, args.token, args.topic, ready, got, i))
-            for i in range(start, min(start + 100, args.n))
-        ]
-        tasks.extend(batch)
-        while got["subscribed"] < min(start + 100, args.n):
+    deadline = time.time() + 300
+    for start in range(0, args.n, 50):
+        end = min(start + 50, args.n)
+        tasks.extend(
+            asyncio.ensure_future(_subscriber(args.url, args.origin, args.token, args.topic, got))
+            for _ in range(start, end)
+        )
+        while got["subscribed"] < end and time.time() < deadline:
             await asyncio.sleep(0.02)
-    print("READY", flush=True)
+    print("READY", got["subscribed"], flush=True)
     # The parent says how many events to wait for, then waits for our report.
     expected = int(await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline))
     deadline = time.time() + 120
     while time.time() < deadline:
-        complete = sum(1 for c in got["count"].values() if c >= args.n)
+        complete = sum(1 for c in got["count"].values() if c >= got["subscribed"])
         if complete >= expected:
             break
         await asyncio.sleep(0.05)
-    print(json.dumps({"last": got["last"], "count": got["count"]}), flush=True)
+    print(json.dumps({"last": got["last"], "count": got["count"], "errors": got["errors"][:5]}), flush=True)
     for task in tasks:
         task.cancel()
 
@@ -167,7 +171,9 @@ def _run(layer: str, server_kind: str, n: int, events: int, burst: int, token: s
     )  # fmt: skip
     try:
         rss_before = _rss_kib(server.pid)
-        assert client.stdout.readline().strip() == "READY"
+        ready = client.stdout.readline().split()
+        assert ready and ready[0] == "READY", ready
+        subscribed = int(ready[1])
         time.sleep(1)
         rss_after = _rss_kib(server.pid)
         client.stdin.write(f"{events + burst}\n")
@@ -201,22 +207,23 @@ def _run(layer: str, server_kind: str, n: int, events: int, burst: int, token: s
     last = {int(k): v for k, v in report["last"].items()}
     count = {int(k): v for k, v in report["count"].items()}
     latency_ids = [eid for eid in published if eid <= burst_ids_from]
-    complete = [eid for eid in latency_ids if count.get(eid, 0) >= n]
+    complete = [eid for eid in latency_ids if count.get(eid, 0) >= subscribed]
     delays = [(last[eid] - published[eid]) * 1000 for eid in complete]
     burst_ids = [eid for eid in published if eid > burst_ids_from]
-    burst_done = all(count.get(eid, 0) >= n for eid in burst_ids)
+    burst_done = all(count.get(eid, 0) >= subscribed for eid in burst_ids)
     burst_elapsed = max(last.get(eid, 0) for eid in burst_ids) - burst_start if burst_ids else 0
     return {
         "layer": layer,
         "server": server_kind,
-        "subscribers": n,
+        "subscribers": f"{subscribed}/{n}",
         "delivered": f"{len(complete)}/{len(latency_ids)}",
         "p50": statistics.median(delays) if delays else float("nan"),
         "p95": _percentile(delays, 0.95) if delays else float("nan"),
         "p99": _percentile(delays, 0.99) if delays else float("nan"),
         "events_per_s": (burst / burst_elapsed) if burst_done and burst_elapsed > 0 else float("nan"),
         "publish_per_s": burst / publish_elapsed if publish_elapsed > 0 else float("nan"),
-        "kib_per_conn": (rss_after - rss_before) / n,
+        "kib_per_conn": (rss_after - rss_before) / max(subscribed, 1),
+        "errors": report["errors"],
     }
 
 
@@ -281,6 +288,8 @@ def main() -> None:
                     f"{r['kib_per_conn']:.1f} |",
                     flush=True,
                 )
+                if r["errors"]:
+                    print(f"<!-- client errors: {r['errors']} -->", flush=True)
 
 
 if __name__ == "__main__":

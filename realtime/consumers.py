@@ -190,7 +190,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             for stored in missed:
                 await self.send_json(stored)
         else:
-            await self.send_json(event)
+            await self.send(text_data=message["text"])
         self.subscriptions[topic] = event["id"]
 
     # --- helpers -----------------------------------------------------------------------

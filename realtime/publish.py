@@ -55,8 +55,12 @@ def publish(*, topic: str, event: str, data: dict[str, Any]) -> Event:
 
 
 def layer_message(event: Event) -> dict[str, Any]:
-    """What goes to the channel layer: handled by the consumer's `topic_event` method."""
-    return {"type": "topic.event", "event": event.as_message(), "prev_id": event.prev_id}
+    """What goes to the channel layer: handled by the consumer's `topic_event` method.
+
+    `text` is the websocket frame, encoded once here rather than once per subscriber.
+    """
+    message = event.as_message()
+    return {"type": "topic.event", "event": message, "text": json.dumps(message), "prev_id": event.prev_id}
 
 
 def send_event(event_id: int) -> bool:

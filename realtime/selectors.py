@@ -151,15 +151,3 @@ def display_principal_for_page(raw: object) -> DisplayToken | None:
     if not isinstance(raw, str) or not raw.startswith(DisplayToken.PREFIX) or len(raw) > MAX_TOKEN_LENGTH:
         return None
     return DisplayToken.objects.live().filter(key_hash=hash_display_token(raw)).first()
-
-
-def display_latest_state(doctor_id: int) -> tuple[int, dict | None]:
-    """The newest display event of a doctor's screen: (its id, its data), or (0, None).
-
-    The display page starts from it and resumes after its id, so it needs no queue logic
-    of its own: the screen shows exactly what the display topic last said.
-    """
-    event = Event.objects.filter(topic=topics.display_doctor(doctor_id)).order_by("-id").first()
-    if event is None:
-        return 0, None
-    return event.pk, event.data

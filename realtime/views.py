@@ -1,7 +1,8 @@
 """The reception display page: /display/?doctor=<id>&token=<display token>.
 
-Server-rendered from the newest event of the doctor's display topic; a small script then
-follows the topic live over the websocket, resuming after that event's id.
+Server-rendered with today's queue (as the display topic describes it); a small script
+then follows the topic live over the websocket, resuming after the newest event id that
+was stored before the page read the queue, so nothing between the two is missed.
 """
 
 from django.http import HttpRequest, HttpResponse
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import Doctor
 from realtime import selectors, topics
+from scheduling import selectors as scheduling_selectors
 
 
 def _refused(status: int, message: str) -> HttpResponse:
@@ -32,18 +34,21 @@ def display_page(request: HttpRequest) -> HttpResponse:
     )
     if doctor is None:
         return _refused(404, "No such doctor.")
-    last_event_id, state = selectors.display_latest_state(doctor.pk)
-    state = state or {}
-    waiting = state.get("waiting") or []
+    topic = topics.display_doctor(doctor.pk)
+    last_event_id = selectors.latest_event_id(topic)
+    state = scheduling_selectors.display_payload(
+        scheduling_selectors.queue_payload(doctor_id=doctor.pk, day=scheduling_selectors.clinic_today())
+    )
+    waiting = state["waiting"]
     response = render(
         request,
         "realtime/display.html",
         {
             "doctor": doctor,
-            "now_serving": (state.get("now_serving") or {}).get("queue_number"),
-            "next_number": waiting[0].get("queue_number") if waiting else None,
-            "later": [entry.get("queue_number") for entry in waiting[1:6]],
-            "config": {"token": token, "topic": topics.display_doctor(doctor.pk), "last_event_id": last_event_id},
+            "now_serving": (state["now_serving"] or {}).get("queue_number"),
+            "next_number": waiting[0]["queue_number"] if waiting else None,
+            "later": [entry["queue_number"] for entry in waiting[1:6]],
+            "config": {"token": token, "topic": topic, "last_event_id": last_event_id},
         },
     )
     # The token is in this page's URL: do not hand it to other sites as a referrer.

@@ -1,10 +1,16 @@
 """Display tokens (admin endpoints) and the reception display page."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from realtime import services, topics
 from realtime.models import DisplayToken, hash_display_token
 from realtime.publish import publish
+from scheduling.models import Appointment
+from scheduling.selectors import clinic_today
+from tests import factories
 from tests.realtime.conftest import display_data
 
 pytestmark = pytest.mark.django_db
@@ -50,12 +56,20 @@ def test_admin_revokes_a_display_token(client_for, ada):
     assert client_for(ada).delete("/api/display-tokens/999999/").status_code == 404
 
 
-def test_the_display_page_shows_the_current_queue(anon, ada, carol):
+def _queued(carol, patient, number, status, minutes):
+    start = (timezone.now() + timedelta(minutes=minutes)).replace(second=0, microsecond=0)
+    appointment = factories.appointment_at(doctor=carol, patient=patient, start=start, status=status)
+    Appointment.objects.filter(pk=appointment.pk).update(queue_number=number, queue_date=clinic_today())
+
+
+def test_the_display_page_shows_the_current_queue(anon, ada, carol, alice, bob):
     token = services.display_token_create(actor=ada, name="Lobby").token
+    _queued(carol, alice, 7, "in_progress", 5)
+    _queued(carol, bob, 8, "checked_in", 35)
     event = publish(
         topic=topics.display_doctor(carol.doctor.pk),
         event="queue.updated",
-        data=display_data(carol.doctor.pk, 7, 8, 9, 10),
+        data=display_data(carol.doctor.pk, 7, 8),
     )
     response = anon.get(f"/display/?doctor={carol.doctor.pk}&token={token}")
     assert response.status_code == 200
@@ -63,6 +77,7 @@ def test_the_display_page_shows_the_current_queue(anon, ada, carol):
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
     html = response.content.decode()
     assert '<div id="now-serving">7</div>' in html
+    assert "Alice" not in html and "Bob" not in html
     assert '<div id="next-number">8</div>' in html
     assert f'"last_event_id": {event.pk}' in html
     assert f'"topic": "display.doctor.{carol.doctor.pk}"' in html

@@ -14,7 +14,9 @@ from realtime import topics
 from realtime.models import Event
 from realtime.publish import publish
 from realtime.tasks import prune_events, relay_unsent_events
-from tests.realtime.conftest import publish_committed, slot_data
+from scheduling import services as scheduling_services
+from tests.realtime.conftest import slot_data
+from tests.scheduling.conftest import free_slots, give_hours
 
 
 def _dead_redis_url() -> str:
@@ -91,17 +93,25 @@ def test_prune_forgets_events_older_than_the_retention_but_keeps_the_newest(caro
     assert list(Event.objects.values_list("id", flat=True)) == [events[1].pk, events[2].pk]
 
 
+@pytest.fixture
+def carol_slots(carol, ada) -> list:
+    give_hours(carol, ada)
+    return free_slots(carol)[:4]
+
+
 @pytest.mark.django_db(transaction=True)
-async def test_events_published_while_the_channel_layer_is_down_arrive_once_in_order(
-    socket, token_of, settings, alice, bob, carol
+async def test_bookings_made_while_the_channel_layer_is_down_arrive_once_in_order(
+    socket, token_of, settings, alice, bob, carol, carol_slots
 ):
-    """Fault test: the layer is unreachable while events are stored; the relay and the replay recover them."""
+    """Fault test: the layer is unreachable while bookings are made; the relay and the replay recover their events."""
     topic = topics.doctor_availability(carol.doctor.pk)
+    book = database_sync_to_async(scheduling_services.appointment_book)
     live = await socket(token=await token_of(alice))
     await live.subscribe(topic)
     away = await socket(token=await token_of(bob))
     await away.subscribe(topic)
-    before = await publish_committed(topic, "slot.booked", slot_data(carol.doctor.pk, 30))
+    await book(actor=alice, doctor=carol.doctor, start=carol_slots[0].start)
+    before = await Event.objects.filter(topic=topic).alatest("id")
     assert [e["id"] for e in await live.events(1)] == [before.pk]
     assert [e["id"] for e in await away.events(1)] == [before.pk]
     await away.communicator.disconnect()
@@ -110,14 +120,17 @@ async def test_events_published_while_the_channel_layer_is_down_arrive_once_in_o
     settings.CHANNEL_LAYERS = {
         "default": {"BACKEND": working_layers["default"]["BACKEND"], "CONFIG": {"hosts": [_dead_redis_url()]}}
     }
-    missed = [await publish_committed(topic, "slot.booked", slot_data(carol.doctor.pk, m)) for m in (60, 90, 120)]
-    assert await Event.objects.filter(sent_at__isnull=True).acount() == 3
+    for slot in carol_slots[1:]:
+        await book(actor=alice, doctor=carol.doctor, start=slot.start)
+    missed = [event async for event in Event.objects.filter(topic=topic, id__gt=before.pk).order_by("id")]
+    assert [event.data["start"] for event in missed] == [slot.start.isoformat() for slot in carol_slots[1:]]
+    assert all(event.sent_at is None for event in missed)
     assert await live.nothing()
     assert await database_sync_to_async(relay_unsent_events)() == 0
 
     settings.CHANNEL_LAYERS = working_layers
     settings.EVENT_RELAY_GRACE_SECONDS = 0
-    assert await database_sync_to_async(relay_unsent_events)() == 3
+    assert await database_sync_to_async(relay_unsent_events)() >= 3
     assert [e["id"] for e in await live.events(3)] == [e.pk for e in missed]
 
     resumed = await socket(token=await token_of(bob))
