@@ -28,7 +28,12 @@ def backend_summary() -> list[tuple[str, str]]:
             sign_in += " + local email/password"
     else:
         sign_in = "local email/password (embedded default; set FIREBASE_PROJECT_ID for Firebase)"
-    return [("database", db), ("realtime & tasks", redis), ("sign-in", sign_in)]
+    fan_out = (
+        settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
+        if settings.REDIS_URL
+        else "in-process channel layer (embedded default: one process only; set REDIS_URL)"
+    )
+    return [("database", db), ("realtime & tasks", redis), ("websocket fan-out", fan_out), ("sign-in", sign_in)]
 
 
 def log_backends(process: str) -> None:

@@ -358,3 +358,9 @@ async def test_display_screens_receive_queue_numbers(socket, display_token, caro
     [event] = await sock.events(1)
     assert event["data"]["now_serving"] == {"queue_number": 3, "status": "in_progress"}
     assert json.dumps(event["data"]).find("Alice") == -1
+
+
+async def test_other_websocket_paths_are_refused():
+    communicator = WebsocketCommunicator(application, "/ws/elsewhere/", headers=[(b"origin", b"http://127.0.0.1")])
+    connected, _ = await communicator.connect()
+    assert not connected
