@@ -4,8 +4,8 @@ Protocol (JSON text frames):
 
 - The first message authenticates: `{"action": "auth", "token": ...}` with an API token or
   a display token. No auth within WS_AUTH_TIMEOUT_SECONDS closes with 4000; a bad token
-  closes with 4001, and so does a token that later expires or is revoked (rechecked every
-  WS_TOKEN_RECHECK_SECONDS and at its expiry).
+  closes with 4001, and so does a token that later expires (at its expiry) or is revoked
+  (all of a process's sockets are rechecked together every WS_TOKEN_RECHECK_SECONDS).
 - `subscribe` (optionally resuming after `last_event_id`), `unsubscribe`, `ping`.
 - Input the protocol does not allow gets `{"type": "error", "code": ...}` and the socket
   stays open: `bad_json`, `bad_message`, `message_too_large`, `unknown_action`,
@@ -20,10 +20,9 @@ So each subscriber sees every event of a topic once, in id order.
 """
 
 import asyncio
-import contextlib
 import json
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -43,6 +42,54 @@ _subscribe_decision = database_sync_to_async(selectors.subscribe_decision)
 _latest_event_id = database_sync_to_async(selectors.latest_event_id)
 _replay_after = database_sync_to_async(selectors.replay_after)
 _events_between = database_sync_to_async(selectors.events_between)
+_dead_principals = database_sync_to_async(selectors.dead_principals)
+
+
+class TokenWatch:
+    """Rechecks the tokens of every open socket of this process in one query, every
+    WS_TOKEN_RECHECK_SECONDS, and closes (4001) the sockets whose token was revoked.
+
+    One loop per process (per event loop) rather than one per socket: with thousands of
+    sockets a per-socket poll would be thousands of queries a minute.
+    """
+
+    _by_loop: ClassVar[dict[asyncio.AbstractEventLoop, "TokenWatch"]] = {}
+
+    def __init__(self) -> None:
+        self.sockets: dict[RealtimeConsumer, selectors.Principal] = {}
+        self.task: asyncio.Task | None = None
+
+    @classmethod
+    def current(cls) -> "TokenWatch":
+        loop = asyncio.get_running_loop()
+        for stale in [other for other in cls._by_loop if other.is_closed()]:
+            del cls._by_loop[stale]
+        return cls._by_loop.setdefault(loop, cls())
+
+    def add(self, consumer: "RealtimeConsumer", principal: selectors.Principal) -> None:
+        self.sockets[consumer] = principal
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self.run())
+
+    def discard(self, consumer: "RealtimeConsumer") -> None:
+        self.sockets.pop(consumer, None)
+
+    async def run(self) -> None:
+        while self.sockets:
+            await asyncio.sleep(settings.WS_TOKEN_RECHECK_SECONDS)
+            watched = list(self.sockets.items())
+            if not watched:
+                break
+            try:
+                dead = await _dead_principals([principal for _, principal in watched])
+            except Exception:
+                # A database hiccup must not end the watch; the next round retries.
+                logger.warning("websocket token recheck failed", exc_info=True)
+                continue
+            for consumer, principal in watched:
+                if principal in dead:
+                    logger.info("websocket token of %s no longer live; closing", consumer.client_address())
+                    await consumer.close_with(CLOSE_BAD_TOKEN)
 
 
 class RealtimeConsumer(AsyncJsonWebsocketConsumer):
@@ -57,6 +104,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         self.closing = True
         self.watcher.cancel()
+        TokenWatch.current().discard(self)
         for topic in list(self.subscriptions):
             await self._leave(topic)
         self.subscriptions.clear()
@@ -113,12 +161,13 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         principal = await _principal_for_token(content.get("token"))
         if principal is None:
             # The token itself is never logged.
-            logger.info("websocket auth refused from %s", self._client())
+            logger.info("websocket auth refused from %s", self.client_address())
             await self.close_with(CLOSE_BAD_TOKEN)
             return
         self.principal = principal
         self.watcher.cancel()
-        self.watcher = asyncio.ensure_future(self._close_when_token_dies())
+        self.watcher = asyncio.ensure_future(self._close_at_expiry())
+        TokenWatch.current().add(self, principal)
         answer: dict[str, Any] = {"type": "authenticated", "user": principal.user_id}
         if principal.is_display:
             answer["display"] = principal.display_token_id
@@ -224,22 +273,16 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         if self.principal is None:
             await self.close_with(CLOSE_AUTH_TIMEOUT)
 
-    async def _close_when_token_dies(self) -> None:
+    async def _close_at_expiry(self) -> None:
         principal = self.principal
-        assert principal is not None
-        with contextlib.suppress(asyncio.CancelledError):
-            while not self.closing:
-                wait = float(settings.WS_TOKEN_RECHECK_SECONDS)
-                if principal.expires_at is not None:
-                    until_expiry = (principal.expires_at - timezone.now()).total_seconds()
-                    # A hair past the expiry, so the database agrees it has passed.
-                    wait = max(0.0, min(wait, until_expiry + 0.01))
-                await asyncio.sleep(wait)
-                if not await _principal_is_live(principal):
-                    logger.info("websocket token of %s no longer live; closing", self._client())
-                    await self.close_with(CLOSE_BAD_TOKEN)
-                    return
+        if principal is None or principal.expires_at is None:
+            return
+        # A hair past the expiry, so the database agrees it has passed.
+        await asyncio.sleep(max(0.0, (principal.expires_at - timezone.now()).total_seconds() + 0.01))
+        if principal in await _dead_principals([principal]):
+            logger.info("websocket token of %s expired; closing", self.client_address())
+            await self.close_with(CLOSE_BAD_TOKEN)
 
-    def _client(self) -> str:
+    def client_address(self) -> str:
         client = self.scope.get("client") or ("?", 0)
         return f"{client[0]}:{client[1]}"

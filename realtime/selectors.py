@@ -151,3 +151,17 @@ def display_principal_for_page(raw: object) -> DisplayToken | None:
     if not isinstance(raw, str) or not raw.startswith(DisplayToken.PREFIX) or len(raw) > MAX_TOKEN_LENGTH:
         return None
     return DisplayToken.objects.live().filter(key_hash=hash_display_token(raw)).first()
+
+
+def dead_principals(principals: list[Principal]) -> set[Principal]:
+    """Those of `principals` whose token expired or was revoked: one query per kind, for a
+    whole process's sockets at once."""
+    auth_ids = {p.auth_token_id for p in principals if not p.is_display}
+    display_ids = {p.display_token_id for p in principals if p.is_display}
+    live_auth = set(AuthToken.objects.live().filter(pk__in=auth_ids, user__is_active=True).values_list("pk", flat=True))
+    live_display = set(DisplayToken.objects.live().filter(pk__in=display_ids).values_list("pk", flat=True))
+    return {
+        p
+        for p in principals
+        if (p.display_token_id not in live_display if p.is_display else p.auth_token_id not in live_auth)
+    }
