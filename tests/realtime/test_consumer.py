@@ -91,6 +91,16 @@ async def test_the_socket_closes_4001_when_its_token_is_revoked(socket, settings
     assert await sock.closed_with(timeout=3) == 4001
 
 
+async def test_revoking_one_token_closes_only_its_socket(socket, settings, token_of, alice, bob):
+    settings.WS_TOKEN_RECHECK_SECONDS = 0.2
+    session = await database_sync_to_async(services.token_issue)(user=alice)
+    revoked = await socket(token=session.token)
+    kept = await socket(token=await token_of(bob))
+    await AuthToken.objects.filter(expires_at=session.expires_at).aupdate(revoked_at=timezone.now())
+    assert await revoked.closed_with(timeout=3) == 4001
+    assert await kept.request({"action": "ping"}) == {"type": "pong"}
+
+
 async def test_a_second_auth_is_an_error(socket, token_of, alice):
     raw = await token_of(alice)
     sock = await socket(token=raw)
