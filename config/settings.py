@@ -202,6 +202,14 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI assets are served from the package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Several models have a `status`; named enums keep the generated names stable.
+    "ENUM_NAME_OVERRIDES": {
+        "PaymentStatusEnum": "billing.models.PaymentStatus",
+        "RefundStatusEnum": "billing.models.RefundStatus",
+        "InvoiceStatusEnum": "billing.models.InvoiceStatus",
+        # The name the appointment status had before billing added its statuses.
+        "StatusEnum": "scheduling.models.AppointmentStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema.add_error_responses",
@@ -254,6 +262,14 @@ CELERY_BEAT_SCHEDULE["realtime-prune-events"] = {
 # --- Notifications --------------------------------------------------------------------
 
 # --- Billing --------------------------------------------------------------------------
+
+# Stripe takes card payments when a secret key is set; without one, card payments are
+# refused (cash and insurance at the desk always work).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+# Signing secret of the webhook endpoint (/api/webhooks/stripe/); events are refused without it.
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Another Stripe API address (a local stand-in in tests); empty means Stripe itself.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 
 # --- Security -------------------------------------------------------------------------
 

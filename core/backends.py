@@ -33,7 +33,18 @@ def backend_summary() -> list[tuple[str, str]]:
         if settings.REDIS_URL
         else "in-process channel layer (embedded default: one process only; set REDIS_URL)"
     )
-    return [("database", db), ("realtime & tasks", redis), ("websocket fan-out", fan_out), ("sign-in", sign_in)]
+    payments = (
+        "Stripe cards" + (" (webhook signed)" if settings.STRIPE_WEBHOOK_SECRET else " (no STRIPE_WEBHOOK_SECRET)")
+        if settings.STRIPE_SECRET_KEY
+        else "cash and insurance at the desk only (embedded default; set STRIPE_SECRET_KEY for cards)"
+    )
+    return [
+        ("database", db),
+        ("realtime & tasks", redis),
+        ("websocket fan-out", fan_out),
+        ("sign-in", sign_in),
+        ("payments", payments),
+    ]
 
 
 def log_backends(process: str) -> None:

@@ -39,4 +39,14 @@ if ! redis_up; then
   redis_up || fail "Redis did not come up on 127.0.0.1:$REDIS_PORT."
 fi
 
+# The billing tests read invoice PDFs back with poppler's pdftotext and pdftoppm.
+if ! command -v pdftotext >/dev/null || ! command -v pdftoppm >/dev/null; then
+  echo "ensure-services: installing poppler-utils (pdftotext, pdftoppm)"
+  command -v apt-get >/dev/null || fail "poppler-utils is missing and apt-get is not available to install it."
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 poppler-utils >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      -o DPkg::Lock::Timeout=300 poppler-utils >/dev/null 2>&1; } \
+    || fail "could not install poppler-utils (apt-get install poppler-utils)."
+fi
+
 echo "ensure-services: PostgreSQL and Redis are up"

@@ -45,6 +45,29 @@ export type BookInputRequest = {
   patient?: number | null;
 };
 
+export type ChargeInputRequest = {
+  appointment: number;
+  method: MethodEnum;
+  amount?: string;
+  idempotency_key: string;
+};
+
+/** A new or replayed charge; card payments carry Stripe's client secret for the payer's device. */
+export type ChargeOutput = {
+  id: number;
+  appointment: number;
+  amount: string;
+  currency: unknown;
+  method: unknown;
+  status: unknown;
+  refunded_amount: string;
+  created_at: string;
+  client_secret: string;
+};
+
+/** * `EUR` - EUR * `USD` - USD * `GBP` - GBP * `CHF` - CHF * `JPY` - JPY */
+export type CurrencyEnum = "EUR" | "USD" | "GBP" | "CHF" | "JPY";
+
 export type DisplayToken = {
   id: number;
   name: string;
@@ -64,6 +87,17 @@ export type Doctor = {
   qualifications: string;
   experience_years: number;
   is_approved: boolean;
+};
+
+export type DoctorFee = {
+  doctor: number;
+  consultation_fee: string;
+  currency: unknown;
+};
+
+export type DoctorFeeInputRequest = {
+  consultation_fee: string;
+  currency: CurrencyEnum;
 };
 
 export type DoctorProfile = {
@@ -116,6 +150,35 @@ export type Health = {
   redis: string;
 };
 
+/** Invoice (contract §7); `patient` is the Patient profile id. */
+export type Invoice = {
+  id: number;
+  number: string;
+  appointment: number;
+  patient: number;
+  items: InvoiceItem[];
+  subtotal: string;
+  tax: string;
+  total: string;
+  currency: unknown;
+  status: unknown;
+  issued_at: string;
+};
+
+export type InvoiceGenerateInputRequest = {
+  appointment: number;
+};
+
+export type InvoiceItem = {
+  description: string;
+  quantity: number;
+  unit_price: string;
+  total: string;
+};
+
+/** * `issued` - Issued * `paid` - Paid */
+export type InvoiceStatusEnum = "issued" | "paid";
+
 export type IssuedDisplayToken = {
   id: number;
   name: string;
@@ -129,6 +192,9 @@ export type LoginInputRequest = {
   email?: string;
   password?: string;
 };
+
+/** * `card` - Card * `cash` - Cash * `insurance` - Insurance */
+export type MethodEnum = "card" | "cash" | "insurance";
 
 export type PaginatedAppointmentList = {
   count: number;
@@ -156,6 +222,13 @@ export type PaginatedDoctorList = {
   next?: string | null;
   previous?: string | null;
   results: Doctor[];
+};
+
+export type PaginatedPaymentList = {
+  count: number;
+  next?: string | null;
+  previous?: string | null;
+  results: Payment[];
 };
 
 export type PaginatedRuleList = {
@@ -206,6 +279,21 @@ export type PatientRegisterInputRequest = {
   emergency_contact_phone?: string;
 };
 
+/** Payment (contract §7), plus what was refunded of it. */
+export type Payment = {
+  id: number;
+  appointment: number;
+  amount: string;
+  currency: unknown;
+  method: unknown;
+  status: unknown;
+  refunded_amount: string;
+  created_at: string;
+};
+
+/** * `pending` - Pending * `succeeded` - Succeeded * `failed` - Failed * `partially_refunded` - Partially refunded * `refunded` - Refunded */
+export type PaymentStatusEnum = "pending" | "succeeded" | "failed" | "partially_refunded" | "refunded";
+
 export type QueueOutput = {
   doctor: number;
   date: string;
@@ -213,6 +301,23 @@ export type QueueOutput = {
   waiting: Appointment[];
   done: number;
 };
+
+export type Refund = {
+  id: number;
+  payment: unknown;
+  amount: string;
+  status: unknown;
+  reason: string;
+  created_at: string;
+};
+
+export type RefundInputRequest = {
+  amount?: string;
+  reason?: string;
+};
+
+/** * `pending` - Pending * `succeeded` - Succeeded * `failed` - Failed */
+export type RefundStatusEnum = "pending" | "succeeded" | "failed";
 
 /** * `patient` - Patient * `doctor` - Doctor * `staff` - Staff (reception) * `admin` - Admin */
 export type RoleEnum = "patient" | "doctor" | "staff" | "admin";

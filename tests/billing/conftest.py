@@ -1,0 +1,137 @@
+"""Billing fixtures: a completed appointment of alice with carol, and a local Stripe stand-in."""
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+
+from core import clinic_settings
+from tests.factories import appointment_at
+
+WEBHOOK_SECRET = "whsec_test_local_secret"
+
+
+def past(days: int = 1, hour: int = 9) -> datetime:
+    day = datetime.now(UTC) - timedelta(days=days)
+    return day.replace(hour=hour, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clinic_settings() -> Iterator[None]:
+    # Settings are cached per process for a few seconds; each test starts from the defaults.
+    clinic_settings.clear_cache()
+    yield
+    clinic_settings.clear_cache()
+
+
+@pytest.fixture
+def visit(alice, carol):
+    """alice's completed consultation with carol, yesterday."""
+    return appointment_at(doctor=carol, patient=alice, start=past(1), status="completed")
+
+
+class StripeStandIn:
+    """A small HTTP server that answers the Stripe API calls billing makes, as Stripe would.
+
+    It honours Idempotency-Key like Stripe: the same key replays the first answer. Every
+    request is recorded (path, form fields, headers) for the tests to inspect.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.by_key: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.intents = 0
+        self.refunds = 0
+        self.lock = threading.Lock()
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                status, payload = stand_in.handle(self.path, dict(parse_qsl(body)), dict(self.headers))
+                raw = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def handle(self, path: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        with self.lock:
+            self.requests.append({"path": path, "form": form, "headers": headers})
+            key = headers.get("Idempotency-Key", "")
+            if key in self.by_key:
+                return self.by_key[key]
+            if path == "/v1/payment_intents":
+                self.intents += 1
+                ident = f"pi_test_{self.intents}"
+                answer = {
+                    "id": ident,
+                    "object": "payment_intent",
+                    "amount": int(form["amount"]),
+                    "currency": form["currency"],
+                    "status": "requires_payment_method",
+                    "client_secret": f"{ident}_secret_abc",
+                    "metadata": {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
+                }
+            elif path == "/v1/refunds":
+                self.refunds += 1
+                answer = {
+                    "id": f"re_test_{self.refunds}",
+                    "object": "refund",
+                    "amount": int(form["amount"]),
+                    "payment_intent": form["payment_intent"],
+                    "status": "succeeded",
+                }
+            else:
+                return 404, {"error": {"type": "invalid_request_error", "message": f"no route {path}"}}
+            self.by_key[key] = (200, answer)
+            return 200, answer
+
+
+@pytest.fixture
+def stripe_stand_in(settings) -> Iterator[StripeStandIn]:
+    """Card payments on, pointed at a local stand-in; stopped when the test ends."""
+    stand_in = StripeStandIn()
+    thread = threading.Thread(target=stand_in.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    settings.STRIPE_SECRET_KEY = "sk_test_local"
+    settings.STRIPE_API_BASE = stand_in.url
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    try:
+        yield stand_in
+    finally:
+        stand_in.server.shutdown()
+        stand_in.server.server_close()
+        thread.join(timeout=5)
+
+
+def signed_event(event: dict[str, Any], secret: str = WEBHOOK_SECRET, at: int | None = None) -> tuple[bytes, str]:
+    """The payload and Stripe-Signature header Stripe would send: v1 = HMAC-SHA256 of "t.payload"."""
+    payload = json.dumps(event).encode()
+    timestamp = at if at is not None else int(time.time())
+    signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return payload, f"t={timestamp},v1={signature}"
+
+
+def intent_event(event_id: str, kind: str, intent_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": kind,
+        "data": {"object": {"id": intent_id, "object": "payment_intent", **extra}},
+    }

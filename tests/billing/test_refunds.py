@@ -1,0 +1,104 @@
+"""POST /api/payments/{id}/refund/: staff and admin, full or partial, never more than was paid."""
+
+import pytest
+
+from audit.models import AuditLog
+from billing.models import Invoice, Payment, Refund
+from billing.services import invoice_generate
+from tests.billing.conftest import intent_event
+from tests.billing.test_stripe import deliver
+
+
+def pay_cash(client, visit, key="k", **extra):
+    return client.post(
+        "/api/payments/charge/",
+        {"appointment": visit.pk, "method": "cash", "idempotency_key": key, **extra},
+        format="json",
+    ).json()
+
+
+def refund(client, payment_id, **body):
+    return client.post(f"/api/payments/{payment_id}/refund/", body, format="json")
+
+
+@pytest.mark.django_db
+class TestDeskRefunds:
+    def test_partial_then_the_rest(self, client_for, rita, visit):
+        payment = pay_cash(client_for(rita), visit)
+        first = refund(client_for(rita), payment["id"], amount="20.00", reason="discount")
+        assert first.status_code == 201
+        body = first.json()
+        assert (body["amount"], body["status"], body["reason"]) == ("20.00", "succeeded", "discount")
+        assert body["payment"]["status"] == "partially_refunded"
+        assert body["payment"]["refunded_amount"] == "20.00"
+        rest = refund(client_for(rita), payment["id"])
+        assert rest.json()["amount"] == "30.00"
+        assert rest.json()["payment"]["status"] == "refunded"
+        assert AuditLog.objects.filter(action="refund.requested").count() == 2
+        assert AuditLog.objects.filter(action="refund.succeeded").count() == 2
+
+    def test_never_more_than_was_paid(self, client_for, ada, visit):
+        payment = pay_cash(client_for(ada), visit, amount="10.00")
+        over = refund(client_for(ada), payment["id"], amount="10.01")
+        assert over.status_code == 400
+        assert over.json()["code"] == "amount_exceeds_refundable"
+        assert "amount" in over.json()["fields"]
+        assert refund(client_for(ada), payment["id"]).status_code == 201
+        again = refund(client_for(ada), payment["id"], amount="0.01")
+        assert again.status_code == 409
+        assert again.json()["code"] == "payment_not_refundable"
+        assert Payment.objects.get().refunded_amount == 10
+
+    def test_a_refund_reopens_the_invoice_and_the_balance(self, client_for, rita, visit):
+        payment = pay_cash(client_for(rita), visit)
+        invoice, _ = invoice_generate(actor=rita, appointment_id=visit.pk)
+        assert Invoice.objects.get(pk=invoice.pk).status == "paid"
+        refund(client_for(rita), payment["id"], amount="5.00")
+        assert Invoice.objects.get(pk=invoice.pk).status == "issued"
+        top_up = pay_cash(client_for(rita), visit, key="top-up")
+        assert top_up["amount"] == "5.00"
+        assert Invoice.objects.get(pk=invoice.pk).status == "paid"
+
+    def test_access(self, client_for, anon, alice, bob, carol, rita, visit):
+        payment = pay_cash(client_for(rita), visit)
+        assert refund(anon, payment["id"]).status_code == 401
+        for user in (alice, bob, carol):
+            assert refund(client_for(user), payment["id"]).status_code == 403
+        assert refund(client_for(rita), 999999).status_code == 404
+        assert Refund.objects.count() == 0
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [({"amount": "0"}, "amount"), ({"amount": "x"}, "amount"), ({"reason": "r" * 501}, "reason")],
+    )
+    def test_bad_input(self, client_for, rita, visit, body, field):
+        payment = pay_cash(client_for(rita), visit)
+        response = refund(client_for(rita), payment["id"], **body)
+        assert response.status_code == 400
+        assert field in response.json()["fields"]
+
+
+@pytest.mark.django_db
+class TestCardRefunds:
+    def test_card_refund_goes_through_stripe(self, client_for, anon, alice, rita, visit, stripe_stand_in):
+        client_for(alice).post(
+            "/api/payments/charge/",
+            {"appointment": visit.pk, "method": "card", "idempotency_key": "c1"},
+            format="json",
+        )
+        payment = Payment.objects.get()
+        pending = refund(client_for(rita), payment.pk)
+        assert pending.status_code == 409  # nothing settled yet
+        deliver(anon, intent_event("evt_ok", "payment_intent.succeeded", "pi_test_1"))
+
+        response = refund(client_for(rita), payment.pk, amount="12.34")
+        assert response.status_code == 201
+        assert response.json()["status"] == "succeeded"
+        sent = stripe_stand_in.requests[-1]
+        assert sent["path"] == "/v1/refunds"
+        assert (sent["form"]["payment_intent"], sent["form"]["amount"]) == ("pi_test_1", "1234")
+        refund_row = Refund.objects.get()
+        assert sent["headers"]["Idempotency-Key"] == f"clinic-refund-{refund_row.pk}"
+        assert refund_row.gateway_reference == "re_test_1"
+        payment.refresh_from_db()
+        assert (payment.status, str(payment.refunded_amount)) == ("partially_refunded", "12.34")
