@@ -23,6 +23,7 @@ import asyncio
 import json
 import os
 import resource
+import signal
 import socket
 import statistics
 import subprocess
@@ -211,7 +212,7 @@ def _run(layer: str, server_kind: str, n: int, events: int, burst: int, token: s
     finally:
         client.kill()
         server.terminate()
-        server.wait(10)
+        server.wait(30)
     last = {int(k): v for k, v in report["last"].items()}
     count = {int(k): v for k, v in report["count"].items()}
     latency_ids = [eid for eid in published if eid <= burst_ids_from]
@@ -276,6 +277,8 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=100)
     args = parser.parse_args()
     _raise_fd_limit()
+    # Stopped from outside (timeout, kill): unwind so the finally blocks stop the server.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(1))
     if args.client:
         asyncio.run(_client(args))
         return

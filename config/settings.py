@@ -229,9 +229,10 @@ CELERY_BEAT_SCHEDULE["scheduling-extend-slots"] = {
 
 # --- Realtime -------------------------------------------------------------------------
 
-# Which channels-redis layer carries websocket fan-out: "pubsub" (RedisPubSubChannelLayer)
-# or "core" (RedisChannelLayer). See docs/benchmarks.md "Websocket fan-out" for the choice.
-REALTIME_CHANNEL_LAYER = env.str("REALTIME_CHANNEL_LAYER", default="core")
+# Which channels-redis layer carries websocket fan-out: "pubsub" (RedisPubSubChannelLayer,
+# chosen by the numbers in docs/benchmarks.md "Websocket fan-out") or "core" (RedisChannelLayer).
+# Pub/sub delivers at most once; the event outbox makes up for that (relay, replay, gap reads).
+REALTIME_CHANNEL_LAYER = env.str("REALTIME_CHANNEL_LAYER", default="pubsub")
 if REDIS_URL:
     CHANNEL_LAYERS["default"] = {
         "BACKEND": {

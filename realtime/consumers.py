@@ -224,6 +224,16 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
 
     # --- events from the channel layer ---------------------------------------------------
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels runs close_old_connections() before every handler: a hop to the one
+        # database thread per message per socket, which serialised fan-out to thousands of
+        # sockets (docs/benchmarks.md, "Websocket fan-out"). A live event touches no
+        # database; the rare gap read goes through database_sync_to_async, which does its own.
+        if message["type"] == "topic.event":
+            await self.topic_event(message)
+        else:
+            await super().dispatch(message)
+
     async def topic_event(self, message: dict[str, Any]) -> None:
         """A stored event, sent by realtime.publish (after commit) or by the relay."""
         event = message["event"]
