@@ -260,7 +260,74 @@ CELERY_BEAT_SCHEDULE["realtime-prune-events"] = {
 
 # --- Records (files) ------------------------------------------------------------------
 
+# Medical reports are kept in S3 when a bucket is named (credentials through the usual AWS
+# variables or an instance role), else as local files under VAR_DIR/media/records. Either
+# way no public URL exists: downloads go through links signed by Django.
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+RECORDS_MAX_UPLOAD_BYTES = env.int("RECORDS_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+RECORDS_DOWNLOAD_URL_TTL = env.int("RECORDS_DOWNLOAD_URL_TTL", default=300)
+RECORDS_RETENTION_YEARS = env.int("RECORDS_RETENTION_YEARS", default=10)
+
+
+def records_storage_config(*, bucket: str, region: str | None, endpoint_url: str | None, ttl: int) -> dict:
+    """The records storage: private, server-side encrypted, write-once S3 objects, read
+    through s3v4 presigned URLs that live `ttl` seconds; local files without a bucket."""
+    if not bucket:
+        return {"BACKEND": "records.storage.RecordsFileStorage", "OPTIONS": {"location": VAR_DIR / "media" / "records"}}
+    return {
+        "BACKEND": "records.storage.RecordsS3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "region_name": region,
+            "endpoint_url": endpoint_url,
+            "signature_version": "s3v4",
+            "default_acl": "private",
+            "object_parameters": {"ServerSideEncryption": "AES256"},
+            "file_overwrite": False,
+            "querystring_auth": True,
+            "querystring_expire": ttl,
+        },
+    }
+
+
+RECORDS_STORAGE = records_storage_config(
+    bucket=AWS_STORAGE_BUCKET_NAME,
+    region=AWS_S3_REGION_NAME,
+    endpoint_url=AWS_S3_ENDPOINT_URL,
+    ttl=RECORDS_DOWNLOAD_URL_TTL,
+)
+
 # --- Notifications --------------------------------------------------------------------
+
+# Twilio (SMS): on when the account SID, auth token and sender number are all set.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+# Where the SDK sends its REST calls (a local stand-in in tests).
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
+# The public URL of POST /api/webhooks/twilio/status/ as Twilio calls it: passed as each
+# message's StatusCallback and used to check the signature (behind a proxy the request's
+# own URL may differ). Unset: no status callbacks are asked for.
+TWILIO_STATUS_CALLBACK_URL = env.str("TWILIO_STATUS_CALLBACK_URL", default="")
+TWILIO_ENABLED = bool(TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER)
+
+# SendGrid (email): on when the API key and sender address are set.
+SENDGRID_API_KEY = env.str("SENDGRID_API_KEY", default="")
+SENDGRID_FROM_EMAIL = env.str("SENDGRID_FROM_EMAIL", default="")
+SENDGRID_API_HOST = env.str("SENDGRID_API_HOST", default="https://api.sendgrid.com")
+# The signed event webhook's verification key (base64 DER, as SendGrid shows it).
+SENDGRID_WEBHOOK_PUBLIC_KEY = env.str("SENDGRID_WEBHOOK_PUBLIC_KEY", default="")
+SENDGRID_ENABLED = bool(SENDGRID_API_KEY and SENDGRID_FROM_EMAIL)
+
+# One provider call may take this long; a delivery left in "sending" for longer than the
+# lease belongs to a worker that died, and is recovered (checked with the provider first).
+NOTIFICATION_PROVIDER_TIMEOUT_SECONDS = env.int("NOTIFICATION_PROVIDER_TIMEOUT_SECONDS", default=20)
+NOTIFICATION_SENDING_LEASE_SECONDS = env.int("NOTIFICATION_SENDING_LEASE_SECONDS", default=300)
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
+CELERY_BEAT_SCHEDULE["notifications-reminders"] = {"task": "notifications.send_due_reminders", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["notifications-recover"] = {"task": "notifications.recover_stale_deliveries", "schedule": 120.0}
 
 # --- Billing --------------------------------------------------------------------------
 
@@ -297,6 +364,7 @@ STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "records": RECORDS_STORAGE,
 }
 MEDIA_ROOT = VAR_DIR / "media"
 

@@ -33,17 +33,28 @@ def backend_summary() -> list[tuple[str, str]]:
         if settings.REDIS_URL
         else "in-process channel layer (embedded default: one process only; set REDIS_URL)"
     )
+    if settings.AWS_STORAGE_BUCKET_NAME:
+        records = f"S3 bucket {settings.AWS_STORAGE_BUCKET_NAME} (private, SSE, presigned downloads)"
+    else:
+        records = (
+            f"local files under {settings.STORAGES['records']['OPTIONS']['location']} "
+            "(embedded default; set AWS_STORAGE_BUCKET_NAME for S3)"
+        )
     payments = (
         "Stripe cards" + (" (webhook signed)" if settings.STRIPE_WEBHOOK_SECRET else " (no STRIPE_WEBHOOK_SECRET)")
         if settings.STRIPE_SECRET_KEY
         else "cash and insurance at the desk only (embedded default; set STRIPE_SECRET_KEY for cards)"
     )
+    from notifications.senders import describe as notifications_backends
+
     return [
         ("database", db),
         ("realtime & tasks", redis),
         ("websocket fan-out", fan_out),
         ("sign-in", sign_in),
+        ("records files", records),
         ("payments", payments),
+        ("notifications", notifications_backends()),
     ]
 
 

@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -70,6 +71,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """DRF's EXCEPTION_HANDLER."""
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database refused or dropped the connection (overload, failover): a
+        # temporary condition the client may retry, not a bug. Services turn the
+        # operational errors they expect (lock timeouts, deadlocks) into domain errors.
+        logger.error("Database unavailable in %s: %s", context.get("view").__class__.__name__, exc)
+        return Response(
+            error_body("service_unavailable", "The service is briefly unavailable; please retry."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

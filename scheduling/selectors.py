@@ -183,3 +183,12 @@ def queue_get(*, actor: User, doctor_id: int, day: date | None = None) -> dict[s
     if not (actor.is_staff_or_admin or (actor.role == Role.DOCTOR and doctor.user_id == actor.pk)):
         raise Forbidden("Only that doctor, staff and admins see this queue.")
     return queue_payload(doctor_id=doctor.pk, day=day or clinic_today())
+
+
+def care_relation_exists(*, doctor_id: int, patient_id: int) -> bool:
+    """A care relation: the doctor has, or had, an appointment with the patient (any status).
+
+    The one definition records (who may read a patient's file) and messages (who may
+    write to whom) both rely on.
+    """
+    return Appointment.objects.filter(doctor_id=doctor_id, patient_id=patient_id).exists()

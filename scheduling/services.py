@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -24,6 +25,7 @@ from accounts.models import Doctor, Patient, Role, User
 from audit.services import audit_record
 from core.clinic_settings import clinic_setting, clinic_timezone
 from core.exceptions import Conflict, DomainError, Forbidden, ValidationFailed
+from notifications.services import appointment_notify
 from realtime import topics
 from realtime.publish import publish
 from scheduling import calendar, selectors
@@ -184,7 +186,8 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
                 wanted[(slot.start, slot.end)] = slot.rule_id
         day += timedelta(days=1)
 
-    existing = list(Slot.objects.filter(doctor=doctor, start__gte=window_start, start__lt=window_end))
+    # Every future slot, also past the horizon's end: a shortened horizon drops free ones.
+    existing = list(Slot.objects.filter(doctor=doctor, start__gte=window_start))
     booked = [(slot.start, slot.end) for slot in existing if slot.status == SlotStatus.BOOKED]
     exceptions = list(
         AvailabilityException.objects.filter(doctor=doctor, end__gt=window_start, start__lt=window_end).values_list(
@@ -192,10 +195,9 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
         )
     )
     # A wanted slot that overlaps a booked one (left from an older rule) must wait.
+    booked_keys = set(booked)
     wanted = {
-        key: rule_id
-        for key, rule_id in wanted.items()
-        if key in {(s, e) for s, e in booked} or not _overlaps(key[0], key[1], booked)
+        key: rule_id for key, rule_id in wanted.items() if key in booked_keys or not _overlaps(key[0], key[1], booked)
     }
 
     to_delete: list[int] = []
@@ -217,9 +219,16 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
         elif not off and slot.status == SlotStatus.BLOCKED:
             to_free.append(slot.pk)
 
-    # `status__in` re-checks under the row lock: a slot booked meanwhile is left alone.
+    # Lock what is to go, re-checking the status under the lock: a slot booked meanwhile
+    # is left alone, and one locked here cannot be booked before it is gone.
     unbookable = [SlotStatus.FREE, SlotStatus.BLOCKED]
-    deleted = Slot.objects.filter(pk__in=to_delete, status__in=unbookable).delete()[1].get("scheduling.Slot", 0)
+    doomed = list(
+        Slot.objects.select_for_update()
+        .filter(pk__in=to_delete, status__in=unbookable)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    deleted = Slot.objects.filter(pk__in=doomed).delete()[1].get("scheduling.Slot", 0)
     blocked = Slot.objects.filter(pk__in=to_block, status=SlotStatus.FREE).update(status=SlotStatus.BLOCKED)
     freed = Slot.objects.filter(pk__in=to_free, status=SlotStatus.BLOCKED).update(status=SlotStatus.FREE)
     new_slots = [
@@ -377,7 +386,7 @@ def _publish_slot(event: str, slot: Slot) -> None:
 
 def _resolve_patient(*, actor: User, patient: Patient | None) -> Patient:
     if _is_patient(actor):
-        own = Patient.objects.get(user=actor)
+        own = actor.patient
         if patient is not None and patient.pk != own.pk:
             raise Forbidden("Patients book only for themselves.")
         return own
@@ -466,9 +475,16 @@ def appointment_book(
             details["overrides"] = overrides
         audit_record(actor=actor, action="appointment.booked", obj=appointment, details=details)
         _publish_slot("slot.booked", slot)
+        _notify_patient(appointment, "booked")
         return appointment
 
     return _as_conflict(book)
+
+
+def _notify_patient(appointment: Appointment, kind: str) -> None:
+    # After commit: a rolled-back booking, move or cancellation notifies nobody. Robust: a
+    # failure to notify is logged and must not turn the committed booking into an error.
+    transaction.on_commit(partial(appointment_notify, appointment_id=appointment.pk, kind=kind), robust=True)
 
 
 def _lock_appointment(appointment: Appointment) -> Appointment:
@@ -542,6 +558,7 @@ def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
     if overrides:
         details["overrides"] = overrides
     audit_record(actor=actor, action="appointment.rescheduled", obj=appointment, details=details)
+    _notify_patient(appointment, "rescheduled")
     if old_slot is not None:
         _publish_slot("slot.released", old_slot)
     _publish_slot("slot.booked", new_slot)
@@ -573,6 +590,8 @@ def appointment_set_status(*, actor: User, appointment: Appointment, status: str
     Check-in gives the appointment the next queue number of its doctor's clinic day;
     `no_show` is refused before the start; cancelling frees the slot at once.
     """
+    if not any(status in targets for targets in TRANSITIONS.values()):
+        raise InvalidTransition(f"No appointment can become {status}.")
     if status not in STATUS_SETTERS.get(actor.role, frozenset()):
         raise Forbidden("Your role may not set that status.")
     if actor.role == Role.DOCTOR and appointment.doctor.user_id != actor.pk:
@@ -637,6 +656,8 @@ def _transition(*, actor: User, appointment: Appointment, status: str) -> Appoin
             if slot.start > now:
                 _publish_slot("slot.released", slot)
     audit_record(actor=actor, action=f"appointment.{status}", obj=appointment, details=details)
+    if status == S.CANCELLED:
+        _notify_patient(appointment, "cancelled")
     if appointment.queue_date is not None:
         _publish_queue(appointment.doctor_id, appointment.queue_date)
     return appointment

@@ -1,5 +1,6 @@
 """factory_boy factories. They create through the services, as the application does."""
 
+import itertools
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -12,13 +13,15 @@ if TYPE_CHECKING:
     from scheduling.models import Appointment
 
 PASSWORD = "Corr3ct-Horse-Battery"
+_email_numbers = itertools.count()
 
 
 class _ServiceFactory(factory.Factory):
     class Meta:
         abstract = True
 
-    email = factory.Sequence(lambda n: f"person{n}@example.test")
+    # One counter for every factory, so a patient and a doctor never share an email.
+    email = factory.LazyFunction(lambda: f"person{next(_email_numbers)}@example.test")
     password = PASSWORD
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")

@@ -45,6 +45,9 @@ export type BookInputRequest = {
   patient?: number | null;
 };
 
+/** * `sms` - SMS * `email` - Email * `in_app` - In-app */
+export type ChannelEnum = "sms" | "email" | "in_app";
+
 export type ChargeInputRequest = {
   appointment: number;
   method: MethodEnum;
@@ -187,14 +190,82 @@ export type IssuedDisplayToken = {
   token: string;
 };
 
+/** * `appointment_booked` - Appointment booked * `appointment_rescheduled` - Appointment moved * `appointment_cancelled` - Appointment cancelled * `appointment_reminder` - Appointment reminder * `admin` - Sent by the clinic */
+export type KindEnum = "appointment_booked" | "appointment_rescheduled" | "appointment_cancelled" | "appointment_reminder" | "admin";
+
 export type LoginInputRequest = {
   id_token?: string;
   email?: string;
   password?: string;
 };
 
+export type Medication = {
+  name: string;
+  dosage: string;
+  frequency: string;
+  duration_days: number;
+  notes?: string;
+};
+
+export type MedicationRequest = {
+  name: string;
+  dosage: string;
+  frequency: string;
+  duration_days: number;
+  notes?: string;
+};
+
+export type Message = {
+  id: number;
+  sender: number;
+  recipient: number;
+  body: string;
+  created_at: string;
+  read_at: string | null;
+};
+
+export type MessageSendInputRequest = {
+  recipient: number;
+  body: string;
+};
+
 /** * `card` - Card * `cash` - Cash * `insurance` - Insurance */
 export type MethodEnum = "card" | "cash" | "insurance";
+
+/** Contract §6 Notification, plus the provider's latest delivery word and a failure reason. */
+export type Notification = {
+  id: number;
+  channel: unknown;
+  kind: unknown;
+  subject: string;
+  body: string;
+  status: string;
+  appointment: number | null;
+  created_at: string;
+  sent_at: string | null;
+  read_at: string | null;
+  delivery_status: string;
+  failure_reason: string;
+};
+
+export type NotificationPreference = {
+  sms?: boolean;
+  email?: boolean;
+  in_app?: boolean;
+};
+
+export type NotificationPreferenceRequest = {
+  sms?: boolean;
+  email?: boolean;
+  in_app?: boolean;
+};
+
+export type NotificationSendInputRequest = {
+  user: number;
+  channel: ChannelEnum;
+  subject?: string;
+  body: string;
+};
 
 export type PaginatedAppointmentList = {
   count: number;
@@ -224,11 +295,39 @@ export type PaginatedDoctorList = {
   results: Doctor[];
 };
 
+export type PaginatedMessageList = {
+  count: number;
+  next?: string | null;
+  previous?: string | null;
+  results: Message[];
+};
+
+export type PaginatedNotificationList = {
+  count: number;
+  next?: string | null;
+  previous?: string | null;
+  results: Notification[];
+};
+
 export type PaginatedPaymentList = {
   count: number;
   next?: string | null;
   previous?: string | null;
   results: Payment[];
+};
+
+export type PaginatedPrescriptionList = {
+  count: number;
+  next?: string | null;
+  previous?: string | null;
+  results: Prescription[];
+};
+
+export type PaginatedReportList = {
+  count: number;
+  next?: string | null;
+  previous?: string | null;
+  results: Report[];
 };
 
 export type PaginatedRuleList = {
@@ -241,6 +340,12 @@ export type PaginatedRuleList = {
 export type PatchedAppointmentUpdateInputRequest = {
   start?: string;
   reason?: string;
+};
+
+export type PatchedPrescriptionUpdateInputRequest = {
+  appointment?: number | null;
+  medications?: MedicationRequest[];
+  instructions?: string;
 };
 
 export type PatchedUserUpdateInputRequest = {
@@ -294,6 +399,30 @@ export type Payment = {
 /** * `pending` - Pending * `succeeded` - Succeeded * `failed` - Failed * `partially_refunded` - Partially refunded * `refunded` - Refunded */
 export type PaymentStatusEnum = "pending" | "succeeded" | "failed" | "partially_refunded" | "refunded";
 
+export type Prescription = {
+  id: number;
+  patient: number;
+  doctor: number;
+  appointment: number | null;
+  medications: Medication[];
+  instructions: string;
+  created_at: string;
+  updated_at: string;
+};
+
+export type PrescriptionCreateInputRequest = {
+  patient: number;
+  appointment?: number | null;
+  medications: MedicationRequest[];
+  instructions?: string;
+};
+
+export type PrescriptionUpdateInputRequest = {
+  appointment?: number | null;
+  medications?: MedicationRequest[];
+  instructions?: string;
+};
+
 export type QueueOutput = {
   doctor: number;
   date: string;
@@ -318,6 +447,30 @@ export type RefundInputRequest = {
 
 /** * `pending` - Pending * `succeeded` - Succeeded * `failed` - Failed */
 export type RefundStatusEnum = "pending" | "succeeded" | "failed";
+
+/** Report. `download_url` is a signed link for the reader, valid RECORDS_DOWNLOAD_URL_TTL seconds. Context: `request` (the reader is its user) and `break_glass` (the report was opened by an admin giving a reason). */
+export type Report = {
+  id: number;
+  patient: number;
+  doctor: number;
+  appointment: number | null;
+  title: string;
+  description: string;
+  filename: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  created_at: string;
+  download_url: string;
+};
+
+export type ReportUploadInputRequest = {
+  patient: number;
+  appointment?: number | null;
+  title: string;
+  description?: string;
+  file: string;
+};
 
 /** * `patient` - Patient * `doctor` - Doctor * `staff` - Staff (reception) * `admin` - Admin */
 export type RoleEnum = "patient" | "doctor" | "staff" | "admin";

@@ -307,3 +307,22 @@ def test_slots_across_dst_in_the_database(carol, ada, clinic):
     walls = [s.start.astimezone(ZoneInfo("America/New_York")).replace(tzinfo=None) for s in slots]
     assert len(walls) == len(set(walls))
     assert not [w for w in walls if w.month == 3 and w.hour == 2 and 8 <= w.day <= 14]
+
+
+def test_rules_of_unknown_doctor_is_404(client_for, alice):
+    assert client_for(alice).get("/api/doctors/999999/availability/rules/").status_code == 404
+
+
+def test_a_shorter_horizon_drops_free_slots_beyond_it(carol_hours):
+    set_policy("booking_horizon_days", 2)
+    services.slots_regenerate(doctor=carol_hours.doctor)
+    limit = timezone.now() + timedelta(days=4)
+    assert not Slot.objects.filter(doctor=carol_hours.doctor, start__gte=limit).exists()
+
+
+def test_the_beat_schedule_names_a_real_task(settings):
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    entry = settings.CELERY_BEAT_SCHEDULE["scheduling-extend-slots"]
+    assert entry["task"] in app.tasks

@@ -339,3 +339,17 @@ def test_cancel_refusals(client_for, anon, alice, bob, dave, carol_hours, slot_o
     assert client_for(bob).delete(url).status_code == 404
     assert client_for(dave).delete(url).status_code == 404
     assert Appointment.objects.get(pk=appointment.pk).status == "booked"
+
+
+@pytest.mark.parametrize("count", [1, 6])
+def test_list_query_count_is_fixed(client_for, rita, alice, carol_hours, slot_of, django_assert_num_queries, count):
+    for index in range(count):
+        services.appointment_book(
+            actor=rita, doctor=carol_hours.doctor, start=slot_of(index).start, patient=alice.patient
+        )
+    client = client_for(rita)
+    client.get("/api/appointments/list/")  # warm the clinic-settings cache
+    # token + user, the count, the page.
+    with django_assert_num_queries(3):
+        response = client.get("/api/appointments/list/")
+    assert response.json()["count"] == count

@@ -27,7 +27,7 @@ def _past_appointment(carol, patient, status="booked", minutes_ago=10):
 
 
 @pytest.mark.parametrize("source", ALL)
-@pytest.mark.parametrize("target", [s for s in ALL if s != "booked"])
+@pytest.mark.parametrize("target", ALL)
 def test_transition_table(client_for, carol, alice, clinic, source, target):
     appointment = _past_appointment(carol, alice, status=source)
     response = _status(client_for(carol), appointment, target)

@@ -1,0 +1,40 @@
+"""Thin Celery tasks: delivery, reminders and the sweep for stalled deliveries.
+
+The project runs Celery with acks_late, reject-on-worker-lost and prefetch 1 (settings):
+a task whose worker dies is delivered again, and services.notification_deliver makes
+that harmless.
+"""
+
+from celery import shared_task
+from celery.app.task import Task
+
+from notifications import services
+
+
+@shared_task(
+    name="notifications.deliver",
+    bind=True,
+    acks_late=True,
+    max_retries=None,  # services.notification_deliver counts attempts and gives up itself
+    # Well under NOTIFICATION_SENDING_LEASE_SECONDS: a live worker never holds a claim past it.
+    soft_time_limit=60,
+    time_limit=90,
+)
+def deliver_notification(self: Task, notification_id: int) -> str:
+    outcome = services.notification_deliver(notification_id=notification_id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.result
+
+
+@shared_task(name="notifications.send_due_reminders", acks_late=True)
+def send_due_reminders() -> int:
+    return services.reminders_create_due()
+
+
+@shared_task(name="notifications.recover_stale_deliveries", acks_late=True)
+def recover_stale_deliveries() -> int:
+    stalled = services.deliveries_stalled()
+    for notification_id in stalled:
+        deliver_notification.delay(notification_id)
+    return len(stalled)

@@ -1,0 +1,112 @@
+"""Medical reports (files), prescriptions with structured medication lines.
+
+Only `records.services` writes these models. Nothing is ever removed: a deleted report
+or prescription is hidden from the API (`deleted_at`) and kept, with its file, until
+`retain_until`, the retention the law asks for (RECORDS_RETENTION_YEARS).
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Doctor, Patient, User
+from scheduling.models import Appointment
+
+
+class LiveQuerySet(models.QuerySet):
+    def live(self) -> "LiveQuerySet":
+        return self.filter(deleted_at__isnull=True)
+
+
+class MedicalReport(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="reports")
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="reports")
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
+    )
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    # Where the bytes live in the records storage; generated, never taken from the client.
+    storage_key = models.CharField(max_length=255, unique=True)
+    # The uploader's file name, sanitised; only used as the download's file name.
+    filename = models.CharField(max_length=120)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    retain_until = models.DateField()
+
+    objects = LiveQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["patient", "-created_at"], condition=Q(deleted_at__isnull=True), name="report_live_by_patient"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Report {self.pk} {self.title!r} ({self.content_type})"
+
+
+class Prescription(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="prescriptions")
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="prescriptions")
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="prescriptions"
+    )
+    instructions = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    retain_until = models.DateField()
+
+    objects = LiveQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["patient", "-created_at"], condition=Q(deleted_at__isnull=True), name="rx_live_by_patient"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Prescription {self.pk} for patient {self.patient_id}"
+
+
+class Medication(models.Model):
+    """One line of a prescription.
+
+    An edit replaces the whole list; the old lines stay, marked `replaced_at`, so an
+    amended prescription keeps its history.
+    """
+
+    prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="medications")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=200)
+    dosage = models.CharField(max_length=100)
+    frequency = models.CharField(max_length=100)
+    duration_days = models.PositiveSmallIntegerField()
+    notes = models.CharField(max_length=500, blank=True)
+    replaced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["prescription_id", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prescription", "position"],
+                condition=Q(replaced_at__isnull=True),
+                name="medication_unique_live_position",
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_days__gte=1, duration_days__lte=365), name="medication_duration_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.dosage} {self.frequency}"

@@ -1,0 +1,96 @@
+"""Booking, moving and cancelling notify the patient, after commit only."""
+
+from datetime import time, timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from core.clinic_settings import clinic_setting_set
+from core.exceptions import Conflict
+from notifications import services as notification_services
+from notifications.models import Notification
+from scheduling import services as scheduling
+from scheduling.models import Slot, SlotStatus
+
+
+@pytest.fixture
+def slots(carol, ada):
+    """Two free slots of carol's tomorrow morning."""
+    clinic_setting_set(actor=ada, key="booking_horizon_days", value=3)
+    tomorrow = timezone.now() + timedelta(days=1)
+    scheduling.rule_create(
+        actor=ada,
+        doctor=carol.doctor,
+        weekday=tomorrow.weekday(),
+        start_time=time(9),
+        end_time=time(10),
+        slot_minutes=30,
+    )
+    return list(Slot.objects.filter(doctor=carol.doctor, status=SlotStatus.FREE, start__date=tomorrow.date()))
+
+
+def _book(alice, carol, slot):
+    return scheduling.appointment_book(actor=alice, doctor=carol.doctor, start=slot.start, reason="Chest pain")
+
+
+@pytest.mark.django_db
+def test_booking_moving_and_cancelling_notify_the_patient(alice, carol, slots, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment = _book(alice, carol, slots[0])
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduling.appointment_update(actor=alice, appointment=appointment, start=slots[1].start)
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduling.appointment_cancel(actor=alice, appointment=appointment)
+
+    notes = Notification.objects.filter(user=alice, appointment=appointment).order_by("id")
+    assert [(n.kind, n.channel) for n in notes] == [
+        ("appointment_booked", "email"),
+        ("appointment_booked", "in_app"),
+        ("appointment_rescheduled", "email"),
+        ("appointment_rescheduled", "in_app"),
+        ("appointment_cancelled", "email"),
+        ("appointment_cancelled", "in_app"),
+    ]
+    moved = notes.get(kind="appointment_rescheduled", channel="email")
+    start = slots[1].start
+    assert moved.body == (
+        f"Your appointment with Dr Carol Chen at the clinic has moved to {start:%A %d %B %Y} at {start:%H:%M} (UTC)."
+    )
+    assert all("Chest" not in n.body for n in notes)
+    assert set(notes.filter(channel="email").values_list("status", flat=True)) == {"sent"}  # console sender
+
+
+@pytest.mark.django_db
+def test_a_refused_booking_notifies_nobody(alice, bob, carol, slots, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        _book(alice, carol, slots[0])
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Conflict):
+        _book(bob, carol, slots[0])
+
+    assert not Notification.objects.filter(user=bob).exists()
+
+
+@pytest.mark.django_db
+def test_the_channels_the_patient_chose(alice, carol, slots, django_capture_on_commit_callbacks):
+    notification_services.preference_update(actor=alice, user=alice, changes={"email": False})
+    with django_capture_on_commit_callbacks(execute=True):
+        _book(alice, carol, slots[0])
+
+    assert list(Notification.objects.filter(user=alice).values_list("channel", flat=True)) == ["in_app"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_booking_sends_nothing(standin, alice_reachable, carol, slots):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _book(alice_reachable, carol, slots[0])
+        raise RuntimeError("the surrounding work failed")
+
+    assert not Notification.objects.exists()
+    assert standin.requests == []
+
+    _book(alice_reachable, carol, slots[0])  # committed this time
+
+    assert len(standin.sends("sms")) == 1
+    assert len(standin.sends("email")) == 1
+    assert Notification.objects.filter(status="sent").count() == 3

@@ -1,0 +1,249 @@
+"""No double booking, whatever the concurrency (PostgreSQL, real threads, own connections)."""
+
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import time, timedelta
+from typing import Any
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts import services as account_services
+from core.exceptions import DomainError
+from scheduling import services
+from scheduling.models import Appointment, Slot, SlotStatus
+from tests import factories
+from tests.scheduling.conftest import free_slots, set_policy
+
+pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="locking is tested on PostgreSQL")
+
+OVERLAPS_SQL = """
+    SELECT count(*) FROM scheduling_appointment a
+    JOIN scheduling_appointment b
+      ON a.id < b.id
+     AND (a.doctor_id = b.doctor_id OR a.patient_id = b.patient_id)
+     AND tstzrange(a.start, a."end", '[)') && tstzrange(b.start, b."end", '[)')
+    WHERE a.status IN ('booked', 'checked_in', 'in_progress')
+      AND b.status IN ('booked', 'checked_in', 'in_progress')
+"""
+
+# A slot is booked exactly when one active appointment holds it.
+SLOT_MISMATCH_SQL = """
+    SELECT count(*) FROM scheduling_slot s
+    WHERE (s.status = 'booked') <> EXISTS (
+        SELECT 1 FROM scheduling_appointment a
+        WHERE a.slot_id = s.id AND a.status IN ('booked', 'checked_in', 'in_progress')
+    )
+"""
+
+
+def _scalar(sql: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchone()[0]
+
+
+def run_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run work(0..count-1) in real threads released together; exceptions are returned."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait(timeout=60)
+            results[index] = work(index)
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    return results
+
+
+def _client(user: Any) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {account_services.token_issue(user=user).token}")
+    return client
+
+
+def _tomorrow_rule(doctor: Any, actor: Any, *, minutes: int = 30, end: time = time(11)) -> None:
+    services.rule_create(
+        actor=actor,
+        doctor=doctor.doctor,
+        weekday=(timezone.now() + timedelta(days=1)).weekday(),
+        start_time=time(9),
+        end_time=end,
+        slot_minutes=minutes,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fifty_clients_one_slot_exactly_one_wins(carol, ada, clinic):
+    _tomorrow_rule(carol, ada)
+    slot = free_slots(carol)[0]
+    clients = [_client(factories.PatientFactory(email=f"p{i}@fifty.test")) for i in range(50)]
+    body = {"doctor": carol.doctor.id, "start": slot.start.isoformat()}
+
+    statuses = run_threads(50, lambda i: clients[i].post("/api/appointments/book/", body, format="json"))
+
+    codes = Counter(r.status_code if hasattr(r, "status_code") else repr(r) for r in statuses)
+    assert codes == {201: 1, 409: 49}, codes
+    assert {r.json()["code"] for r in statuses if r.status_code == 409} == {"slot_unavailable"}
+    assert Appointment.objects.filter(slot=slot, status="booked").count() == 1
+    assert Slot.objects.get(pk=slot.pk).status == SlotStatus.BOOKED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_patient_twenty_doctors_same_instant_exactly_one(alice, ada, clinic):
+    doctors = [factories.DoctorFactory(email=f"d{i}@twenty.test") for i in range(20)]
+    for doctor in doctors:
+        _tomorrow_rule(doctor, ada, end=time(10))
+    start = free_slots(doctors[0])[0].start
+    clients = [_client(alice) for _ in range(20)]
+
+    responses = run_threads(
+        20,
+        lambda i: clients[i].post(
+            "/api/appointments/book/", {"doctor": doctors[i].doctor.id, "start": start.isoformat()}, format="json"
+        ),
+    )
+
+    codes = Counter(r.status_code if hasattr(r, "status_code") else repr(r) for r in responses)
+    assert codes == {201: 1, 409: 19}, codes
+    assert Appointment.objects.filter(patient=alice.patient, status="booked").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_random_book_cancel_reschedule_never_overlaps(ada, clinic):
+    set_policy("max_open_appointments_per_patient", 100)
+    # Three doctors with different slot lengths, so one patient's slots overlap partially.
+    doctors = [factories.DoctorFactory(email=f"d{i}@mix.test") for i in range(3)]
+    for doctor, minutes in zip(doctors, (30, 45, 20), strict=True):
+        _tomorrow_rule(doctor, ada, minutes=minutes, end=time(12))
+    patients = [factories.PatientFactory(email=f"p{i}@mix.test") for i in range(8)]
+    slots = {d.doctor.id: [s.start for s in free_slots(d)] for d in doctors}
+    unexpected: list[BaseException] = []
+
+    def chaos(index: int) -> Counter:
+        rng = random.Random(index)
+        outcome: Counter = Counter()
+        for _ in range(25):
+            patient = rng.choice(patients)
+            doctor = rng.choice(doctors)
+            op = rng.choice(["book", "book", "cancel", "move"])
+            try:
+                if op == "book":
+                    services.appointment_book(
+                        actor=patient, doctor=doctor.doctor, start=rng.choice(slots[doctor.doctor.id])
+                    )
+                else:
+                    mine = list(Appointment.objects.filter(patient=patient.patient, status="booked")[:5])
+                    if not mine:
+                        continue
+                    appointment = rng.choice(mine)
+                    if op == "cancel":
+                        services.appointment_cancel(actor=patient, appointment=appointment)
+                    else:
+                        services.appointment_update(
+                            actor=patient, appointment=appointment, start=rng.choice(slots[appointment.doctor_id])
+                        )
+                outcome[f"{op}:ok"] += 1
+            except DomainError as exc:
+                outcome[f"{op}:{exc.code}"] += 1
+            except Exception as exc:
+                unexpected.append(exc)
+        return outcome
+
+    results = run_threads(20, chaos)
+
+    assert not unexpected, unexpected[:3]
+    assert all(isinstance(r, Counter) for r in results), results
+    totals = sum(results, Counter())
+    assert totals["book:ok"] > 0 and totals["book:slot_unavailable"] > 0
+    assert _scalar(OVERLAPS_SQL) == 0
+    assert _scalar(SLOT_MISMATCH_SQL) == 0
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_an_overlapping_row(alice, bob, carol, dave, clinic):
+    start = (timezone.now() + timedelta(days=2)).replace(second=0, microsecond=0)
+    factories.appointment_at(doctor=carol, patient=alice, start=start, minutes=30)
+    insert = (
+        "INSERT INTO scheduling_appointment "
+        '(doctor_id, patient_id, start, "end", status, reason, created_at, updated_at) '
+        "VALUES (%s, %s, %s, %s, 'booked', '', now(), now())"
+    )
+    # Same doctor, another patient, overlapping by 15 minutes.
+    overlapping = [carol.doctor.id, bob.patient.id, start + timedelta(minutes=15), start + timedelta(minutes=45)]
+    with (
+        pytest.raises(IntegrityError, match="appointment_no_overlap_doctor"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(insert, overlapping)
+    # Same patient, another doctor.
+    with (
+        pytest.raises(IntegrityError, match="appointment_no_overlap_patient"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(insert, [dave.doctor.id, alice.patient.id, start, start + timedelta(minutes=30)])
+    # Back to back is fine.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            insert, [carol.doctor.id, bob.patient.id, start + timedelta(minutes=30), start + timedelta(hours=1)]
+        )
+    assert _scalar(OVERLAPS_SQL) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rule_changes_racing_bookings_never_drop_a_booked_slot(ada, clinic):
+    doctor = factories.DoctorFactory(email="d@race.test")
+    weekday = (timezone.now() + timedelta(days=1)).weekday()
+    _tomorrow_rule(doctor, ada, end=time(17))
+    patients = [factories.PatientFactory(email=f"p{i}@race.test") for i in range(8)]
+    starts = [s.start for s in free_slots(doctor)]
+    # Booked before the race: the editors' regenerations must leave these alone.
+    kept = [services.appointment_book(actor=patients[i], doctor=doctor.doctor, start=starts.pop()) for i in range(2)]
+
+    def work(index: int) -> Counter:
+        outcome: Counter = Counter()
+        for round_ in range(6):
+            try:
+                if index < 2:
+                    # Two editors replace the day's rule again and again.
+                    rule = doctor.doctor.availability_rules.filter(weekday=weekday).first()
+                    if rule is not None:
+                        services.rule_delete(actor=ada, rule=rule)
+                    else:
+                        _tomorrow_rule(doctor, ada, end=time(17))
+                else:
+                    patient = patients[index - 2]
+                    services.appointment_book(
+                        actor=patient, doctor=doctor.doctor, start=starts[(index * 6 + round_) % len(starts)]
+                    )
+                outcome["ok"] += 1
+            except DomainError as exc:
+                outcome[exc.code] += 1
+        return outcome
+
+    results = run_threads(10, work)
+
+    assert all(isinstance(r, Counter) for r in results), results
+    for appointment in kept:
+        appointment.refresh_from_db()
+        assert appointment.status == "booked" and appointment.slot.status == SlotStatus.BOOKED
+    active = Appointment.objects.filter(status="booked")
+    assert not active.filter(slot__isnull=True).exists()
+    assert _scalar(SLOT_MISMATCH_SQL) == 0
+    assert _scalar(OVERLAPS_SQL) == 0
