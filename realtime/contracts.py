@@ -78,6 +78,18 @@ NOTIFICATION = _object(
     }
 )
 
+# A direct message between a patient and a doctor (added to contract §9 by notifications).
+MESSAGE = _object(
+    {
+        "id": ID,
+        "sender": ID,
+        "recipient": ID,
+        "body": {"type": "string"},
+        "created_at": DATETIME,
+        "read_at": _nullable(DATETIME),
+    }
+)
+
 # Availability events carry no patient data: closed.
 SLOT_CHANGE = _object({"doctor": ID, "start": DATETIME, "end": DATETIME}, closed=True)
 DAY_OR_TIME = {"anyOf": [DATE, DATETIME]}
@@ -108,6 +120,11 @@ EVENTS: dict[tuple[str, str], tuple[str, str, dict[str, Any]]] = {
         "NotificationCreated",
         "A notification for the user.",
         NOTIFICATION,
+    ),
+    (topics.NOTIFICATIONS, "message.created"): (
+        "MessageCreated",
+        "A direct message to the user (added): as GET /api/messages/list/ lists it.",
+        MESSAGE,
     ),
     (topics.DISPLAY, "queue.updated"): (
         "DisplayQueueUpdated",

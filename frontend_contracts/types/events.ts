@@ -155,6 +155,19 @@ export type NotificationCreatedData = {
 /** `notification.created` on `user.{id}.notifications`. */
 export type NotificationCreatedEvent = Omit<EventMessage, "event" | "data"> & { event: "notification.created"; data: NotificationCreatedData };
 
+/** A direct message to the user (added): as GET /api/messages/list/ lists it. */
+export type MessageCreatedData = {
+  id: number;
+  sender: number;
+  recipient: number;
+  body: string;
+  created_at: string;
+  read_at: string | null;
+};
+
+/** `message.created` on `user.{id}.notifications`. */
+export type MessageCreatedEvent = Omit<EventMessage, "event" | "data"> & { event: "message.created"; data: MessageCreatedData };
+
 /** What a reception screen shows: queue numbers and statuses only, no names. */
 export type DisplayQueueUpdatedData = {
   doctor: number;
@@ -176,7 +189,7 @@ export type ClientMessage = AuthMessage | SubscribeMessage | UnsubscribeMessage 
 
 export type ServerMessage = AuthenticatedMessage | SubscribedMessage | UnsubscribedMessage | PongMessage | ResyncRequiredMessage | ErrorMessage | RealtimeEvent;
 
-export type RealtimeEvent = SlotBookedEvent | SlotReleasedEvent | AvailabilityChangedEvent | QueueUpdatedEvent | NotificationCreatedEvent | DisplayQueueUpdatedEvent;
+export type RealtimeEvent = SlotBookedEvent | SlotReleasedEvent | AvailabilityChangedEvent | QueueUpdatedEvent | NotificationCreatedEvent | MessageCreatedEvent | DisplayQueueUpdatedEvent;
 
 /** Close codes of the socket (see asyncapi.yaml). */
 export type CloseCode = 4000 | 4001;
