@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.models import AuthToken
 from realtime import topics
 from realtime.models import Event
 from realtime.publish import publish
@@ -143,3 +144,21 @@ async def test_bookings_made_while_the_channel_layer_is_down_arrive_once_in_orde
     for event in (before, *missed):
         await database_sync_to_async(send_event)(event.pk)
     assert await live.nothing() and await resumed.nothing()
+
+
+@pytest.mark.django_db
+def test_all_sockets_tokens_are_rechecked_in_two_queries(django_assert_num_queries, alice, bob, ada):
+    from accounts import services as accounts_services
+    from realtime import selectors
+    from realtime import services as realtime_services
+
+    principals = [
+        selectors.principal_for_token(accounts_services.token_issue(user=user).token) for user in (alice, bob, ada)
+    ]
+    displays = [realtime_services.display_token_create(actor=ada, name=f"Screen {n}") for n in range(2)]
+    principals += [selectors.principal_for_token(issued.token) for issued in displays]
+    realtime_services.display_token_revoke(actor=ada, display=displays[0].display)
+    AuthToken.objects.filter(pk=principals[1].auth_token_id).update(revoked_at=timezone.now())
+    with django_assert_num_queries(2):
+        dead = selectors.dead_principals(principals)
+    assert dead == {principals[1], principals[3]}
