@@ -2,7 +2,7 @@
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -10,6 +10,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import identity
@@ -55,17 +56,34 @@ def _staff_flags(role: str) -> dict[str, bool]:
     return {"is_staff": role in (Role.STAFF, Role.ADMIN), "is_superuser": role == Role.ADMIN}
 
 
-def _new_user(*, email: str, password: str | None, first_name: str, last_name: str, role: str, phone: str = "") -> User:
+def _new_user(
+    *,
+    email: str,
+    password: str | None,
+    first_name: str,
+    last_name: str,
+    role: str,
+    phone: str = "",
+    firebase_uid: str | None = None,
+) -> User:
     email = _normalise_email(email)
-    user = User(email=email, first_name=first_name, last_name=last_name, role=role, phone=phone, **_staff_flags(role))
+    user = User(
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        role=role,
+        phone=phone,
+        firebase_uid=firebase_uid,
+        **_staff_flags(role),
+    )
     if password:
         _check_password(password, user)
         user.set_password(password)
     else:
         user.set_unusable_password()
     try:
-        # A savepoint, so that a lost race on the unique email leaves the caller's
-        # transaction usable.
+        # A savepoint, so that a lost race on the unique email (or Firebase uid) leaves
+        # the caller's transaction usable.
         with transaction.atomic():
             user.save()
     except IntegrityError as exc:
@@ -227,6 +245,20 @@ def token_issue(*, user: User, provider: str = "local") -> Session:
     return Session(user=user, token=raw, expires_at=expires_at)
 
 
+# Dead tokens are kept this long before they are purged, so a recent sign-out can still be
+# investigated; they stop working at once either way.
+DEAD_TOKEN_RETENTION = timedelta(days=7)
+
+
+@transaction.atomic
+def token_purge_dead(*, retention: timedelta = DEAD_TOKEN_RETENTION) -> int:
+    """Delete tokens that expired or were revoked more than `retention` ago; returns how many."""
+    cutoff = timezone.now() - retention
+    deleted, _ = AuthToken.objects.filter(Q(expires_at__lt=cutoff) | Q(revoked_at__lt=cutoff)).delete()
+    logger.info("purged %s dead tokens", deleted)
+    return deleted
+
+
 @transaction.atomic
 def token_revoke(*, token: AuthToken) -> None:
     """Sign out: the token stops working at once."""
@@ -274,7 +306,12 @@ def login_firebase(*, id_token: str) -> Session:
         claims = identity.firebase_verify(id_token)
     except identity.IdentityError as exc:
         raise _sign_in_refused("firebase", reason=str(exc)) from exc
-    user, refusal = _firebase_user(claims)
+    try:
+        user, refusal = _firebase_user(claims)
+    except ValidationFailed:
+        # A concurrent first sign-in of the same uid (or a sign-up with the same email)
+        # committed first; looking again finds that account and applies the usual rules.
+        user, refusal = _firebase_user(claims)
     if user is None:
         raise _sign_in_refused("firebase", reason=refusal)
     return _sign_in(user, "firebase")
@@ -283,11 +320,16 @@ def login_firebase(*, id_token: str) -> Session:
 @transaction.atomic
 def _firebase_user(claims: identity.FirebaseIdentity) -> tuple[User | None, str]:
     """The user a verified Firebase identity signs in as (made on first sign-in)."""
-    # Row locks: two first sign-ins of one uid at once must not both create a user.
+    # Two first sign-ins of one uid may race: the unique uid and email columns let one
+    # insert win and login_firebase looks again for the loser. The row locks keep a found
+    # account from being linked or deactivated under us.
     user = User.objects.select_for_update().filter(firebase_uid=claims.uid).first()
     if user is None and claims.email:
         existing = User.objects.select_for_update().filter(email=claims.email).first()
-        if existing is not None:
+        if existing is not None and existing.firebase_uid == claims.uid:
+            # Made or linked by a concurrent sign-in of this uid since the first look.
+            user = existing
+        elif existing is not None:
             if not claims.email_verified or existing.firebase_uid:
                 return None, "email_unverified_or_linked"
             existing.firebase_uid = claims.uid
@@ -313,9 +355,8 @@ def patient_register_from_firebase(*, uid: str, email: str, first_name: str, las
         last_name=last_name[:150],
         role=Role.PATIENT,
         phone=phone[:32],
+        firebase_uid=uid,
     )
-    user.firebase_uid = uid
-    user.save(update_fields=["firebase_uid"])
     Patient.objects.create(user=user)
     audit_record(actor=user, action="user.registered", obj=user, details={"role": Role.PATIENT, "provider": "firebase"})
     return user

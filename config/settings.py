@@ -151,6 +151,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # API tokens: how long one lives, in seconds (default 12 h).
 TOKEN_TTL = timedelta(seconds=env.int("TOKEN_TTL", default=12 * 3600))
+CELERY_BEAT_SCHEDULE["accounts-purge-dead-tokens"] = {
+    "task": "accounts.tasks.purge_dead_tokens",
+    "schedule": crontab(hour=3, minute=30),
+}
 
 # Firebase: on when a project id is set. Credentials (a service-account JSON file) are
 # needed to check revocation at sign-in; without them tokens are still verified.
@@ -181,7 +185,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "core.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],

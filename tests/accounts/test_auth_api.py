@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import AuthToken, Role, User, hash_token
 from audit.models import AuditLog
+from tests.assertions import assert_error
 from tests.factories import PASSWORD
 
 REGISTER = "/api/auth/register/"
@@ -46,18 +47,6 @@ def doctor_body(**overrides):
         "experience_years": 12,
     }
     body.update(overrides)
-    return body
-
-
-def assert_error(response, status, code, fields=None):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["code"] == code
-    assert isinstance(body["detail"], str) and body["detail"]
-    if fields is None:
-        assert "fields" not in body
-    else:
-        assert set(fields) <= set(body["fields"]), body["fields"]
     return body
 
 
@@ -265,3 +254,54 @@ def test_bad_authorization_headers_get_401(anon, header):
     assert response.status_code == 401
     assert response.json()["code"] in {"authentication_failed", "not_authenticated"}
     assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sign_ups_with_one_email_make_one_account(settings):
+    import threading
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    settings.THROTTLE_ENABLED = False
+    barrier = threading.Barrier(4)
+    statuses: list[tuple[int, dict]] = []
+
+    def worker():
+        try:
+            client = APIClient()
+            barrier.wait(timeout=30)
+            response = client.post(REGISTER, patient_body(), format="json")
+            statuses.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(status for status, _ in statuses) == [201, 400, 400, 400]
+    assert all("email" in body["fields"] for status, body in statuses if status == 400)
+    assert User.objects.filter(email="new.patient@example.test").count() == 1
+
+
+def test_dead_tokens_are_purged_after_a_week(alice, bob):
+    from accounts import tasks
+    from accounts.services import token_issue
+
+    live = token_issue(user=alice).token
+    long_expired = token_issue(user=alice).token
+    long_revoked = token_issue(user=bob).token
+    recently_revoked = token_issue(user=bob).token
+    eight_days_ago = timezone.now() - timedelta(days=8)
+    AuthToken.objects.filter(key_hash=hash_token(long_expired)).update(expires_at=eight_days_ago)
+    AuthToken.objects.filter(key_hash=hash_token(long_revoked)).update(revoked_at=eight_days_ago)
+    AuthToken.objects.filter(key_hash=hash_token(recently_revoked)).update(revoked_at=timezone.now())
+    assert tasks.purge_dead_tokens.delay().get() == 2
+    remaining = set(AuthToken.objects.values_list("key_hash", flat=True))
+    assert remaining == {hash_token(live), hash_token(recently_revoked)}
+
+
+def test_the_purge_runs_daily_on_beat(settings):
+    assert settings.CELERY_BEAT_SCHEDULE["accounts-purge-dead-tokens"]["task"] == "accounts.tasks.purge_dead_tokens"

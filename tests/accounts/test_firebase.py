@@ -15,7 +15,7 @@ from accounts import identity
 from accounts.models import Role, User
 from audit.models import AuditLog
 from tests.accounts import firebase_fakes as fakes
-from tests.accounts.test_auth_api import assert_error
+from tests.assertions import assert_error
 
 LOGIN = "/api/auth/login/"
 
@@ -260,3 +260,35 @@ def test_the_app_refuses_to_start_with_the_emulator_in_production():
 def test_the_emulator_is_allowed_in_development():
     result = _import_settings(DEBUG="true", FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:9099")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_sign_ins_of_one_uid_make_one_user(google, google_key):
+    import threading
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    google.accounts["uid-twin"] = account("uid-twin")
+    token = fakes.sign_id_token(google_key, uid="uid-twin", email="twin@example.test", email_verified=True)
+    barrier = threading.Barrier(4)
+    answers: list = []
+
+    def worker():
+        try:
+            client = APIClient()
+            barrier.wait(timeout=30)
+            response = sign_in(client, token)
+            answers.append((response.status_code, response.json().get("user", {}).get("id"), response.content))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(answers) == 4
+    assert {status for status, _, _ in answers} == {200}, answers
+    assert len({user_id for _, user_id, _ in answers}) == 1
+    assert User.objects.filter(firebase_uid="uid-twin").count() == 1

@@ -7,7 +7,7 @@ import pytest
 
 from accounts.models import AuthToken, Patient, Role, User
 from audit.models import AuditLog
-from tests.accounts.test_auth_api import assert_error
+from tests.assertions import assert_error
 from tests.factories import PASSWORD, appointment_at
 
 ME = "/api/users/me/"

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from audit.models import AuditLog
 from audit.services import audit_record
-from tests.accounts.test_auth_api import assert_error
+from tests.assertions import assert_error
 from tests.factories import PASSWORD
 
 LIST = "/api/audit-logs/list/"
