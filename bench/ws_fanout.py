@@ -12,7 +12,7 @@ subscribers from a separate client process, then publishes through realtime.publ
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/clinic_bench REDIS_URL=redis://127.0.0.1:6379/3 \
         .venv/bin/python bench/ws_fanout.py [--subscribers 1000 2000] [--layers core pubsub] \
-        [--servers daphne uvicorn] [--events 50] [--burst 100]
+        [--servers daphne uvicorn] [--events 20] [--burst 10]
 
 It migrates DATABASE_URL and creates one staff user and one doctor there. Prints a
 Markdown table (the one in docs/benchmarks.md).
@@ -58,10 +58,15 @@ async def _subscriber(url: str, origin: str, token: str, topic: str, got: dict) 
                 answer = json.loads(await ws.recv())
                 assert answer["type"] == "subscribed", answer
                 got["subscribed"] += 1
+                seen: set[int] = set()
                 async for frame in ws:
                     now = time.time()
                     message = json.loads(frame)
                     if message.get("type") == "event":
+                        if message["id"] in seen:
+                            got["duplicates"] += 1
+                            continue
+                        seen.add(message["id"])
                         got["last"][message["id"]] = now
                         got["count"][message["id"]] = got["count"].get(message["id"], 0) + 1
                 return
@@ -71,7 +76,7 @@ async def _subscriber(url: str, origin: str, token: str, topic: str, got: dict) 
 
 
 async def _client(args: argparse.Namespace) -> None:
-    got: dict = {"subscribed": 0, "last": {}, "count": {}, "errors": []}
+    got: dict = {"subscribed": 0, "last": {}, "count": {}, "errors": [], "duplicates": 0}
     tasks = []
     deadline = time.time() + 300
     for start in range(0, args.n, 50):
@@ -91,7 +96,8 @@ async def _client(args: argparse.Namespace) -> None:
         if complete >= expected:
             break
         await asyncio.sleep(0.05)
-    print(json.dumps({"last": got["last"], "count": got["count"], "errors": got["errors"][:5]}), flush=True)
+    report = {"last": got["last"], "count": got["count"], "errors": got["errors"][:5], "duplicates": got["duplicates"]}
+    print(json.dumps(report), flush=True)
     for task in tasks:
         task.cancel()
 
@@ -226,7 +232,8 @@ def _run(layer: str, server_kind: str, n: int, events: int, burst: int, token: s
         "server": server_kind,
         "subscribers": f"{subscribed}/{n}",
         "delivered": f"{len(complete)}/{len(latency_ids)}"
-        + ("" if len(complete) == len(latency_ids) else f" (fewest {min(count.get(e, 0) for e in latency_ids)})"),
+        + ("" if len(complete) == len(latency_ids) else f" (fewest {min(count.get(e, 0) for e in latency_ids)})")
+        + (f", {report['duplicates']} duplicates" if report["duplicates"] else ", no duplicate"),
         "p50": statistics.median(delays) if delays else float("nan"),
         "p95": _percentile(delays, 0.95) if delays else float("nan"),
         "p99": _percentile(delays, 0.99) if delays else float("nan"),
@@ -273,8 +280,8 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, nargs="+", default=[1000, 2000])
     parser.add_argument("--layers", nargs="+", default=["core", "pubsub"])
     parser.add_argument("--servers", nargs="+", default=["daphne", "uvicorn"])
-    parser.add_argument("--events", type=int, default=50)
-    parser.add_argument("--burst", type=int, default=100)
+    parser.add_argument("--events", type=int, default=20)
+    parser.add_argument("--burst", type=int, default=10)
     args = parser.parse_args()
     _raise_fd_limit()
     # Stopped from outside (timeout, kill): unwind so the finally blocks stop the server.
