@@ -32,6 +32,7 @@ run: install
 
 services:
 	scripts/ensure-services.sh
+	scripts/ensure-browser.sh
 
 lint: install
 	$(BIN)/ruff check .

@@ -233,6 +233,35 @@ CELERY_BEAT_SCHEDULE["scheduling-extend-slots"] = {
 
 # --- Realtime -------------------------------------------------------------------------
 
+# Which channels-redis layer carries websocket fan-out: "pubsub" (RedisPubSubChannelLayer,
+# chosen by the numbers in docs/benchmarks.md "Websocket fan-out") or "core" (RedisChannelLayer).
+# Pub/sub delivers at most once; the event outbox makes up for that (relay, replay, gap reads).
+REALTIME_CHANNEL_LAYER = env.str("REALTIME_CHANNEL_LAYER", default="pubsub")
+if REDIS_URL:
+    CHANNEL_LAYERS["default"] = {
+        "BACKEND": {
+            "core": "channels_redis.core.RedisChannelLayer",
+            "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        }[REALTIME_CHANNEL_LAYER],
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "clinic"},
+    }
+WS_AUTH_TIMEOUT_SECONDS = env.float("WS_AUTH_TIMEOUT_SECONDS", default=10.0)
+WS_TOKEN_RECHECK_SECONDS = env.float("WS_TOKEN_RECHECK_SECONDS", default=60.0)
+WS_MAX_MESSAGE_BYTES = env.int("WS_MAX_MESSAGE_BYTES", default=4096)
+WS_MAX_SUBSCRIPTIONS = env.int("WS_MAX_SUBSCRIPTIONS", default=50)
+WS_REPLAY_LIMIT = env.int("WS_REPLAY_LIMIT", default=1000)
+EVENT_RETENTION = timedelta(hours=env.float("EVENT_RETENTION_HOURS", default=24.0))
+EVENT_RELAY_INTERVAL_SECONDS = env.float("EVENT_RELAY_INTERVAL_SECONDS", default=5.0)
+EVENT_RELAY_GRACE_SECONDS = env.float("EVENT_RELAY_GRACE_SECONDS", default=2.0)
+CELERY_BEAT_SCHEDULE["realtime-relay-unsent-events"] = {
+    "task": "realtime.tasks.relay_unsent_events",
+    "schedule": EVENT_RELAY_INTERVAL_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["realtime-prune-events"] = {
+    "task": "realtime.tasks.prune_events",
+    "schedule": 3600.0,
+}
+
 # --- Records (files) ------------------------------------------------------------------
 
 # Medical reports are kept in S3 when a bucket is named (credentials through the usual AWS

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.errors import api_not_found
 from core.views import HealthView
+from realtime.views import display_page
 
 api_patterns = [
     path("health/", HealthView.as_view(), name="health"),
@@ -25,6 +26,8 @@ api_patterns = [
 urlpatterns = [
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
+    # The reception screen (contract §9, added): plain HTML, outside the JSON API.
+    path("display/", display_page, name="display"),
 ]
 
 handler400 = "core.errors.handler400"

@@ -28,6 +28,11 @@ def backend_summary() -> list[tuple[str, str]]:
             sign_in += " + local email/password"
     else:
         sign_in = "local email/password (embedded default; set FIREBASE_PROJECT_ID for Firebase)"
+    fan_out = (
+        settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
+        if settings.REDIS_URL
+        else "in-process channel layer (embedded default: one process only; set REDIS_URL)"
+    )
     if settings.AWS_STORAGE_BUCKET_NAME:
         records = f"S3 bucket {settings.AWS_STORAGE_BUCKET_NAME} (private, SSE, presigned downloads)"
     else:
@@ -45,6 +50,7 @@ def backend_summary() -> list[tuple[str, str]]:
     return [
         ("database", db),
         ("realtime & tasks", redis),
+        ("websocket fan-out", fan_out),
         ("sign-in", sign_in),
         ("records files", records),
         ("payments", payments),

@@ -4,8 +4,14 @@ An event row is written in the same transaction as the change, so it exists exac
 when the change committed. It is then sent to the channel layer after commit; a relay
 re-sends whatever was not marked sent (after a Redis outage, say), and a subscriber that
 reconnects replays from here by id.
+
+Display tokens let a reception screen (no user account) watch the display topics.
 """
 
+import hashlib
+import secrets
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -16,6 +22,9 @@ class Event(models.Model):
     data = models.JSONField(default=dict)
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The id of the event stored just before this one on the same topic (None for the
+    # first): a subscriber whose last delivered id differs knows it missed something.
+    prev_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -37,3 +46,44 @@ class Event(models.Model):
             "occurred_at": self.occurred_at.isoformat(),
             "data": self.data,
         }
+
+
+def hash_display_token(raw: str) -> str:
+    """Stored as SHA-256 digests, like API tokens: a leaked table opens no screen."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class DisplayTokenQuerySet(models.QuerySet["DisplayToken"]):
+    def live(self) -> "DisplayTokenQuerySet":
+        return self.filter(revoked_at__isnull=True)
+
+
+class DisplayToken(models.Model):
+    """A named reception-screen device. It may subscribe to display topics and nothing else."""
+
+    # Display tokens carry a prefix so the socket can tell them from API tokens at a glance.
+    PREFIX = "dsp_"
+
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DisplayTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"display {self.name}"
+
+    @classmethod
+    def generate_raw(cls) -> str:
+        return cls.PREFIX + secrets.token_urlsafe(32)
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None

@@ -8,6 +8,7 @@ unsent in the outbox; the relay (realtime.tasks.relay_unsent_events) sends it la
 subscribers can replay it by id. Nothing here runs if the transaction rolls back.
 """
 
+import json
 import logging
 from functools import partial
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from realtime import topics
@@ -25,19 +26,41 @@ logger = logging.getLogger(__name__)
 
 
 def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
-    import json
-
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def _lock_topic_family(topic: str) -> None:
+    # Ids come from a sequence, handed out at insert, not at commit: two transactions
+    # publishing on one topic could commit in the opposite order of their ids, and a
+    # subscriber resuming "after id N" would then miss the smaller one. Holding this lock
+    # until commit makes ids on a topic rise in commit order. One lock per doctor (or user)
+    # covers all of its topics, so a transaction publishing several of them in any order
+    # cannot deadlock with another. SQLite already serialises writers.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [topics.family(topic)])
 
 
 def publish(*, topic: str, event: str, data: dict[str, Any]) -> Event:
     """Record `event` on `topic` and send it after the surrounding transaction commits."""
     if not topics.is_valid(topic):
         raise ValueError(f"not a topic: {topic!r}")
-    stored = Event.objects.create(topic=topic, name=event, data=_json_safe(data))
+    with transaction.atomic():
+        _lock_topic_family(topic)
+        prev_id = Event.objects.filter(topic=topic).order_by("-id").values_list("id", flat=True).first()
+        stored = Event.objects.create(topic=topic, name=event, data=_json_safe(data), prev_id=prev_id)
     # partial binds this event now; a closure over a loop variable would see the last one.
     transaction.on_commit(partial(send_event, stored.pk))
     return stored
+
+
+def layer_message(event: Event) -> dict[str, Any]:
+    """What goes to the channel layer: handled by the consumer's `topic_event` method.
+
+    `text` is the websocket frame, encoded once here rather than once per subscriber.
+    """
+    message = event.as_message()
+    return {"type": "topic.event", "event": message, "text": json.dumps(message), "prev_id": event.prev_id}
 
 
 def send_event(event_id: int) -> bool:
@@ -47,9 +70,7 @@ def send_event(event_id: int) -> bool:
         return False
     layer = get_channel_layer()
     try:
-        async_to_sync(layer.group_send)(
-            topics.group_name(event.topic), {"type": "topic.event", "event": event.as_message()}
-        )
+        async_to_sync(layer.group_send)(topics.group_name(event.topic), layer_message(event))
     except Exception:
         # The event is safe in the outbox; the relay will send it when the layer is back.
         logger.warning("channel layer send failed for event %s on %s", event.pk, event.topic, exc_info=True)

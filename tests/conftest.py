@@ -79,3 +79,24 @@ def client_for(db: None) -> Callable[[User], APIClient]:
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _events_match_their_schemas() -> object:
+    """Every realtime event any test stores is validated against its published JSON Schema.
+
+    A test whose code publishes an event the contract does not describe fails here, with
+    the schema error, at the publish() call.
+    """
+    from django.db.models.signals import post_save
+
+    from realtime.contracts import validate_event
+    from realtime.models import Event
+
+    def check(sender: type, instance: Event, created: bool, **kwargs: object) -> None:
+        if created:
+            validate_event(topic=instance.topic, event=instance.name, data=instance.data)
+
+    post_save.connect(check, sender=Event, dispatch_uid="tests-event-contract")
+    yield
+    post_save.disconnect(sender=Event, dispatch_uid="tests-event-contract")

@@ -1,0 +1,298 @@
+"""The one websocket consumer: contract §9, on `/ws/`.
+
+Protocol (JSON text frames):
+
+- The first message authenticates: `{"action": "auth", "token": ...}` with an API token or
+  a display token. No auth within WS_AUTH_TIMEOUT_SECONDS closes with 4000; a bad token
+  closes with 4001, and so does a token that later expires (at its expiry) or is revoked
+  (all of a process's sockets are rechecked together every WS_TOKEN_RECHECK_SECONDS).
+- `subscribe` (optionally resuming after `last_event_id`), `unsubscribe`, `ping`.
+- Input the protocol does not allow gets `{"type": "error", "code": ...}` and the socket
+  stays open: `bad_json`, `bad_message`, `message_too_large`, `unknown_action`,
+  `not_authenticated`, `already_authenticated`, `too_many_subscriptions`, `forbidden`,
+  `unknown_topic`, `unavailable` (channel layer down: retry).
+
+Delivery: per topic the consumer remembers the id of the last event it delivered. A live
+event at or below it is a duplicate (relay re-sends, the replay seam) and is dropped; a
+live event whose predecessor on the topic (`prev_id`) is newer than it means events went
+missing on the way (a failed send, a full channel) and the gap is read from the outbox.
+So each subscriber sees every event of a topic once, in id order.
+"""
+
+import asyncio
+import json
+import logging
+from typing import Any, ClassVar
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
+
+from realtime import selectors, topics
+
+logger = logging.getLogger(__name__)
+
+CLOSE_AUTH_TIMEOUT = 4000
+CLOSE_BAD_TOKEN = 4001
+
+_principal_for_token = database_sync_to_async(selectors.principal_for_token)
+_principal_is_live = database_sync_to_async(selectors.principal_is_live)
+_subscribe_decision = database_sync_to_async(selectors.subscribe_decision)
+_latest_event_id = database_sync_to_async(selectors.latest_event_id)
+_replay_after = database_sync_to_async(selectors.replay_after)
+_events_between = database_sync_to_async(selectors.events_between)
+_dead_principals = database_sync_to_async(selectors.dead_principals)
+
+
+class TokenWatch:
+    """Rechecks the tokens of every open socket of this process in one query, every
+    WS_TOKEN_RECHECK_SECONDS, and closes (4001) the sockets whose token was revoked.
+
+    One loop per process (per event loop) rather than one per socket: with thousands of
+    sockets a per-socket poll would be thousands of queries a minute.
+    """
+
+    _by_loop: ClassVar[dict[asyncio.AbstractEventLoop, "TokenWatch"]] = {}
+
+    def __init__(self) -> None:
+        self.sockets: dict[RealtimeConsumer, selectors.Principal] = {}
+        self.task: asyncio.Task | None = None
+
+    @classmethod
+    def current(cls) -> "TokenWatch":
+        loop = asyncio.get_running_loop()
+        for stale in [other for other in cls._by_loop if other.is_closed()]:
+            del cls._by_loop[stale]
+        return cls._by_loop.setdefault(loop, cls())
+
+    def add(self, consumer: "RealtimeConsumer", principal: selectors.Principal) -> None:
+        self.sockets[consumer] = principal
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self.run())
+
+    def discard(self, consumer: "RealtimeConsumer") -> None:
+        self.sockets.pop(consumer, None)
+
+    async def run(self) -> None:
+        while self.sockets:
+            await asyncio.sleep(settings.WS_TOKEN_RECHECK_SECONDS)
+            watched = list(self.sockets.items())
+            if not watched:
+                break
+            try:
+                dead = await _dead_principals([principal for _, principal in watched])
+            except Exception:
+                # A database hiccup must not end the watch; the next round retries.
+                logger.warning("websocket token recheck failed", exc_info=True)
+                continue
+            for consumer, principal in watched:
+                if principal in dead:
+                    logger.info("websocket token of %s no longer live; closing", consumer.client_address())
+                    await consumer.close_with(CLOSE_BAD_TOKEN)
+
+
+class RealtimeConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        self.principal: selectors.Principal | None = None
+        # topic -> id of the last event delivered on it (or known to be older than the subscription).
+        self.subscriptions: dict[str, int] = {}
+        self.closing = False
+        await self.accept()
+        self.watcher = asyncio.ensure_future(self._close_unless_authenticated())
+
+    async def disconnect(self, code: int) -> None:
+        self.closing = True
+        self.watcher.cancel()
+        TokenWatch.current().discard(self)
+        for topic in list(self.subscriptions):
+            await self._leave(topic)
+        self.subscriptions.clear()
+
+    async def close_with(self, code: int) -> None:
+        if not self.closing:
+            self.closing = True
+            await self.close(code=code)
+
+    # --- incoming frames ---------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing:
+            return
+        if text_data is None:
+            await self.error("bad_message", "Send JSON text frames.")
+            return
+        if len(text_data.encode()) > settings.WS_MAX_MESSAGE_BYTES:
+            await self.error("message_too_large", f"Messages are at most {settings.WS_MAX_MESSAGE_BYTES} bytes.")
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self.error("bad_json", "Not valid JSON.")
+            return
+        if not isinstance(content, dict):
+            await self.error("bad_message", "Send a JSON object with an action.")
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
+        action = content.get("action")
+        handlers = {
+            "auth": self.action_auth,
+            "subscribe": self.action_subscribe,
+            "unsubscribe": self.action_unsubscribe,
+            "ping": self.action_ping,
+        }
+        handler = handlers.get(action) if isinstance(action, str) else None
+        if handler is None:
+            await self.error("unknown_action", "Actions: auth, subscribe, unsubscribe, ping.")
+        elif self.principal is None and action not in ("auth", "ping"):
+            await self.error("not_authenticated", "Authenticate first.")
+        else:
+            await handler(content)
+
+    async def action_ping(self, content: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong"})
+
+    async def action_auth(self, content: dict[str, Any]) -> None:
+        if self.principal is not None:
+            await self.error("already_authenticated", "This socket is already authenticated.")
+            return
+        principal = await _principal_for_token(content.get("token"))
+        if principal is None:
+            # The token itself is never logged.
+            logger.info("websocket auth refused from %s", self.client_address())
+            await self.close_with(CLOSE_BAD_TOKEN)
+            return
+        self.principal = principal
+        self.watcher.cancel()
+        self.watcher = asyncio.ensure_future(self._close_at_expiry())
+        TokenWatch.current().add(self, principal)
+        answer: dict[str, Any] = {"type": "authenticated", "user": principal.user_id}
+        if principal.is_display:
+            answer["display"] = principal.display_token_id
+        await self.send_json(answer)
+
+    async def action_subscribe(self, content: dict[str, Any]) -> None:
+        topic = content.get("topic")
+        echoed = topic if isinstance(topic, str) and len(topic) <= 100 else None
+        last_event_id = content.get("last_event_id")
+        if last_event_id is not None and (
+            isinstance(last_event_id, bool) or not isinstance(last_event_id, int) or last_event_id < 0
+        ):
+            await self.error("bad_message", "last_event_id is a non-negative integer.", topic=echoed)
+            return
+        decision = await _subscribe_decision(self.principal, topic)
+        if decision != selectors.ALLOWED:
+            await self.error(decision, None, topic=echoed)
+            return
+        if topic not in self.subscriptions and len(self.subscriptions) >= settings.WS_MAX_SUBSCRIPTIONS:
+            await self.error(
+                "too_many_subscriptions", f"At most {settings.WS_MAX_SUBSCRIPTIONS} topics per socket.", topic=topic
+            )
+            return
+        if topic in self.subscriptions and last_event_id is None:
+            await self.send_json({"type": "subscribed", "topic": topic})
+            return
+        if last_event_id is None:
+            # Read before joining: an event committed in between reaches us as a gap
+            # (its successor's prev_id) rather than being mistaken for history.
+            start_after = await _latest_event_id(topic)
+        if not await self._join(topic):
+            return
+        await self.send_json({"type": "subscribed", "topic": topic})
+        if last_event_id is not None:
+            # Joined first, replayed second: live events arriving meanwhile wait in this
+            # consumer's channel (Channels runs one handler at a time) and are then
+            # dropped by `topic_event` up to the last id replayed, so the seam has no gap
+            # and no duplicate.
+            replay = await _replay_after(topic, last_event_id)
+            if replay.resync_required:
+                await self.send_json({"type": "resync_required", "topic": topic})
+            for message in replay.events:
+                await self.send_json(message)
+            start_after = replay.up_to
+        self.subscriptions[topic] = max(self.subscriptions.get(topic, 0), start_after)
+
+    async def action_unsubscribe(self, content: dict[str, Any]) -> None:
+        topic = content.get("topic")
+        if isinstance(topic, str) and topic in self.subscriptions:
+            del self.subscriptions[topic]
+            await self._leave(topic)
+        echoed = topic if isinstance(topic, str) and len(topic) <= 100 else None
+        await self.send_json({"type": "unsubscribed", "topic": echoed})
+
+    # --- events from the channel layer ---------------------------------------------------
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels runs close_old_connections() before every handler: a hop to the one
+        # database thread per message per socket, which serialised fan-out to thousands of
+        # sockets (docs/benchmarks.md, "Websocket fan-out"). A live event touches no
+        # database; the rare gap read goes through database_sync_to_async, which does its own.
+        if message["type"] == "topic.event":
+            await self.topic_event(message)
+        else:
+            await super().dispatch(message)
+
+    async def topic_event(self, message: dict[str, Any]) -> None:
+        """A stored event, sent by realtime.publish (after commit) or by the relay."""
+        event = message["event"]
+        topic = event["topic"]
+        last = self.subscriptions.get(topic)
+        if last is None or self.closing or event["id"] <= last:
+            return
+        prev_id = message.get("prev_id")
+        if prev_id is not None and prev_id > last:
+            missed = await _events_between(topic, after=last, upto=event["id"])
+            if not missed or missed[-1]["id"] != event["id"]:
+                missed.append(event)
+            for stored in missed:
+                await self.send_json(stored)
+        else:
+            await self.send(text_data=message["text"])
+        self.subscriptions[topic] = event["id"]
+
+    # --- helpers -----------------------------------------------------------------------
+
+    async def error(self, code: str, detail: str | None, *, topic: str | None = None) -> None:
+        message: dict[str, Any] = {"type": "error", "code": code}
+        if topic is not None:
+            message["topic"] = topic
+        if detail:
+            message["detail"] = detail
+        await self.send_json(message)
+
+    async def _join(self, topic: str) -> bool:
+        try:
+            await self.channel_layer.group_add(topics.group_name(topic), self.channel_name)
+        except Exception:
+            logger.warning("channel layer unavailable; subscribe to %s refused", topic, exc_info=True)
+            await self.error("unavailable", "Live updates are unavailable; retry shortly.", topic=topic)
+            return False
+        return True
+
+    async def _leave(self, topic: str) -> None:
+        try:
+            await self.channel_layer.group_discard(topics.group_name(topic), self.channel_name)
+        except Exception:
+            # The group membership expires by itself (channel layer group_expiry).
+            logger.warning("channel layer unavailable; could not leave %s", topic, exc_info=True)
+
+    async def _close_unless_authenticated(self) -> None:
+        await asyncio.sleep(settings.WS_AUTH_TIMEOUT_SECONDS)
+        if self.principal is None:
+            await self.close_with(CLOSE_AUTH_TIMEOUT)
+
+    async def _close_at_expiry(self) -> None:
+        principal = self.principal
+        if principal is None or principal.expires_at is None:
+            return
+        # A hair past the expiry, so the database agrees it has passed.
+        await asyncio.sleep(max(0.0, (principal.expires_at - timezone.now()).total_seconds() + 0.01))
+        if principal in await _dead_principals([principal]):
+            logger.info("websocket token of %s expired; closing", self.client_address())
+            await self.close_with(CLOSE_BAD_TOKEN)
+
+    def client_address(self) -> str:
+        client = self.scope.get("client") or ("?", 0)
+        return f"{client[0]}:{client[1]}"

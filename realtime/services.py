@@ -1,0 +1,39 @@
+"""Writes of the realtime app: display device tokens. (Events are written by realtime.publish.)"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from audit.services import audit_record
+from core.exceptions import ValidationFailed
+from realtime.models import DisplayToken, hash_display_token
+
+
+@dataclass(frozen=True)
+class IssuedDisplayToken:
+    display: DisplayToken
+    # Shown once, at creation; only its hash is stored.
+    token: str
+
+
+@transaction.atomic
+def display_token_create(*, actor: User | None, name: str) -> IssuedDisplayToken:
+    """A new named display token; it may subscribe to display topics and nothing else."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed(fields={"name": ["This field may not be blank."]})
+    raw = DisplayToken.generate_raw()
+    display = DisplayToken.objects.create(name=name, key_hash=hash_display_token(raw), created_by=actor)
+    audit_record(actor=actor, action="display_token.created", obj=display, details={"name": name})
+    return IssuedDisplayToken(display=display, token=raw)
+
+
+@transaction.atomic
+def display_token_revoke(*, actor: User | None, display: DisplayToken) -> DisplayToken:
+    """Revoke a display token: its screens are disconnected at their next token check."""
+    DisplayToken.objects.filter(pk=display.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    display.refresh_from_db()
+    audit_record(actor=actor, action="display_token.revoked", obj=display)
+    return display
