@@ -141,6 +141,12 @@ ACCESS: dict[str, dict[str, Access]] = {
     "invoice-detail": {"GET": only(PATIENT, STAFF, ADMIN, note="its patient, staff, admin; JSON or PDF")},
     "doctor-fee": {"PUT": only(STAFF, ADMIN)},
     "stripe-webhook": {"POST": anyone("Stripe's signed callback; the signature is the check")},
+    # --- realtime -------------------------------------------------------------------
+    "display-token-list": {
+        "GET": only(ADMIN),
+        "POST": only(ADMIN, note="the token is shown once, at creation"),
+    },
+    "display-token-revoke": {"DELETE": only(ADMIN, note="its screens are disconnected")},
     # --- audit --------------------------------------------------------------------
     "audit-log-list": {"GET": only(ADMIN)},
     "audit-log-detail": {"GET": only(ADMIN)},

@@ -68,6 +68,21 @@ export type ChargeOutput = {
   client_secret: string;
 };
 
+export type ClinicSetting = {
+  key: string;
+  type: TypeEnum;
+  value: unknown;
+  default: unknown;
+  help: string;
+  public: boolean;
+  min_value: number | null;
+  max_value: number | null;
+};
+
+export type ClinicSettingInputRequest = {
+  value: unknown;
+};
+
 /** * `EUR` - EUR * `USD` - USD * `GBP` - GBP * `CHF` - CHF * `JPY` - JPY */
 export type CurrencyEnum = "EUR" | "USD" | "GBP" | "CHF" | "JPY";
 
@@ -90,6 +105,8 @@ export type Doctor = {
   qualifications: string;
   experience_years: number;
   is_approved: boolean;
+  rating: number | null;
+  review_count: number;
 };
 
 export type DoctorFee = {
@@ -330,6 +347,13 @@ export type PaginatedReportList = {
   results: Report[];
 };
 
+export type PaginatedReviewList = {
+  count: number;
+  next?: string | null;
+  previous?: string | null;
+  results: Review[];
+};
+
 export type PaginatedRuleList = {
   count: number;
   next?: string | null;
@@ -472,6 +496,22 @@ export type ReportUploadInputRequest = {
   file: string;
 };
 
+export type Review = {
+  id: number;
+  doctor: number;
+  appointment: number;
+  rating: number;
+  comment: string;
+  author: string;
+  created_at: string;
+};
+
+export type ReviewCreateInputRequest = {
+  appointment: number;
+  rating: number;
+  comment?: string;
+};
+
 /** * `patient` - Patient * `doctor` - Doctor * `staff` - Staff (reception) * `admin` - Admin */
 export type RoleEnum = "patient" | "doctor" | "staff" | "admin";
 
@@ -514,6 +554,9 @@ export type StatusEnum = "booked" | "checked_in" | "in_progress" | "completed" |
 export type StatusInputRequest = {
   status: StatusEnum;
 };
+
+/** * `int` - int * `decimal` - decimal * `str` - str * `bool` - bool * `timezone` - timezone * `int_list` - int_list */
+export type TypeEnum = "int" | "decimal" | "str" | "bool" | "timezone" | "int_list";
 
 export type User = {
   id: number;

@@ -1,0 +1,58 @@
+"""Display devices in the back office: admins issue and revoke reception-screen tokens.
+
+A token is created through `display_token_create` and shown once, on the page after
+saving; only its hash is stored. Revoking goes through `display_token_revoke`. The
+event outbox is internal and not shown. The trail is written by AuditedModelAdmin.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from core.admin import ADMIN, AuditedModelAdmin
+from realtime import services
+from realtime.models import DisplayToken
+
+
+class DisplayTokenForm(forms.ModelForm):
+    class Meta:
+        model = DisplayToken
+        fields = ["name"]
+        help_texts = {"name": "Where the screen hangs, such as “Waiting room, first floor”."}
+
+
+@admin.register(DisplayToken)
+class DisplayTokenAdmin(AuditedModelAdmin):
+    view_roles = ADMIN
+    add_roles = ADMIN
+    form = DisplayTokenForm
+    list_display = ["name", "created_at", "created_by", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name"]
+    list_select_related = ["created_by"]
+    actions = ["revoke"]
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return self.has_add_permission(request)
+
+    def save_model(self, request: HttpRequest, obj: DisplayToken, form: ModelForm, change: bool) -> None:
+        issued = services.display_token_create(actor=request.user, name=form.cleaned_data["name"])
+        obj.pk = issued.display.pk
+        obj.refresh_from_db()
+        messages.warning(
+            request,
+            format_html(
+                "Token for <b>{}</b>: <code>{}</code> — enter it on the screen now; it is not shown again.",
+                issued.display.name,
+                issued.token,
+            ),
+        )
+
+    @admin.action(description="Revoke the selected display tokens", permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[DisplayToken]) -> None:
+        for display in queryset:
+            services.display_token_revoke(actor=request.user, display=display)
+        messages.success(request, f"{len(queryset)} display token(s) revoked.")
