@@ -254,14 +254,14 @@ class ClinicSettingAdmin(AuditedModelAdmin):
             raise PermissionDenied
         can_change = self.has_change_permission(request)
         changed_keys = set(ClinicSetting.objects.values_list("key", flat=True))
+        values = clinic_settings.clinic_setting_values()
         rows = []
         for key in sorted(clinic_settings.REGISTRY):
             spec = clinic_settings.REGISTRY[key]
-            value = clinic_settings.clinic_setting(key)
             rows.append(
                 {
                     "spec": spec,
-                    "value": value,
+                    "value": values[key],
                     "changed": key in changed_keys,
                     "edit_url": reverse("admin:core_clinicsetting_edit", args=[key]) if can_change else "",
                 }

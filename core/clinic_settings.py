@@ -99,6 +99,12 @@ def clinic_setting(key: str) -> Any:
     return value
 
 
+def clinic_setting_values() -> dict[str, Any]:
+    """Every registered setting's current value, typed, in one query (for listings)."""
+    stored = dict(ClinicSetting.objects.filter(key__in=list(REGISTRY)).values_list("key", "value"))
+    return {key: _typed(spec, stored.get(key, spec.default)) for key, spec in REGISTRY.items()}
+
+
 def clinic_timezone() -> ZoneInfo:
     try:
         return ZoneInfo(clinic_setting("timezone"))

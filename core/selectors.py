@@ -18,11 +18,11 @@ class SettingView:
     max_value: int | None
 
 
-def _view(spec: clinic_settings.SettingSpec) -> SettingView:
+def _view(spec: clinic_settings.SettingSpec, value: Any) -> SettingView:
     return SettingView(
         key=spec.key,
         type=spec.type,
-        value=clinic_settings.clinic_setting(spec.key),
+        value=value,
         default=spec.default,
         help=spec.help,
         public=spec.public,
@@ -37,10 +37,11 @@ def _is_admin(actor: Any) -> bool:
 
 def clinic_setting_list(*, actor: Any) -> list[SettingView]:
     """Every setting for admins; the public ones (time zone, booking horizon...) for others."""
+    values = clinic_settings.clinic_setting_values()
     specs = sorted(clinic_settings.REGISTRY.values(), key=lambda spec: spec.key)
-    return [_view(spec) for spec in specs if spec.public or _is_admin(actor)]
+    return [_view(spec, values[spec.key]) for spec in specs if spec.public or _is_admin(actor)]
 
 
 def clinic_setting_get(*, key: str) -> SettingView:
     """One setting (for the admin who just changed it)."""
-    return _view(clinic_settings.REGISTRY[key])
+    return _view(clinic_settings.REGISTRY[key], clinic_settings.clinic_setting(key))

@@ -1,7 +1,9 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditLog
-from core.clinic_settings import clinic_setting
+from core.clinic_settings import clear_cache, clinic_setting
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +92,12 @@ def test_only_admins_change_settings(registered_settings, client_for, alice, car
     for user in (alice, carol, rita):
         assert client_for(user).put(url, {"value": 5}, format="json").status_code == 403
     assert clinic_setting("test_booking_horizon_days") == 60
+
+
+def test_listing_reads_every_setting_in_one_query(registered_settings, client_for, ada):
+    client = client_for(ada)
+    clear_cache()
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/settings/").status_code == 200
+    # The token lookup, then one read of the settings table.
+    assert len([q for q in queries if "core_clinicsetting" in q["sql"]]) == 1
