@@ -167,6 +167,8 @@ class PrescriptionCreateApi(PrescriptionApi):
 
     @extend_schema(request=PrescriptionCreateInput, responses={201: PrescriptionSerializer})
     def post(self, request: Request) -> Response:
+        # The role first: whoever may never write prescriptions gets 403, not a 400 about the body.
+        access.require_doctor(actor=request.user, kind=selectors.PRESCRIPTION, operation="create")
         data = _valid(PrescriptionCreateInput, request.data)
         prescription = services.prescription_create(
             actor=request.user,
@@ -208,6 +210,13 @@ class PrescriptionUpdateApi(PrescriptionApi):
 
     @extend_schema(request=PrescriptionUpdateInput, responses=PrescriptionSerializer)
     def put(self, request: Request, prescription_id: int) -> Response:
+        access.require_doctor(
+            actor=request.user,
+            kind=selectors.PRESCRIPTION,
+            operation="update",
+            object_type="prescription",
+            object_id=prescription_id,
+        )
         data = _valid(PrescriptionUpdateInput, request.data)
         prescription = services.prescription_update(actor=request.user, prescription_id=prescription_id, data=data)
         return Response(PrescriptionSerializer(prescription).data)

@@ -123,3 +123,16 @@ def test_report_list_queries_do_not_grow_with_the_page(client_for, carol, alice,
         response = client.get(f"/api/reports/patient/{alice.patient.id}/")
     assert response.json()["count"] == 4
     assert len(four) == len(one)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["alice", "rita", "ada"])
+def test_the_role_is_refused_before_the_body_is_read(request, client_for, carol, alice, treats, persona):
+    # A patient, reception or admin may never write prescriptions: 403, whatever they send.
+    client = client_for(request.getfixturevalue(persona))
+    assert client.post("/api/prescriptions/create/", {"patient": "x"}, format="json").status_code == 403
+    prescription = client_for(carol).post(
+        "/api/prescriptions/create/", {"patient": alice.patient.id, "medications": MEDICATIONS[:1]}, format="json"
+    )
+    update = client.put(f"/api/prescriptions/{prescription.json()['id']}/update/", {"medications": 7}, format="json")
+    assert update.status_code == 403
