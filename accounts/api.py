@@ -20,6 +20,7 @@ from accounts.serializers import (
     UserSerializer,
     UserUpdateInput,
 )
+from core.inputs import validated
 from core.permissions import IsAdmin
 from core.throttling import LoginThrottle, RegisterThrottle
 
@@ -31,12 +32,6 @@ def _session_response(session: services.Session, status_code: int) -> Response:
     )
 
 
-def _valid(serializer_class: type, data: object) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 class PatientRegisterApi(GenericAPIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -44,7 +39,7 @@ class PatientRegisterApi(GenericAPIView):
 
     @extend_schema(request=PatientRegisterInput, responses={201: SessionSerializer})
     def post(self, request: Request) -> Response:
-        user = services.patient_register(**_valid(PatientRegisterInput, request.data))
+        user = services.patient_register(**validated(PatientRegisterInput, request.data))
         return _session_response(services.token_issue(user=user), status.HTTP_201_CREATED)
 
 
@@ -55,7 +50,7 @@ class DoctorRegisterApi(GenericAPIView):
 
     @extend_schema(request=DoctorRegisterInput, responses={201: SessionSerializer})
     def post(self, request: Request) -> Response:
-        user = services.doctor_register(**_valid(DoctorRegisterInput, request.data))
+        user = services.doctor_register(**validated(DoctorRegisterInput, request.data))
         return _session_response(services.token_issue(user=user), status.HTTP_201_CREATED)
 
 
@@ -72,7 +67,7 @@ class LoginApi(GenericAPIView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = _valid(LoginInput, request.data)
+        data = validated(LoginInput, request.data)
         if data.get("id_token"):
             session = services.login_firebase(id_token=data["id_token"])
         else:
@@ -96,9 +91,8 @@ class MeApi(GenericAPIView):
 class UserUpdateApi(GenericAPIView):
     @extend_schema(request=UserUpdateInput, responses=UserSerializer)
     def put(self, request: Request) -> Response:
-        serializer = UserUpdateInput(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        user = services.user_update(actor=request.user, user=request.user, data=serializer.validated_data)
+        data = validated(UserUpdateInput, request.data, partial=True)
+        user = services.user_update(actor=request.user, user=request.user, data=data)
         return Response(UserSerializer(user).data)
 
     @extend_schema(request=UserUpdateInput, responses=UserSerializer)
@@ -111,7 +105,7 @@ class UserDeleteApi(GenericAPIView):
 
     @extend_schema(request=UserDeleteInput, responses={204: None})
     def delete(self, request: Request) -> Response:
-        data = _valid(UserDeleteInput, request.data)
+        data = validated(UserDeleteInput, request.data)
         user = selectors.user_get_for_admin(user_id=data["user_id"])
         services.user_deactivate(actor=request.user, user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -122,7 +116,7 @@ class UserCreateApi(GenericAPIView):
 
     @extend_schema(request=UserCreateInput, responses={201: UserSerializer})
     def post(self, request: Request) -> Response:
-        user = services.user_create(actor=request.user, **_valid(UserCreateInput, request.data))
+        user = services.user_create(actor=request.user, **validated(UserCreateInput, request.data))
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -131,7 +125,7 @@ class DoctorListApi(GenericAPIView):
 
     @extend_schema(parameters=[DoctorListFilter], responses=DoctorSerializer(many=True))
     def get(self, request: Request) -> Response:
-        filters = _valid(DoctorListFilter, request.query_params)
+        filters = validated(DoctorListFilter, request.query_params)
         doctors = selectors.doctor_list(actor=request.user, **filters)
         page = self.paginate_queryset(doctors)
         return self.get_paginated_response(DoctorSerializer(page, many=True).data)

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from audit.models import AuditLog
 from audit.selectors import audit_log_list
 from audit.serializers import AuditLogFilterSerializer, AuditLogSerializer
+from core.inputs import validated
 from core.permissions import IsAdmin
 
 
@@ -16,12 +17,11 @@ class AuditLogListApi(GenericAPIView):
 
     @extend_schema(parameters=[AuditLogFilterSerializer], responses=AuditLogSerializer(many=True))
     def get(self, request: Request) -> Response:
-        filters = AuditLogFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
+        filters = validated(AuditLogFilterSerializer, request.query_params)
         entries = audit_log_list(
-            actor_id=filters.validated_data.get("actor"),
-            action=filters.validated_data.get("action", ""),
-            since=filters.validated_data.get("since"),
+            actor_id=filters.get("actor"),
+            action=filters.get("action", ""),
+            since=filters.get("since"),
         )
         page = self.paginate_queryset(entries)
         return self.get_paginated_response(AuditLogSerializer(page, many=True).data)

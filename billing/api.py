@@ -31,6 +31,7 @@ from billing.serializers import (
     RefundSerializer,
 )
 from core.exceptions import ValidationFailed
+from core.inputs import validated
 from core.permissions import HasRole, IsStaffOrAdmin
 
 logger = logging.getLogger(__name__)
@@ -42,12 +43,6 @@ class IsPatientStaffOrAdmin(HasRole):
 
 class IsDoctorStaffOrAdmin(HasRole):
     roles = frozenset({"doctor", "staff", "admin"})
-
-
-def _valid(serializer_class: type, data: object) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class PaymentChargeApi(GenericAPIView):
@@ -63,7 +58,7 @@ class PaymentChargeApi(GenericAPIView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = _valid(ChargeInput, request.data)
+        data = validated(ChargeInput, request.data)
         outcome = services.payment_charge(
             actor=request.user,
             appointment_id=data["appointment"],
@@ -105,7 +100,7 @@ class PaymentRefundApi(GenericAPIView):
         },
     )
     def post(self, request: Request, payment_id: int) -> Response:
-        data = _valid(RefundInput, request.data)
+        data = validated(RefundInput, request.data)
         refund = services.payment_refund(
             actor=request.user, payment_id=payment_id, amount=data.get("amount"), reason=data["reason"]
         )
@@ -124,7 +119,7 @@ class InvoiceGenerateApi(GenericAPIView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = _valid(InvoiceGenerateInput, request.data)
+        data = validated(InvoiceGenerateInput, request.data)
         invoice, created = services.invoice_generate(actor=request.user, appointment_id=data["appointment"])
         return Response(
             InvoiceSerializer(invoice).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -189,7 +184,7 @@ class DoctorFeeApi(GenericAPIView):
 
     @extend_schema(request=DoctorFeeInput, responses={200: DoctorFeeSerializer})
     def put(self, request: Request, doctor_id: int) -> Response:
-        data = _valid(DoctorFeeInput, request.data)
+        data = validated(DoctorFeeInput, request.data)
         doctor = doctor_get_for_admin(doctor_id=doctor_id)
         fee = services.doctor_fee_set(actor=request.user, doctor=doctor, **data)
         return Response(DoctorFeeSerializer(fee).data)

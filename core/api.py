@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from core import selectors
 from core.clinic_settings import clinic_setting_set
+from core.inputs import validated
 from core.permissions import IsAdmin
 from core.serializers import ClinicSettingInput, ClinicSettingSerializer
 
@@ -39,7 +40,6 @@ class ClinicSettingUpdateApi(GenericAPIView):
 
     @extend_schema(request=ClinicSettingInput, responses=ClinicSettingSerializer)
     def put(self, request: Request, key: str) -> Response:
-        data = ClinicSettingInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        clinic_setting_set(actor=request.user, key=key, value=data.validated_data["value"])
+        data = validated(ClinicSettingInput, request.data)
+        clinic_setting_set(actor=request.user, key=key, value=data["value"])
         return Response(_json(selectors.clinic_setting_get(key=key)))

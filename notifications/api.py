@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.exceptions import DomainError, Forbidden, ValidationFailed
+from core.inputs import validated
 from core.permissions import HasRole, IsAdmin
 from core.throttling import ScopedRateThrottle
 from notifications import selectors, services, webhooks
@@ -25,12 +26,6 @@ from notifications.serializers import (
     NotificationSendInput,
     NotificationSerializer,
 )
-
-
-def _valid(serializer_class: type, data: object, **kwargs: object) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class RecipientSendThrottle(ScopedRateThrottle):
@@ -62,7 +57,7 @@ class NotificationSendApi(GenericAPIView):
 
     @extend_schema(request=NotificationSendInput, responses={202: NotificationSerializer})
     def post(self, request: Request) -> Response:
-        data = _valid(NotificationSendInput, request.data)
+        data = validated(NotificationSendInput, request.data)
         notification = services.notification_send(actor=request.user, **data)
         return Response(NotificationSerializer(notification).data, status=status.HTTP_202_ACCEPTED)
 
@@ -96,7 +91,7 @@ class NotificationPreferenceApi(GenericAPIView):
 
     @extend_schema(request=NotificationPreferenceSerializer, responses=NotificationPreferenceSerializer)
     def put(self, request: Request) -> Response:
-        changes = _valid(NotificationPreferenceSerializer, request.data, partial=True)
+        changes = validated(NotificationPreferenceSerializer, request.data, partial=True)
         if not changes:
             raise ValidationFailed(fields={"non_field_errors": ["Give at least one of sms, email, in_app."]})
         preference = services.preference_update(actor=request.user, user=request.user, changes=changes)
@@ -109,7 +104,7 @@ class MessageSendApi(GenericAPIView):
 
     @extend_schema(request=MessageSendInput, responses={201: MessageSerializer})
     def post(self, request: Request) -> Response:
-        data = _valid(MessageSendInput, request.data)
+        data = validated(MessageSendInput, request.data)
         recipient = selectors.message_counterpart_get(actor=request.user, user_id=data["recipient"])
         message = services.message_send(sender=request.user, recipient=recipient, body=data["body"])
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
@@ -118,7 +113,7 @@ class MessageSendApi(GenericAPIView):
 class MessageListApi(GenericAPIView):
     @extend_schema(parameters=[MessageListFilter], responses=MessageSerializer(many=True))
     def get(self, request: Request) -> Response:
-        filters = _valid(MessageListFilter, request.query_params)
+        filters = validated(MessageListFilter, request.query_params)
         page = self.paginate_queryset(selectors.message_list(actor=request.user, **filters))
         return self.get_paginated_response(MessageSerializer(page, many=True).data)
 

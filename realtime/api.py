@@ -6,6 +6,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.inputs import validated
 from core.permissions import IsAdmin
 from realtime import selectors, services
 from realtime.serializers import DisplayTokenCreateInput, DisplayTokenSerializer, IssuedDisplayTokenSerializer
@@ -22,9 +23,8 @@ class DisplayTokenListCreateApi(GenericAPIView):
 
     @extend_schema(request=DisplayTokenCreateInput, responses={201: IssuedDisplayTokenSerializer})
     def post(self, request: Request) -> Response:
-        data = DisplayTokenCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        issued = services.display_token_create(actor=request.user, name=data.validated_data["name"])
+        data = validated(DisplayTokenCreateInput, request.data)
+        issued = services.display_token_create(actor=request.user, name=data["name"])
         body = {**DisplayTokenSerializer(issued.display).data, "token": issued.token}
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.services import audit_record
+from core.inputs import validated
 from records import access, files, selectors, services
 from records.serializers import (
     BreakGlassInput,
@@ -25,12 +26,6 @@ from records.serializers import (
     ReportSerializer,
     ReportUploadInput,
 )
-
-
-def _valid(serializer_class: type, data: object) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class RecordsApi(GenericAPIView):
@@ -66,7 +61,7 @@ class ReportUploadApi(RecordsApi):
         # read, not after it has been spooled to disk.
         request.upload_handlers.insert(0, files.SizeLimitUploadHandler(settings.RECORDS_MAX_UPLOAD_BYTES, request))
         try:
-            data = _valid(ReportUploadInput, request.data)
+            data = validated(ReportUploadInput, request.data)
         except files.FileTooLarge as exc:
             services.report_upload_refused(actor=request.user, error=exc)
         report = services.report_upload(
@@ -85,7 +80,7 @@ class ReportDetailApi(RecordsApi):
 
     @extend_schema(parameters=[BreakGlassInput], responses=ReportSerializer)
     def get(self, request: Request, report_id: int) -> Response:
-        reason = _valid(BreakGlassInput, request.query_params)["reason"]
+        reason = validated(BreakGlassInput, request.query_params)["reason"]
         read = selectors.report_get(actor=request.user, report_id=report_id, reason=reason)
         return Response(
             ReportSerializer(read.record, context={"request": request, "break_glass": read.break_glass}).data
@@ -169,7 +164,7 @@ class PrescriptionCreateApi(PrescriptionApi):
     def post(self, request: Request) -> Response:
         # The role first: whoever may never write prescriptions gets 403, not a 400 about the body.
         access.require_doctor(actor=request.user, kind=selectors.PRESCRIPTION, operation="create")
-        data = _valid(PrescriptionCreateInput, request.data)
+        data = validated(PrescriptionCreateInput, request.data)
         prescription = services.prescription_create(
             actor=request.user,
             patient_id=data["patient"],
@@ -185,7 +180,7 @@ class PrescriptionDetailApi(PrescriptionApi):
 
     @extend_schema(parameters=[BreakGlassInput], responses=PrescriptionSerializer)
     def get(self, request: Request, prescription_id: int) -> Response:
-        reason = _valid(BreakGlassInput, request.query_params)["reason"]
+        reason = validated(BreakGlassInput, request.query_params)["reason"]
         read = selectors.prescription_get(actor=request.user, prescription_id=prescription_id, reason=reason)
         return Response(PrescriptionSerializer(read.record).data)
 
@@ -217,7 +212,7 @@ class PrescriptionUpdateApi(PrescriptionApi):
             object_type="prescription",
             object_id=prescription_id,
         )
-        data = _valid(PrescriptionUpdateInput, request.data)
+        data = validated(PrescriptionUpdateInput, request.data)
         prescription = services.prescription_update(actor=request.user, prescription_id=prescription_id, data=data)
         return Response(PrescriptionSerializer(prescription).data)
 

@@ -1,13 +1,12 @@
 """Scheduling endpoints (contract §3 and §4). Thin: parse, call a service or selector, serialize."""
 
-from typing import Any
-
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.inputs import validated
 from core.permissions import HasRole
 from scheduling import selectors, services
 from scheduling.serializers import (
@@ -35,12 +34,6 @@ class DoctorStaffOrAdmin(HasRole):
     roles = frozenset({"doctor", "staff", "admin"})
 
 
-def _valid(serializer_class: type, data: object) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 # --- §3 Availability and slots ---------------------------------------------------------
 
 
@@ -54,7 +47,7 @@ class AvailabilityApi(GenericAPIView):
         responses=AvailabilityOutput,
     )
     def get(self, request: Request, doctor_id: int) -> Response:
-        window = _valid(AvailabilityQuery, request.query_params)
+        window = validated(AvailabilityQuery, request.query_params)
         return Response(selectors.availability(actor=request.user, doctor_id=doctor_id, **window))
 
 
@@ -67,7 +60,7 @@ class RuleListCreateApi(GenericAPIView):
     @extend_schema(request=RuleInput, responses={201: RuleSerializer})
     def post(self, request: Request, doctor_id: int) -> Response:
         doctor = selectors.doctor_for_change(actor=request.user, doctor_id=doctor_id)
-        rule = services.rule_create(actor=request.user, doctor=doctor, **_valid(RuleInput, request.data))
+        rule = services.rule_create(actor=request.user, doctor=doctor, **validated(RuleInput, request.data))
         return Response(RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
 
@@ -83,7 +76,9 @@ class ExceptionCreateApi(GenericAPIView):
     @extend_schema(request=ExceptionInput, responses={201: ExceptionSerializer})
     def post(self, request: Request, doctor_id: int) -> Response:
         doctor = selectors.doctor_for_change(actor=request.user, doctor_id=doctor_id)
-        exception = services.exception_create(actor=request.user, doctor=doctor, **_valid(ExceptionInput, request.data))
+        exception = services.exception_create(
+            actor=request.user, doctor=doctor, **validated(ExceptionInput, request.data)
+        )
         return Response(ExceptionSerializer(exception).data, status=status.HTTP_201_CREATED)
 
 
@@ -95,7 +90,7 @@ class BookApi(GenericAPIView):
 
     @extend_schema(request=BookInput, responses={201: AppointmentSerializer})
     def post(self, request: Request) -> Response:
-        data = _valid(BookInput, request.data)
+        data = validated(BookInput, request.data)
         appointment = services.appointment_book(
             actor=request.user,
             doctor=selectors.doctor_for_booking(actor=request.user, doctor_id=data["doctor"]),
@@ -111,7 +106,7 @@ class AppointmentListApi(GenericAPIView):
 
     @extend_schema(parameters=[AppointmentListFilter], responses=AppointmentSerializer(many=True))
     def get(self, request: Request) -> Response:
-        filters = _valid(AppointmentListFilter, request.query_params)
+        filters = validated(AppointmentListFilter, request.query_params)
         appointments = selectors.appointment_list(
             actor=request.user,
             status=filters.get("status"),
@@ -135,7 +130,7 @@ class AppointmentUpdateApi(GenericAPIView):
     @extend_schema(request=AppointmentUpdateInput, responses=AppointmentSerializer)
     def put(self, request: Request, appointment_id: int) -> Response:
         appointment = selectors.appointment_get(actor=request.user, appointment_id=appointment_id)
-        data = _valid(AppointmentUpdateInput, request.data)
+        data = validated(AppointmentUpdateInput, request.data)
         appointment = services.appointment_update(actor=request.user, appointment=appointment, **data)
         return Response(AppointmentSerializer(appointment).data)
 
@@ -150,7 +145,7 @@ class AppointmentStatusApi(GenericAPIView):
     @extend_schema(request=StatusInput, responses=AppointmentSerializer)
     def put(self, request: Request, appointment_id: int) -> Response:
         appointment = selectors.appointment_get(actor=request.user, appointment_id=appointment_id)
-        data = _valid(StatusInput, request.data)
+        data = validated(StatusInput, request.data)
         appointment = services.appointment_set_status(actor=request.user, appointment=appointment, **data)
         return Response(AppointmentSerializer(appointment).data)
 
@@ -168,5 +163,5 @@ class QueueApi(GenericAPIView):
 
     @extend_schema(parameters=[QueueQuery], responses=QueueOutput)
     def get(self, request: Request, doctor_id: int) -> Response:
-        query = _valid(QueueQuery, request.query_params)
+        query = validated(QueueQuery, request.query_params)
         return Response(selectors.queue_get(actor=request.user, doctor_id=doctor_id, day=query.get("date")))

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.selectors import doctor_get
+from core.inputs import validated
 from core.permissions import IsPatient
 from scheduling.review_selectors import review_list
 from scheduling.review_serializers import ReviewCreateInput, ReviewSerializer
@@ -27,13 +28,12 @@ class DoctorReviewsApi(GenericAPIView):
 
     @extend_schema(request=ReviewCreateInput, responses={201: ReviewSerializer})
     def post(self, request: Request, doctor_id: int) -> Response:
-        data = ReviewCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(ReviewCreateInput, request.data)
         review = review_create(
             actor=request.user,
             doctor=doctor_get(actor=request.user, doctor_id=doctor_id),
-            appointment_id=data.validated_data["appointment"],
-            rating=data.validated_data["rating"],
-            comment=data.validated_data["comment"],
+            appointment_id=data["appointment"],
+            rating=data["rating"],
+            comment=data["comment"],
         )
         return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
