@@ -380,4 +380,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # The Twilio SDK logs every request's headers and body at INFO: phone numbers and
+    # message text do not belong in the log.
+    "loggers": {"twilio.http_client": {"level": "WARNING"}},
 }
