@@ -17,6 +17,7 @@ from accounts import identity
 from accounts.models import AuthToken, Doctor, Patient, Role, User, hash_token
 from audit.services import audit_record
 from core.exceptions import DomainError, ValidationFailed
+from notifications.services import notifications_forget_user
 
 logger = logging.getLogger(__name__)
 
@@ -246,6 +247,7 @@ def user_deactivate(*, actor: User, user: User) -> User:
         date_of_birth=None, gender="", address="", emergency_contact_name="", emergency_contact_phone=""
     )
     AuthToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+    notifications_forget_user(user=user)
     audit_record(actor=actor, action="user.deleted", obj=user)
     return user
 

@@ -189,6 +189,21 @@ def notification_send(*, actor: User, user: User, channel: str, subject: str, bo
 
 
 @transaction.atomic
+def notifications_forget_user(*, user: User) -> int:
+    """An account was deleted: erase the addresses its notifications went to.
+
+    The rows stay (what was sent, when, about which appointment); nothing still waiting
+    is sent to an account that no longer exists. Returns how many rows were changed.
+    """
+    now = timezone.now()
+    unsent = Notification.objects.filter(user=user, status=NotificationStatus.PENDING).update(
+        status=NotificationStatus.FAILED, failure_reason="account deleted", recipient="", updated_at=now
+    )
+    erased = Notification.objects.filter(user=user).exclude(recipient="").update(recipient="", updated_at=now)
+    return unsent + erased
+
+
+@transaction.atomic
 def notification_mark_read(*, actor: User, notification: Notification) -> Notification:
     """Mark one of the actor's notifications read (again: no change)."""
     now = timezone.now()

@@ -252,3 +252,24 @@ def test_token_expiry_applies_to_every_endpoint(client_for, alice):
     assert client.put(UPDATE, {"first_name": "X"}, format="json").status_code == 401
     AuthToken.objects.filter(user=alice).update(expires_at=AuthToken.objects.get(user=alice).created_at + timedelta(1))
     assert client.put(UPDATE, {"first_name": "X"}, format="json").status_code == 200
+
+
+def test_delete_erases_the_addresses_notifications_were_sent_to(client_for, ada, alice, carol):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notifications.models import Notification
+    from notifications.services import appointment_notify
+    from tests.factories import appointment_at
+
+    appointment = appointment_at(doctor=carol, patient=alice, start=timezone.now() + timedelta(days=2))
+    appointment_notify(appointment_id=appointment.pk, kind="booked")
+    sent = Notification.objects.filter(user=alice).exclude(recipient="")
+    assert sent.exists()
+
+    assert client_for(ada).delete("/api/users/delete/", {"user_id": alice.id}, format="json").status_code == 204
+
+    assert Notification.objects.filter(user=alice).exists()  # the record of what was sent stays
+    assert not Notification.objects.filter(user=alice).exclude(recipient="").exists()
+    assert not Notification.objects.filter(recipient__icontains="alice").exists()
