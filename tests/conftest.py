@@ -27,6 +27,17 @@ def _fast_password_hashing(settings: object) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _celery_join_flag_reset() -> None:
+    # Eager tasks run under Celery's denied_join_result(), which saves and restores a
+    # process-global flag: when threads run eager tasks at once, a thread can restore
+    # another's "True" and leave it set, so a later test's result.get() raises "Never
+    # call result.get() within a task". Start every test with Celery's own default.
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache() -> None:
     # Throttle counters live in the cache, shared with other tests through Redis.
     from django.core.cache import cache
