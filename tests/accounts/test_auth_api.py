@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.models import AuthToken, Role, User, hash_token
 from audit.models import AuditLog
 from tests.assertions import assert_error
+from tests.concurrency import run_together
 from tests.factories import PASSWORD
 
 REGISTER = "/api/auth/register/"
@@ -258,29 +259,11 @@ def test_bad_authorization_headers_get_401(anon, header):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_sign_ups_with_one_email_make_one_account(settings):
-    import threading
-
-    from django.db import connection
     from rest_framework.test import APIClient
 
     settings.THROTTLE_ENABLED = False
-    barrier = threading.Barrier(4)
-    statuses: list[tuple[int, dict]] = []
-
-    def worker():
-        try:
-            client = APIClient()
-            barrier.wait(timeout=30)
-            response = client.post(REGISTER, patient_body(), format="json")
-            statuses.append((response.status_code, response.json()))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    responses = run_together(4, lambda _: APIClient().post(REGISTER, patient_body(), format="json"))
+    statuses = [(response.status_code, response.json()) for response in responses]
     assert sorted(status for status, _ in statuses) == [201, 400, 400, 400]
     assert all("email" in body["fields"] for status, body in statuses if status == 400)
     assert User.objects.filter(email="new.patient@example.test").count() == 1

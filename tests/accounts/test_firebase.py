@@ -16,6 +16,7 @@ from accounts.models import Role, User
 from audit.models import AuditLog
 from tests.accounts import firebase_fakes as fakes
 from tests.assertions import assert_error
+from tests.concurrency import run_together
 
 LOGIN = "/api/auth/login/"
 
@@ -264,30 +265,12 @@ def test_the_emulator_is_allowed_in_development():
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_sign_ins_of_one_uid_make_one_user(google, google_key):
-    import threading
-
-    from django.db import connection
     from rest_framework.test import APIClient
 
     google.accounts["uid-twin"] = account("uid-twin")
     token = fakes.sign_id_token(google_key, uid="uid-twin", email="twin@example.test", email_verified=True)
-    barrier = threading.Barrier(4)
-    answers: list = []
-
-    def worker():
-        try:
-            client = APIClient()
-            barrier.wait(timeout=30)
-            response = sign_in(client, token)
-            answers.append((response.status_code, response.json().get("user", {}).get("id"), response.content))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    responses = run_together(4, lambda _: sign_in(APIClient(), token))
+    answers = [(r.status_code, r.json().get("user", {}).get("id"), r.content) for r in responses]
     assert len(answers) == 4
     assert {status for status, _, _ in answers} == {200}, answers
     assert len({user_id for _, user_id, _ in answers}) == 1

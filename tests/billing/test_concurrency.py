@@ -1,40 +1,15 @@
 """Racing requests on real PostgreSQL with real threads: money taken once, numbers without gaps."""
 
-import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from django.db import connection
 
 from billing.models import Invoice, InvoiceCounter, Payment
 from tests.billing.conftest import past
+from tests.concurrency import run_together
 from tests.factories import appointment_at
 
 THREADS = 20
-
-
-def race(work: Callable[[int], Any], n: int = THREADS) -> list[Any]:
-    """Run `work(i)` in n threads released together; each thread closes its own connection."""
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.mark.django_db(transaction=True)
@@ -42,7 +17,7 @@ def test_twenty_identical_charges_make_one_payment(client_for, rita, visit):
     clients = [client_for(rita) for _ in range(THREADS)]
     body = {"appointment": visit.pk, "method": "cash", "idempotency_key": "desk-visit-1"}
 
-    responses = race(lambda i: clients[i].post("/api/payments/charge/", body, format="json"))
+    responses = run_together(THREADS, lambda i: clients[i].post("/api/payments/charge/", body, format="json"))
 
     assert [r.status_code for r in responses] == [201] * THREADS
     assert len({r.json()["id"] for r in responses}) == 1
@@ -54,12 +29,13 @@ def test_twenty_identical_charges_make_one_payment(client_for, rita, visit):
 def test_twenty_different_charges_never_pay_beyond_the_balance(client_for, rita, visit):
     clients = [client_for(rita) for _ in range(THREADS)]
 
-    responses = race(
+    responses = run_together(
+        THREADS,
         lambda i: clients[i].post(
             "/api/payments/charge/",
             {"appointment": visit.pk, "method": "cash", "idempotency_key": f"k-{i}", "amount": "7.00"},
             format="json",
-        )
+        ),
     )
 
     codes = sorted(r.status_code for r in responses)
@@ -76,8 +52,9 @@ def test_twenty_invoices_at_once_get_twenty_consecutive_numbers(client_for, rita
     ]
     clients = [client_for(rita) for _ in range(THREADS)]
 
-    responses = race(
-        lambda i: clients[i].post("/api/invoices/generate/", {"appointment": appointments[i].pk}, format="json")
+    responses = run_together(
+        THREADS,
+        lambda i: clients[i].post("/api/invoices/generate/", {"appointment": appointments[i].pk}, format="json"),
     )
 
     assert [r.status_code for r in responses] == [201] * THREADS
@@ -92,7 +69,9 @@ def test_twenty_invoices_at_once_get_twenty_consecutive_numbers(client_for, rita
 def test_twenty_generations_of_one_invoice_make_one(client_for, rita, visit):
     clients = [client_for(rita) for _ in range(THREADS)]
 
-    responses = race(lambda i: clients[i].post("/api/invoices/generate/", {"appointment": visit.pk}, format="json"))
+    responses = run_together(
+        THREADS, lambda i: clients[i].post("/api/invoices/generate/", {"appointment": visit.pk}, format="json")
+    )
 
     assert sorted(r.status_code for r in responses) == [200] * (THREADS - 1) + [201]
     assert len({r.json()["number"] for r in responses}) == 1
@@ -109,8 +88,8 @@ def test_twenty_refunds_at_once_never_exceed_what_was_paid(client_for, rita, vis
     payment_id = paid.json()["id"]
     clients = [client_for(rita) for _ in range(THREADS)]
 
-    responses = race(
-        lambda i: clients[i].post(f"/api/payments/{payment_id}/refund/", {"amount": "10.00"}, format="json")
+    responses = run_together(
+        THREADS, lambda i: clients[i].post(f"/api/payments/{payment_id}/refund/", {"amount": "10.00"}, format="json")
     )
 
     codes = sorted(r.status_code for r in responses)

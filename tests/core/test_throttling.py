@@ -1,12 +1,10 @@
 """Rate limits on sign-up and sign-in hold under concurrent requests (real Redis, real threads)."""
 
-import threading
-
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 from rest_framework.test import APIClient
 
+from tests.concurrency import run_together
 from tests.factories import PASSWORD
 
 THREADS = 16
@@ -15,25 +13,11 @@ LIMIT = 5
 
 def fire(requests_to_send):
     """Send each request from its own thread, all released at once; returns the responses."""
-    barrier = threading.Barrier(len(requests_to_send))
-    responses = [None] * len(requests_to_send)
-
-    def worker(index, path, body):
-        try:
-            client = APIClient()
-            barrier.wait(timeout=30)
-            responses[index] = client.post(path, body, format="json")
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=worker, args=(index, path, body)) for index, (path, body) in enumerate(requests_to_send)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert all(r is not None for r in responses), "a request thread did not finish"
+    responses = run_together(
+        len(requests_to_send),
+        lambda index: APIClient().post(requests_to_send[index][0], requests_to_send[index][1], format="json"),
+    )
+    assert all(not isinstance(r, Exception) for r in responses), responses
     return responses
 
 

@@ -1,15 +1,14 @@
 """Delivery through the real Twilio and SendGrid SDKs against a recording local stand-in."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from notifications import services
 from notifications.models import Notification, NotificationStatus
 from notifications.tasks import deliver_notification
+from tests.concurrency import run_together
 from tests.notifications.standin import TWILIO_FROM, TWILIO_SID
 
 
@@ -156,21 +155,8 @@ def test_racing_workers_send_once(standin, alice_reachable):
     notification = Notification.objects.create(
         user=alice_reachable, channel="sms", kind="admin", body="Hello", recipient=alice_reachable.phone
     )
-    results: list[str] = []
-    barrier = threading.Barrier(4)
-
-    def worker() -> None:
-        try:
-            barrier.wait(timeout=10)
-            results.append(services.notification_deliver(notification_id=notification.pk).result)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = run_together(4, lambda _: services.notification_deliver(notification_id=notification.pk))
+    results = [getattr(outcome, "result", outcome) for outcome in outcomes]
 
     assert sorted(results) == ["sent", "skipped", "skipped", "skipped"]
     assert len(standin.sends("sms")) == 1

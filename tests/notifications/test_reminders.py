@@ -1,10 +1,8 @@
 """Reminders: created by the beat task under a unique key, once per appointment, lead and channel."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from core.clinic_settings import clinic_setting_set
@@ -13,6 +11,7 @@ from notifications.models import Notification
 from notifications.tasks import send_due_reminders
 from realtime.models import Event
 from scheduling.models import Appointment
+from tests.concurrency import run_together
 from tests.notifications.conftest import appointment_in
 
 
@@ -37,21 +36,7 @@ def test_two_beat_runs_over_the_same_window_make_one_reminder_per_channel(alice_
 @pytest.mark.django_db(transaction=True)
 def test_overlapping_beat_processes_cannot_duplicate(alice_reachable, carol):
     appointments = [appointment_in(doctor=carol, patient=alice_reachable, hours=(20 + 40 * i) / 60) for i in range(3)]
-    barrier = threading.Barrier(3)
-    counts: list[int] = []
-
-    def beat() -> None:
-        try:
-            barrier.wait(timeout=10)
-            counts.append(services.reminders_create_due())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=beat) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    counts = run_together(3, lambda _: services.reminders_create_due())
 
     assert sum(counts) == 9
     for appointment in appointments:

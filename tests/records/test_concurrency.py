@@ -1,13 +1,11 @@
 """Two amendments of one prescription at once apply one after the other."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from audit.models import AuditLog
 from records import services
 from records.models import Medication
+from tests.concurrency import run_together
 from tests.records.conftest import MEDICATIONS
 
 
@@ -22,27 +20,15 @@ def _lines(name: str, count: int) -> list[dict]:
 def test_concurrent_amendments_leave_exactly_one_list(carol, alice, treats):
     prescription = services.prescription_create(actor=carol, patient_id=alice.patient.id, medications=MEDICATIONS)
     edits = {"A": _lines("A", 3), "B": _lines("B", 4)}
-    barrier = threading.Barrier(len(edits))
-    errors: list[BaseException] = []
+    names = list(edits)
+    results = run_together(
+        len(names),
+        lambda i: services.prescription_update(
+            actor=carol, prescription_id=prescription.id, data={"medications": edits[names[i]]}
+        ),
+    )
 
-    def amend(name: str) -> None:
-        try:
-            barrier.wait(timeout=10)
-            services.prescription_update(
-                actor=carol, prescription_id=prescription.id, data={"medications": edits[name]}
-            )
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=amend, args=(name,)) for name in edits]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert errors == []
+    assert [r for r in results if isinstance(r, Exception)] == []
     live = list(Medication.objects.filter(prescription=prescription, replaced_at__isnull=True).order_by("position"))
     names = {line.name.split()[0] for line in live}
     assert len(names) == 1

@@ -1,9 +1,7 @@
 """No double booking, whatever the concurrency (PostgreSQL, real threads, own connections)."""
 
 import random
-import threading
 from collections import Counter
-from collections.abc import Callable
 from datetime import time, timedelta
 from typing import Any
 
@@ -17,6 +15,7 @@ from core.exceptions import DomainError
 from scheduling import services
 from scheduling.models import Appointment, Slot, SlotStatus
 from tests import factories
+from tests.concurrency import run_together
 from tests.scheduling.conftest import free_slots, set_policy
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="locking is tested on PostgreSQL")
@@ -47,29 +46,6 @@ def _scalar(sql: str) -> int:
         return cursor.fetchone()[0]
 
 
-def run_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run work(0..count-1) in real threads released together; exceptions are returned."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait(timeout=60)
-            results[index] = work(index)
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return results
-
-
 def _client(user: Any) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {account_services.token_issue(user=user).token}")
@@ -94,7 +70,7 @@ def test_fifty_clients_one_slot_exactly_one_wins(carol, ada, clinic):
     clients = [_client(factories.PatientFactory(email=f"p{i}@fifty.test")) for i in range(50)]
     body = {"doctor": carol.doctor.id, "start": slot.start.isoformat()}
 
-    statuses = run_threads(50, lambda i: clients[i].post("/api/appointments/book/", body, format="json"))
+    statuses = run_together(50, lambda i: clients[i].post("/api/appointments/book/", body, format="json"))
 
     codes = Counter(r.status_code if hasattr(r, "status_code") else repr(r) for r in statuses)
     assert codes == {201: 1, 409: 49}, codes
@@ -111,7 +87,7 @@ def test_one_patient_twenty_doctors_same_instant_exactly_one(alice, ada, clinic)
     start = free_slots(doctors[0])[0].start
     clients = [_client(alice) for _ in range(20)]
 
-    responses = run_threads(
+    responses = run_together(
         20,
         lambda i: clients[i].post(
             "/api/appointments/book/", {"doctor": doctors[i].doctor.id, "start": start.isoformat()}, format="json"
@@ -164,7 +140,7 @@ def test_random_book_cancel_reschedule_never_overlaps(ada, clinic):
                 unexpected.append(exc)
         return outcome
 
-    results = run_threads(20, chaos)
+    results = run_together(20, chaos)
 
     assert not unexpected, unexpected[:3]
     assert all(isinstance(r, Counter) for r in results), results
@@ -237,7 +213,7 @@ def test_rule_changes_racing_bookings_never_drop_a_booked_slot(ada, clinic):
                 outcome[exc.code] += 1
         return outcome
 
-    results = run_threads(10, work)
+    results = run_together(10, work)
 
     assert all(isinstance(r, Counter) for r in results), results
     for appointment in kept:

@@ -1,6 +1,5 @@
 """Doctor reviews: POST/GET /api/doctors/{id}/reviews/ and the rating on the Doctor payload."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -12,6 +11,7 @@ from audit.models import AuditLog
 from scheduling.models import Review
 from scheduling.review_services import review_create, review_hide
 from tests import factories
+from tests.concurrency import run_together
 from tests.factories import appointment_at
 
 pytestmark = pytest.mark.django_db
@@ -163,23 +163,9 @@ def test_doctor_list_query_count_does_not_grow_with_doctors_or_reviews(client_fo
 @pytest.mark.django_db(transaction=True)
 def test_racing_reviews_of_one_appointment_make_one_review(alice, carol):
     appointment = appointment_at(doctor=carol, patient=alice, start=_past(4), status="completed")
-    outcomes: list[str] = []
-    barrier = threading.Barrier(4)
-
-    def attempt() -> None:
-        try:
-            barrier.wait()
-            review_create(actor=alice, doctor=carol.doctor, appointment_id=appointment.pk, rating=5)
-            outcomes.append("created")
-        except Exception as exc:
-            outcomes.append(getattr(exc, "code", type(exc).__name__))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results = run_together(
+        4, lambda _: review_create(actor=alice, doctor=carol.doctor, appointment_id=appointment.pk, rating=5)
+    )
+    outcomes = [getattr(r, "code", type(r).__name__) if isinstance(r, Exception) else "created" for r in results]
     assert sorted(outcomes) == ["already_reviewed"] * 3 + ["created"]
     assert Review.objects.filter(appointment=appointment).count() == 1
