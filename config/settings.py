@@ -6,6 +6,7 @@ in-process tasks. Production secrets have no default and fail fast.
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -112,15 +113,9 @@ if REDIS_URL:
             "KEY_PREFIX": "clinic",
         }
     }
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "clinic"},
-        }
-    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
@@ -237,13 +232,16 @@ CELERY_BEAT_SCHEDULE["scheduling-extend-slots"] = {
 # chosen by the numbers in docs/benchmarks.md "Websocket fan-out") or "core" (RedisChannelLayer).
 # Pub/sub delivers at most once; the event outbox makes up for that (relay, replay, gap reads).
 REALTIME_CHANNEL_LAYER = env.str("REALTIME_CHANNEL_LAYER", default="pubsub")
+# Redis pub/sub channels are server-wide, not per database: the prefix carries the db number
+# so two deployments (or test runs) sharing one Redis on different dbs never hear each other.
+CHANNEL_LAYER_PREFIX = f"clinic{urlsplit(REDIS_URL).path.strip('/') or '0'}"
 if REDIS_URL:
     CHANNEL_LAYERS["default"] = {
         "BACKEND": {
             "core": "channels_redis.core.RedisChannelLayer",
             "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
         }[REALTIME_CHANNEL_LAYER],
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "clinic"},
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_LAYER_PREFIX},
     }
 WS_AUTH_TIMEOUT_SECONDS = env.float("WS_AUTH_TIMEOUT_SECONDS", default=10.0)
 WS_TOKEN_RECHECK_SECONDS = env.float("WS_TOKEN_RECHECK_SECONDS", default=60.0)

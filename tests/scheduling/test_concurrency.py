@@ -14,6 +14,7 @@ from accounts import services as account_services
 from core.exceptions import DomainError
 from scheduling import services
 from scheduling.models import Appointment, Slot, SlotStatus
+from scheduling.selectors import clinic_today
 from tests import factories
 from tests.concurrency import run_together
 from tests.scheduling.conftest import free_slots, set_policy
@@ -52,11 +53,17 @@ def _client(user: Any) -> APIClient:
     return client
 
 
-def _tomorrow_rule(doctor: Any, actor: Any, *, minutes: int = 30, end: time = time(11)) -> None:
+def _race_weekday() -> int:
+    # The clinic's day after tomorrow: its 09:00 is more than a day away at any hour and in
+    # any clinic time zone, so free_slots() (a day's notice) always finds it in the horizon.
+    return (clinic_today() + timedelta(days=2)).weekday()
+
+
+def _race_day_rule(doctor: Any, actor: Any, *, minutes: int = 30, end: time = time(11)) -> None:
     services.rule_create(
         actor=actor,
         doctor=doctor.doctor,
-        weekday=(timezone.now() + timedelta(days=1)).weekday(),
+        weekday=_race_weekday(),
         start_time=time(9),
         end_time=end,
         slot_minutes=minutes,
@@ -65,7 +72,7 @@ def _tomorrow_rule(doctor: Any, actor: Any, *, minutes: int = 30, end: time = ti
 
 @pytest.mark.django_db(transaction=True)
 def test_fifty_clients_one_slot_exactly_one_wins(carol, ada, clinic):
-    _tomorrow_rule(carol, ada)
+    _race_day_rule(carol, ada)
     slot = free_slots(carol)[0]
     clients = [_client(factories.PatientFactory(email=f"p{i}@fifty.test")) for i in range(50)]
     body = {"doctor": carol.doctor.id, "start": slot.start.isoformat()}
@@ -83,7 +90,7 @@ def test_fifty_clients_one_slot_exactly_one_wins(carol, ada, clinic):
 def test_one_patient_twenty_doctors_same_instant_exactly_one(alice, ada, clinic):
     doctors = [factories.DoctorFactory(email=f"d{i}@twenty.test") for i in range(20)]
     for doctor in doctors:
-        _tomorrow_rule(doctor, ada, end=time(10))
+        _race_day_rule(doctor, ada, end=time(10))
     start = free_slots(doctors[0])[0].start
     clients = [_client(alice) for _ in range(20)]
 
@@ -105,7 +112,7 @@ def test_random_book_cancel_reschedule_never_overlaps(ada, clinic):
     # Three doctors with different slot lengths, so one patient's slots overlap partially.
     doctors = [factories.DoctorFactory(email=f"d{i}@mix.test") for i in range(3)]
     for doctor, minutes in zip(doctors, (30, 45, 20), strict=True):
-        _tomorrow_rule(doctor, ada, minutes=minutes, end=time(12))
+        _race_day_rule(doctor, ada, minutes=minutes, end=time(12))
     patients = [factories.PatientFactory(email=f"p{i}@mix.test") for i in range(8)]
     slots = {d.doctor.id: [s.start for s in free_slots(d)] for d in doctors}
     unexpected: list[BaseException] = []
@@ -185,8 +192,8 @@ def test_the_database_refuses_an_overlapping_row(alice, bob, carol, dave, clinic
 @pytest.mark.django_db(transaction=True)
 def test_rule_changes_racing_bookings_never_drop_a_booked_slot(ada, clinic):
     doctor = factories.DoctorFactory(email="d@race.test")
-    weekday = (timezone.now() + timedelta(days=1)).weekday()
-    _tomorrow_rule(doctor, ada, end=time(17))
+    weekday = _race_weekday()
+    _race_day_rule(doctor, ada, end=time(17))
     patients = [factories.PatientFactory(email=f"p{i}@race.test") for i in range(8)]
     starts = [s.start for s in free_slots(doctor)]
     # Booked before the race: the editors' regenerations must leave these alone.
@@ -202,7 +209,7 @@ def test_rule_changes_racing_bookings_never_drop_a_booked_slot(ada, clinic):
                     if rule is not None:
                         services.rule_delete(actor=ada, rule=rule)
                     else:
-                        _tomorrow_rule(doctor, ada, end=time(17))
+                        _race_day_rule(doctor, ada, end=time(17))
                 else:
                     patient = patients[index - 2]
                     services.appointment_book(
