@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "records",
     "notifications",
     "billing",
+    "waitlist",
 ]
 
 MIDDLEWARE = [
@@ -225,6 +226,16 @@ CELERY_BEAT_SCHEDULE["scheduling-extend-slots"] = {
     "task": "scheduling.tasks.extend_slots",
     "schedule": crontab(hour=SCHEDULING_EXTEND_SLOTS_HOUR, minute=15),
 }
+
+# Holds and the waitlist (contract §11): the beat sweeps behind the expiry task queued for
+# each hold's `expires_at` and the offer task queued when a slot opens.
+HOLD_SWEEP_SECONDS = env.float("HOLD_SWEEP_SECONDS", default=15.0)
+WAITLIST_SWEEP_SECONDS = env.float("WAITLIST_SWEEP_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["scheduling-expire-holds"] = {
+    "task": "scheduling.tasks.expire_holds",
+    "schedule": HOLD_SWEEP_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["waitlist-sweep"] = {"task": "waitlist.tasks.sweep", "schedule": WAITLIST_SWEEP_SECONDS}
 
 # --- Realtime -------------------------------------------------------------------------
 

@@ -105,6 +105,19 @@ ACCESS: dict[str, dict[str, Access]] = {
         "PUT": only(DOCTOR, STAFF, ADMIN, note="its doctor; staff and admin: checked_in and no_show only")
     },
     "appointment-cancel": {"DELETE": signed_in("its patient, its doctor, staff, admin; others 404")},
+    "holds": {
+        "GET": signed_in("the caller's live holds; staff and admin: all"),
+        "POST": only(PATIENT, STAFF, ADMIN, note="a patient holds for themself"),
+    },
+    "hold-detail": {"DELETE": only(PATIENT, STAFF, ADMIN, note="its patient, staff, admin; others 404")},
+    # --- waitlist -----------------------------------------------------------------
+    "waitlist": {
+        "GET": signed_in("the caller's entries; staff and admin: all"),
+        "POST": only(PATIENT, STAFF, ADMIN, note="a patient joins for themself"),
+    },
+    "waitlist-entry": {"DELETE": only(PATIENT, STAFF, ADMIN, note="its patient, staff, admin; others 404")},
+    "waitlist-accept": {"POST": only(PATIENT, note="its patient; others 404")},
+    "waitlist-decline": {"POST": only(PATIENT, note="its patient; others 404")},
     # --- records: every read is audited -------------------------------------------
     "report-upload": {"POST": only(DOCTOR, note="a doctor with a care relation to the patient")},
     "report-detail": {"GET": only(PATIENT, DOCTOR, note="its patient, doctors with a care relation")},

@@ -18,6 +18,8 @@ from scheduling.serializers import (
     BookInput,
     ExceptionInput,
     ExceptionSerializer,
+    HoldInput,
+    HoldSerializer,
     QueueOutput,
     QueueQuery,
     RuleInput,
@@ -97,8 +99,45 @@ class BookApi(GenericAPIView):
             patient=selectors.patient_for_booking(patient_id=data.get("patient")),
             start=data["start"],
             reason=data["reason"],
+            hold=selectors.hold_for_booking(actor=request.user, hold_id=data.get("hold")),
         )
         return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)
+
+
+# --- §11 Holds ---------------------------------------------------------------------------
+
+
+class HoldListCreateApi(GenericAPIView):
+    serializer_class = HoldSerializer
+
+    def get_permissions(self) -> list:
+        # Anyone signed in lists (their own); holding is for patients and the desk.
+        return [PatientStaffOrAdmin()] if self.request.method == "POST" else super().get_permissions()
+
+    @extend_schema(responses=HoldSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.hold_list(actor=request.user))
+        return self.get_paginated_response(HoldSerializer(page, many=True).data)
+
+    @extend_schema(request=HoldInput, responses={201: HoldSerializer})
+    def post(self, request: Request) -> Response:
+        data = validated(HoldInput, request.data)
+        hold = services.hold_create(
+            actor=request.user,
+            doctor=selectors.doctor_for_booking(actor=request.user, doctor_id=data["doctor"]),
+            patient=selectors.patient_for_booking(patient_id=data.get("patient")),
+            start=data["start"],
+        )
+        return Response(HoldSerializer(hold).data, status=status.HTTP_201_CREATED)
+
+
+class HoldDeleteApi(GenericAPIView):
+    permission_classes = [PatientStaffOrAdmin]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, hold_id: int) -> Response:
+        services.hold_release(actor=request.user, hold=selectors.hold_get(actor=request.user, hold_id=hold_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class AppointmentListApi(GenericAPIView):

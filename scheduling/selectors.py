@@ -4,10 +4,10 @@ The queue payloads live here so the realtime app builds exactly what the REST en
 returns (`queue_payload`) and what display screens may see (`display_payload`).
 """
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -16,7 +16,7 @@ from accounts.selectors import doctor_get
 from core.clinic_settings import clinic_timezone
 from core.exceptions import Forbidden, ValidationFailed
 from scheduling import calendar
-from scheduling.models import Appointment, AppointmentStatus, AvailabilityRule, Slot
+from scheduling.models import Appointment, AppointmentStatus, AvailabilityRule, Hold, HoldStatus, Slot, SlotStatus
 from scheduling.serializers import AppointmentSerializer
 
 
@@ -77,17 +77,77 @@ def availability(*, actor: User, doctor_id: int, first: date | None = None, last
     window_end = calendar.day_bounds(last, tz)[1]
     rows = (
         Slot.objects.filter(doctor=doctor, start__gte=window_start, start__lt=window_end)
+        .annotate(held=Exists(_live_holds(exclude_user=actor)))
         .order_by("start")
-        .values_list("start", "end", "status")
+        .values_list("start", "end", "status", "held")
     )
     return {
         "doctor": doctor.pk,
         "timezone": str(tz.key),
         "slots": [
-            {"start": start.astimezone(tz).isoformat(), "end": end.astimezone(tz).isoformat(), "available": s == "free"}
-            for start, end, s in rows
+            {
+                "start": start.astimezone(tz).isoformat(),
+                "end": end.astimezone(tz).isoformat(),
+                "available": status == SlotStatus.FREE and not held,
+            }
+            for start, end, status, held in rows
         ],
     }
+
+
+def _live_holds(*, exclude_user: User | None = None) -> QuerySet[Hold]:
+    """Live holds of the outer query's slot: active, and `expires_at` still ahead (to the
+    second; an expired hold counts as nothing before anything cleans it up). The holder
+    (`exclude_user`, a patient) still sees their own held slot as available."""
+    holds = Hold.objects.filter(slot=OuterRef("pk"), status=HoldStatus.ACTIVE, expires_at__gt=timezone.now())
+    if exclude_user is not None:
+        holds = holds.exclude(patient__user_id=exclude_user.pk)
+    return holds
+
+
+def open_slots(
+    *, doctor_id: int, not_before: datetime, after: datetime, before: datetime
+) -> list[tuple[datetime, datetime]]:
+    """(start, end) of the doctor's free, unheld slots starting after `after` (and not
+    before `not_before`) and before `before`, in time order: what the waitlist may offer."""
+    return list(
+        Slot.objects.filter(
+            doctor_id=doctor_id, status=SlotStatus.FREE, start__gt=after, start__gte=not_before, start__lt=before
+        )
+        .exclude(Exists(_live_holds()))
+        .order_by("start")
+        .values_list("start", "end")
+    )
+
+
+def _visible_holds(actor: User) -> QuerySet[Hold]:
+    holds = Hold.objects.all()
+    if actor.is_staff_or_admin:
+        return holds
+    if actor.role == Role.PATIENT:
+        return holds.filter(patient__user=actor)
+    return holds.none()
+
+
+def hold_list(*, actor: User) -> QuerySet[Hold]:
+    """The live holds the actor may see (a patient's own, at most one; staff and admin: all)."""
+    live = _visible_holds(actor).filter(status=HoldStatus.ACTIVE, expires_at__gt=timezone.now())
+    return live.order_by("expires_at", "id")
+
+
+def hold_get(*, actor: User, hold_id: int) -> Hold:
+    """One hold the actor may end: its patient's, or any for staff and admin; else 404."""
+    return get_object_or_404(_visible_holds(actor), pk=hold_id)
+
+
+def hold_for_booking(*, actor: User, hold_id: int | None) -> Hold | None:
+    """The hold named by a booking; another person's (or none such) is a 400 on `hold`."""
+    if hold_id is None:
+        return None
+    hold = _visible_holds(actor).filter(pk=hold_id).first()
+    if hold is None:
+        raise ValidationFailed(fields={"hold": ["No hold of yours with this id."]})
+    return hold
 
 
 def rule_list(*, actor: User, doctor_id: int) -> QuerySet[AvailabilityRule]:

@@ -7,7 +7,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from core.clinic_settings import clinic_timezone
-from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule
+from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule, Hold
 
 MAX_AVAILABILITY_DAYS = 31
 
@@ -91,6 +91,13 @@ class ExceptionSerializer(_ClinicModelSerializer):
         read_only_fields = fields
 
 
+class HoldSerializer(_ClinicModelSerializer):
+    class Meta:
+        model = Hold
+        fields = ["id", "doctor", "patient", "start", "end", "expires_at"]
+        read_only_fields = fields
+
+
 class SlotOutput(serializers.Serializer):
     start = serializers.CharField(help_text="ISO 8601 with the clinic's offset")
     end = serializers.CharField(help_text="ISO 8601 with the clinic's offset")
@@ -161,6 +168,15 @@ class BookInput(serializers.Serializer):
     doctor = serializers.IntegerField(min_value=1)
     start = ClinicDateTimeField()
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    patient = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    hold = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, help_text="The patient's hold on this slot (§11)"
+    )
+
+
+class HoldInput(serializers.Serializer):
+    doctor = serializers.IntegerField(min_value=1)
+    start = ClinicDateTimeField()
     patient = serializers.IntegerField(min_value=1, required=False, allow_null=True)
 
 

@@ -28,13 +28,15 @@ from core.exceptions import Conflict, DomainError, Forbidden, ValidationFailed
 from notifications.services import appointment_notify
 from realtime import topics
 from realtime.publish import publish
-from scheduling import calendar, selectors
+from scheduling import calendar, selectors, signals
 from scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,
     AppointmentStatus,
     AvailabilityException,
     AvailabilityRule,
+    Hold,
+    HoldStatus,
     Slot,
     SlotStatus,
 )
@@ -221,13 +223,18 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
 
     # Lock what is to go, re-checking the status under the lock: a slot booked meanwhile
     # is left alone, and one locked here cannot be booked before it is gone.
-    unbookable = [SlotStatus.FREE, SlotStatus.BLOCKED]
-    doomed = list(
+    # (One query, in id order, like every other slot lock: no deadlock with a move.)
+    locked = dict(
         Slot.objects.select_for_update()
-        .filter(pk__in=to_delete, status__in=unbookable)
+        .filter(pk__in=[*to_delete, *to_block])
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", "status")
     )
+    doomed = [pk for pk in to_delete if locked.get(pk) in (SlotStatus.FREE, SlotStatus.BLOCKED)]
+    to_block = [pk for pk in to_block if locked.get(pk) == SlotStatus.FREE]
+    # Time off and removed hours win over a patient's few minutes: their holds end first
+    # (an active hold pins its slot, so the database would refuse the change otherwise).
+    holds_withdraw(slot_ids=[*doomed, *to_block], now=now)
     deleted = Slot.objects.filter(pk__in=doomed).delete()[1].get("scheduling.Slot", 0)
     blocked = Slot.objects.filter(pk__in=to_block, status=SlotStatus.FREE).update(status=SlotStatus.BLOCKED)
     freed = Slot.objects.filter(pk__in=to_free, status=SlotStatus.BLOCKED).update(status=SlotStatus.FREE)
@@ -258,6 +265,8 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
             event="availability.changed",
             data={"doctor": doctor.pk, "from": clinic_iso(window_start), "to": clinic_iso(window_end)},
         )
+        if created or freed:
+            signals.announce_slots_opened(doctor.pk)
         logger.info(
             "slots regenerated for doctor %s: +%s -%s blocked %s freed %s", doctor.pk, created, deleted, blocked, freed
         )
@@ -431,13 +440,16 @@ def appointment_book(
     start: datetime,
     patient: Patient | None = None,
     reason: str = "",
+    hold: Hold | None = None,
 ) -> Appointment:
     """Book the free slot of `doctor` at `start` for a patient.
 
     Patients book for themselves, within the minimum notice, the horizon and the
     open-appointment cap; staff and admin book for any patient and may override the
     notice and the cap (audited). 409 `slot_unavailable` when someone else holds the
-    slot or the time, 400 `invalid_slot` when there is no such free future slot.
+    slot (an appointment, or a live hold of another patient) or the time, 400
+    `invalid_slot` when there is no such free future slot. The patient's own hold on the
+    slot (named by `hold` or not) becomes the appointment.
     """
     patient = _resolve_patient(actor=actor, patient=patient)
     if not doctor.is_approved:
@@ -454,11 +466,19 @@ def appointment_book(
             raise InvalidSlot()
         if slot.status != SlotStatus.FREE:
             raise SlotUnavailable()
+        if hold is not None and (hold.patient_id != patient.pk or hold.slot_id != slot.pk):
+            raise ValidationFailed(fields={"hold": ["Not a hold of this patient on this slot."]})
+        now = timezone.now()
+        held = live_hold_on(slot, now)
+        if held is not None and held.patient_id != patient.pk:
+            raise SlotUnavailable("That slot is held by someone else for a few minutes.")
         _check_open_cap(actor=actor, patient=patient, overrides=overrides)
         _check_patient_free(patient=patient, start=slot.start, end=slot.end)
+        if held is not None:
+            # Before the slot changes: an active hold pins its slot to "free".
+            unpin(held, outcome=HoldStatus.BOOKED, now=now)
         slot.status = SlotStatus.BOOKED
         slot.save(update_fields=["status"])
-        now = timezone.now()
         appointment = Appointment.objects.create(
             doctor=doctor,
             patient=patient,
@@ -474,6 +494,8 @@ def appointment_book(
         if overrides:
             details["overrides"] = overrides
         audit_record(actor=actor, action="appointment.booked", obj=appointment, details=details)
+        if held is not None:
+            ended(held, actor=actor, appointment=appointment)
         _publish_slot("slot.booked", slot)
         _notify_patient(appointment, "booked")
         return appointment
@@ -541,12 +563,19 @@ def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
         raise InvalidSlot()
     if new_slot.status != SlotStatus.FREE:
         raise SlotUnavailable()
+    now = timezone.now()
+    held = live_hold_on(new_slot, now)
+    if held is not None and held.patient_id != appointment.patient_id:
+        raise SlotUnavailable("That slot is held by someone else for a few minutes.")
     _check_patient_free(patient=appointment.patient, start=new_slot.start, end=new_slot.end, exclude=appointment.pk)
     old_slot = slots.get(appointment.slot_id) if appointment.slot_id else None
     old_start = appointment.start
     if old_slot is not None:
         old_slot.status = SlotStatus.FREE
         old_slot.save(update_fields=["status"])
+    if held is not None:
+        unpin(held, outcome=HoldStatus.BOOKED, now=now)
+        ended(held, actor=actor, appointment=appointment)
     new_slot.status = SlotStatus.BOOKED
     new_slot.save(update_fields=["status"])
     appointment.slot = new_slot
@@ -561,6 +590,7 @@ def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
     _notify_patient(appointment, "rescheduled")
     if old_slot is not None:
         _publish_slot("slot.released", old_slot)
+        signals.announce_slots_opened(old_slot.doctor_id)
     _publish_slot("slot.booked", new_slot)
 
 
@@ -655,6 +685,7 @@ def _transition(*, actor: User, appointment: Appointment, status: str) -> Appoin
             slot.save(update_fields=["status"])
             if slot.start > now:
                 _publish_slot("slot.released", slot)
+                signals.announce_slots_opened(slot.doctor_id)
     audit_record(actor=actor, action=f"appointment.{status}", obj=appointment, details=details)
     if status == S.CANCELLED:
         _notify_patient(appointment, "cancelled")
@@ -686,3 +717,252 @@ def _publish_queue(doctor_id: int, day: date) -> None:
         event="queue.updated",
         data=selectors.display_payload(queue),
     )
+
+
+# --- Holds ----------------------------------------------------------------------------
+# A hold takes the locks a booking takes, in the same order (patient → slot → the slot's
+# hold row), under the same lock timeout: of fifty patients holding one slot one wins and
+# the others find it held (409). PostgreSQL backs this up whatever the code does
+# (migration 0004): one active hold per slot and per patient, no overlapping active holds
+# of one doctor, and an active hold pins its slot to "free", so the slot cannot be
+# booked, blocked or deleted while the hold lasts.
+#
+# Expiry is to the second: once `expires_at` has come the hold no longer counts, for
+# availability and for every write. Whichever write next locks the slot ends it
+# (`live_hold_on`); the expiry task queued for `expires_at` and the beat sweep
+# (`holds_expire_due`) end the ones nobody touched, announce `slot.released` and open the
+# slot to the waitlist (`signals.slots_opened`).
+
+
+def _publish_hold_slot(event: str, hold: Hold) -> None:
+    publish(
+        topic=topics.doctor_availability(hold.doctor_id),
+        event=event,
+        data={"doctor": hold.doctor_id, "start": clinic_iso(hold.start), "end": clinic_iso(hold.end)},
+    )
+
+
+def _schedule_expiry(hold_id: int, expires_at: datetime) -> None:
+    from scheduling.tasks import expire_hold
+
+    expire_hold.apply_async((hold_id,), eta=expires_at)
+
+
+def _lock_slot(*, doctor: Doctor, start: datetime) -> Slot:
+    slot = Slot.objects.select_for_update().filter(doctor=doctor, start=start).first()
+    if slot is None or slot.status == SlotStatus.BLOCKED:
+        raise InvalidSlot()
+    if slot.status != SlotStatus.FREE:
+        raise SlotUnavailable()
+    return slot
+
+
+def live_hold_on(slot: Slot, now: datetime) -> Hold | None:
+    """The slot's live hold, if any; the caller holds the slot's row lock.
+
+    An active hold whose time has passed is ended here (expired) first: from its
+    `expires_at` on the slot is free, whether or not the sweep has come by. No
+    `slot.released` is sent for it: the caller is about to take the slot.
+    """
+    hold = Hold.objects.select_for_update().filter(slot=slot, status=HoldStatus.ACTIVE).first()
+    if hold is None or hold.is_live(now):
+        return hold
+    unpin(hold, outcome=HoldStatus.EXPIRED, now=now)
+    ended(hold, actor=None)
+    return None
+
+
+def unpin(hold: Hold, *, outcome: str, now: datetime) -> None:
+    """End the hold in the database: it stops pinning its slot, which may change after this."""
+    hold.status = outcome
+    hold.slot_status = None
+    hold.ended_at = now
+    hold.save(update_fields=["status", "slot_status", "ended_at"])
+
+
+def ended(hold: Hold, *, actor: User | None, appointment: Appointment | None = None) -> None:
+    """Record an unpinned hold's end: the audit entry and the apps that follow holds."""
+    details = {"doctor": hold.doctor_id, "patient": hold.patient_id, "start": hold.start.isoformat()}
+    if appointment is not None:
+        hold.appointment = appointment
+        hold.save(update_fields=["appointment"])
+        details["appointment"] = appointment.pk
+    audit_record(actor=actor, action=f"hold.{hold.status}", obj=hold, details=details)
+    signals.hold_ended.send(sender=Hold, hold=hold, outcome=hold.status)
+
+
+def _end_and_free(hold: Hold, *, outcome: str, actor: User | None, now: datetime) -> None:
+    """End a hold whose slot stays free: tell the slot's watchers and the waitlist."""
+    unpin(hold, outcome=outcome, now=now)
+    ended(hold, actor=actor)
+    if hold.slot_id is not None:
+        _publish_hold_slot("slot.released", hold)
+        signals.announce_slots_opened(hold.doctor_id)
+
+
+def _place(*, actor: User | None, patient: Patient, slot: Slot, minutes: int, now: datetime) -> Hold:
+    # Never past the slot's start: a hold on a slot that has begun keeps nothing.
+    expires_at = min(now + timedelta(minutes=minutes), slot.start)
+    hold = Hold.objects.create(
+        slot=slot,
+        doctor_id=slot.doctor_id,
+        patient=patient,
+        start=slot.start,
+        end=slot.end,
+        expires_at=expires_at,
+        slot_status=SlotStatus.FREE,
+        created_by=actor,
+        created_at=now,
+    )
+    audit_record(
+        actor=actor,
+        action="hold.created",
+        obj=hold,
+        details={
+            "doctor": slot.doctor_id,
+            "patient": patient.pk,
+            "start": slot.start.isoformat(),
+            "expires_at": expires_at.isoformat(),
+        },
+    )
+    _publish_slot("slot.held", slot)
+    # The expiry task ends the hold at its second; the beat sweep is the safety net.
+    transaction.on_commit(partial(_schedule_expiry, hold.pk, expires_at), robust=True)
+    return hold
+
+
+def _replace_patients_hold(*, patient: Patient, keep_slot: Slot, actor: User, now: datetime) -> None:
+    """A patient has at most one hold: a new one ends the old (the patient's row is locked)."""
+    previous = Hold.objects.select_for_update().filter(patient=patient, status=HoldStatus.ACTIVE).first()
+    if previous is None:
+        return
+    outcome = HoldStatus.RELEASED if previous.is_live(now) else HoldStatus.EXPIRED
+    if previous.slot_id == keep_slot.pk:
+        # Held again by the same patient: the slot never becomes free in between.
+        unpin(previous, outcome=outcome, now=now)
+        ended(previous, actor=actor)
+    else:
+        _end_and_free(previous, outcome=outcome, actor=actor, now=now)
+
+
+def hold_create(*, actor: User, doctor: Doctor, start: datetime, patient: Patient | None = None) -> Hold:
+    """Hold the free slot of `doctor` at `start` for a patient for `hold_minutes`.
+
+    The same rules as booking (a patient for themself within the notice and the horizon;
+    staff and admin for any patient). A patient's earlier hold is replaced. 409
+    `slot_unavailable` when the slot is booked or held by someone else.
+    """
+    patient = _resolve_patient(actor=actor, patient=patient)
+    if not doctor.is_approved:
+        raise InvalidSlot("This doctor is not taking bookings.")
+
+    def hold() -> Hold:
+        _check_slot_window(actor=actor, start=start, overrides=[])
+        # The booking's lock order: the patient (one hold per patient), then the slot.
+        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        slot = _lock_slot(doctor=doctor, start=start)
+        now = timezone.now()
+        current = live_hold_on(slot, now)
+        if current is not None and current.patient_id != patient.pk:
+            raise SlotUnavailable("That slot is held by someone else for a few minutes.")
+        _check_patient_free(patient=patient, start=slot.start, end=slot.end)
+        _replace_patients_hold(patient=patient, keep_slot=slot, actor=actor, now=now)
+        return _place(actor=actor, patient=patient, slot=slot, minutes=clinic_setting("hold_minutes"), now=now)
+
+    return _as_conflict(hold)
+
+
+def hold_offer(*, doctor: Doctor, start: datetime, patient: Patient, minutes: int) -> Hold:
+    """Hold a free slot for a patient on the platform's initiative (the waitlist's offer).
+
+    Unlike `hold_create` it never replaces the patient's own hold, and it holds only what
+    the patient could then book themself: past the minimum notice, no clash with their
+    other appointments, within their open-appointment cap. 409 `slot_unavailable` (or the
+    booking's own 400s) when it cannot; nothing is written then.
+    """
+
+    def offer() -> Hold:
+        _check_slot_window(actor=patient.user, start=start, overrides=[])
+        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        slot = _lock_slot(doctor=doctor, start=start)
+        now = timezone.now()
+        if live_hold_on(slot, now) is not None:
+            raise SlotUnavailable("That slot is held.")
+        own = Hold.objects.select_for_update().filter(patient=patient, status=HoldStatus.ACTIVE).first()
+        if own is not None:
+            if own.is_live(now):
+                raise SlotUnavailable("The patient is holding another slot.")
+            _end_and_free(own, outcome=HoldStatus.EXPIRED, actor=None, now=now)
+        _check_patient_free(patient=patient, start=slot.start, end=slot.end)
+        _check_open_cap(actor=patient.user, patient=patient, overrides=[])
+        return _place(actor=None, patient=patient, slot=slot, minutes=minutes, now=now)
+
+    return _as_conflict(offer)
+
+
+def hold_release(*, actor: User | None, hold: Hold) -> None:
+    """End a hold now (its patient, staff, admin): the slot is free again at once.
+
+    Releasing a hold that has already ended changes nothing.
+    """
+
+    def release() -> None:
+        if hold.slot_id is not None:
+            Slot.objects.select_for_update().filter(pk=hold.slot_id).first()
+        locked = Hold.objects.select_for_update().get(pk=hold.pk)
+        if locked.status != HoldStatus.ACTIVE:
+            return
+        now = timezone.now()
+        outcome = HoldStatus.RELEASED if locked.is_live(now) else HoldStatus.EXPIRED
+        _end_and_free(locked, outcome=outcome, actor=actor, now=now)
+
+    _as_conflict(release)
+
+
+def hold_expire(*, hold_id: int) -> bool:
+    """End one hold whose time has come; False when it is still live or already ended."""
+
+    def expire() -> bool:
+        slot_id = Hold.objects.filter(pk=hold_id).values_list("slot_id", flat=True).first()
+        if slot_id is not None:
+            Slot.objects.select_for_update().filter(pk=slot_id).first()
+        hold = Hold.objects.select_for_update().filter(pk=hold_id, status=HoldStatus.ACTIVE).first()
+        now = timezone.now()
+        if hold is None or hold.is_live(now):
+            return False
+        _end_and_free(hold, outcome=HoldStatus.EXPIRED, actor=None, now=now)
+        return True
+
+    return _as_conflict(expire)
+
+
+def holds_expire_due(*, batch: int = 500) -> int:
+    """The beat sweep: end every active hold whose time has come, each in its own transaction."""
+    due = list(
+        Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__lte=timezone.now())
+        .order_by("expires_at", "id")
+        .values_list("pk", flat=True)[:batch]
+    )
+    expired = 0
+    for hold_id in due:
+        try:
+            expired += hold_expire(hold_id=hold_id)
+        except SlotUnavailable:
+            # A booking or a new hold has the slot locked and will end the hold itself.
+            logger.info("hold %s: its slot is busy; left to the write holding it", hold_id)
+    return expired
+
+
+def holds_withdraw(*, slot_ids: list[int], now: datetime) -> int:
+    """The slots are about to go (a rule removed) or be blocked (time off): end their holds.
+
+    Called by slot regeneration with the slots already locked. No `slot.released`: the
+    slot is not free; `availability.changed` tells the watchers.
+    """
+    holds = list(
+        Hold.objects.select_for_update().filter(slot_id__in=slot_ids, status=HoldStatus.ACTIVE).order_by("pk")
+    )
+    for hold in holds:
+        unpin(hold, outcome=HoldStatus.WITHDRAWN, now=now)
+        ended(hold, actor=None)
+    return len(holds)

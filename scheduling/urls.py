@@ -21,6 +21,8 @@ urlpatterns = [
     ),
     path("doctors/<int:doctor_id>/queue/", api.QueueApi.as_view(), name="doctor-queue"),
     path("appointments/book/", api.BookApi.as_view(), name="appointment-book"),
+    path("holds/", api.HoldListCreateApi.as_view(), name="holds"),
+    path("holds/<int:hold_id>/", api.HoldDeleteApi.as_view(), name="hold-detail"),
     path("appointments/list/", api.AppointmentListApi.as_view(), name="appointment-list"),
     path("appointments/<int:appointment_id>/", api.AppointmentDetailApi.as_view(), name="appointment-detail"),
     path("appointments/<int:appointment_id>/update/", api.AppointmentUpdateApi.as_view(), name="appointment-update"),
