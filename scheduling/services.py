@@ -959,9 +959,7 @@ def holds_withdraw(*, slot_ids: list[int], now: datetime) -> int:
     Called by slot regeneration with the slots already locked. No `slot.released`: the
     slot is not free; `availability.changed` tells the watchers.
     """
-    holds = list(
-        Hold.objects.select_for_update().filter(slot_id__in=slot_ids, status=HoldStatus.ACTIVE).order_by("pk")
-    )
+    holds = list(Hold.objects.select_for_update().filter(slot_id__in=slot_ids, status=HoldStatus.ACTIVE).order_by("pk"))
     for hold in holds:
         unpin(hold, outcome=HoldStatus.WITHDRAWN, now=now)
         ended(hold, actor=None)

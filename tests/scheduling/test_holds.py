@@ -36,7 +36,9 @@ def _available(client, doctor, slot) -> bool:
 
 def _events(doctor) -> list[str]:
     return list(
-        Event.objects.filter(topic=f"doctor.{doctor.doctor.id}.availability").order_by("id").values_list("name", flat=True)
+        Event.objects.filter(topic=f"doctor.{doctor.doctor.id}.availability")
+        .order_by("id")
+        .values_list("name", flat=True)
     )
 
 

@@ -167,7 +167,9 @@ def test_the_offer_goes_out_by_sms_and_email_through_the_providers(standin, alic
     assert Notification.objects.filter(user=alice_reachable, kind="waitlist_offer", status="sent").count() == 3
 
 
-def test_only_slots_inside_the_window_are_offered(alice, bob, booked, slot_of, join, django_capture_on_commit_callbacks):
+def test_only_slots_inside_the_window_are_offered(
+    alice, bob, booked, slot_of, join, django_capture_on_commit_callbacks
+):
     slot, appointment = booked
     wanted = slot_of(2)  # free, later that day; the join's own pass is not run here
     join(alice, wanted)
@@ -249,7 +251,9 @@ def test_declining_passes_the_slot_on_and_keeps_the_place(
     assert not Hold.objects.filter(status=HoldStatus.ACTIVE).exists()
 
 
-def test_releasing_the_offers_hold_is_a_decline(client_for, alice, bob, booked, join, django_capture_on_commit_callbacks):
+def test_releasing_the_offers_hold_is_a_decline(
+    client_for, alice, bob, booked, join, django_capture_on_commit_callbacks
+):
     slot, appointment = booked
     entry = join(alice, slot)
     _cancel(appointment, bob, django_capture_on_commit_callbacks)
