@@ -47,6 +47,10 @@ class WaitlistEntryAdmin(AuditedModelAdmin):
         latest = f"{entry.latest_time:%H:%M}" if entry.latest_time else "close"
         return f"{earliest} to {latest}"
 
+    def get_inlines(self, request: HttpRequest, obj: WaitlistEntry | None = None) -> list:
+        # A new entry has no offers yet.
+        return self.inlines if obj is not None else []
+
     def get_fields(self, request: HttpRequest, obj: WaitlistEntry | None = None) -> list[str]:
         # An entry is added, then only cancelled (nobody may change one): its page shows
         # where it stands.
