@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "records",
     "notifications",
     "billing",
+    "reviews",
 ]
 
 MIDDLEWARE = [

@@ -14,7 +14,7 @@ api_patterns = [
     path("", include("accounts.urls")),
     path("", include("audit.urls")),
     path("", include("scheduling.urls")),
-    path("", include("scheduling.review_urls")),
+    path("", include("reviews.urls")),
     path("", include("records.urls")),
     path("", include("notifications.urls")),
     path("", include("billing.urls")),

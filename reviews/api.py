@@ -10,9 +10,9 @@ from rest_framework.response import Response
 from accounts.selectors import doctor_get
 from core.inputs import validated
 from core.permissions import IsPatient
-from scheduling.review_selectors import review_list
-from scheduling.review_serializers import ReviewCreateInput, ReviewSerializer
-from scheduling.review_services import review_create
+from reviews.selectors import review_list
+from reviews.serializers import ReviewCreateInput, ReviewSerializer
+from reviews.services import review_create
 
 
 class DoctorReviewsApi(GenericAPIView):

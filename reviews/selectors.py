@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.selectors import doctor_get
-from scheduling.models import Review
+from reviews.models import Review
 
 
 def review_list(*, actor: User, doctor_id: int) -> QuerySet[Review]:

@@ -1,7 +1,6 @@
 """Every write to reviews: a patient reviews a completed appointment; an admin hides one.
 
-Reviews sit beside scheduling because each one hangs on a completed appointment; they
-keep their own modules so the booking engine's files stay the scheduling engineer's.
+Reviews are their own app above scheduling: each one hangs on a completed appointment.
 """
 
 from django.db import IntegrityError, transaction
@@ -10,7 +9,8 @@ from django.utils import timezone
 from accounts.models import Doctor, Role, User
 from audit.services import audit_record
 from core.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
-from scheduling.models import Appointment, AppointmentStatus, Review
+from reviews.models import Review
+from scheduling.models import Appointment, AppointmentStatus
 
 RATING_MIN = 1
 RATING_MAX = 5

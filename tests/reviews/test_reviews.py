@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditLog
-from scheduling.models import Review
-from scheduling.review_services import review_create, review_hide
+from reviews.models import Review
+from reviews.services import review_create, review_hide
 from tests import factories
 from tests.concurrency import run_together
 from tests.factories import appointment_at

@@ -1,8 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from scheduling.models import Review
-from scheduling.review_services import RATING_MAX, RATING_MIN
+from reviews.models import Review
+from reviews.services import RATING_MAX, RATING_MIN
 
 
 class ReviewSerializer(serializers.ModelSerializer):
