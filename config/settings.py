@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "audit",
+    "clinic",
     "scheduling",
     "realtime",
     "records",

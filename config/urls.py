@@ -10,7 +10,7 @@ api_patterns = [
     path("health/", HealthView.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("", include("core.urls")),
+    path("", include("clinic.urls")),
     path("", include("accounts.urls")),
     path("", include("audit.urls")),
     path("", include("scheduling.urls")),

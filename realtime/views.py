@@ -11,9 +11,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.models import Doctor
+from clinic.clock import clinic_today
 from realtime import selectors, topics
 from scheduling import events as scheduling_events
-from scheduling.selectors import clinic_today
 
 
 def _refused(status: int, message: str) -> HttpResponse:

@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from accounts.admin import WEEKDAYS, DoctorFilter
 from accounts.models import Role
+from clinic.clock import clinic_timezone
 from core.admin import STAFF, AuditedModelAdmin, has_role
-from core.clinic_settings import clinic_timezone
 from scheduling import services
 from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule
 

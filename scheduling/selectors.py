@@ -13,15 +13,10 @@ from django.utils import timezone
 
 from accounts.models import Doctor, Patient, Role, User
 from accounts.selectors import doctor_get
-from core.clinic_settings import clinic_timezone
+from clinic.clock import clinic_timezone, clinic_today
 from core.exceptions import Forbidden, ValidationFailed
 from scheduling import calendar, events
 from scheduling.models import Appointment, AvailabilityRule, Slot
-
-
-def clinic_today() -> date:
-    return timezone.now().astimezone(clinic_timezone()).date()
-
 
 # --- Doctors, as scheduling sees them --------------------------------------------------
 

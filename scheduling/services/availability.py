@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from accounts.models import Doctor, User
 from audit.services import audit_record
-from core.clinic_settings import clinic_setting, clinic_timezone
+from clinic.clock import clinic_timezone, clinic_today
+from clinic.registry import clinic_setting
 from core.exceptions import ValidationFailed
-from scheduling import calendar, events, selectors
+from scheduling import calendar, events
 from scheduling.models import AvailabilityException, AvailabilityRule, Slot, SlotStatus
 
 logger = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 def horizon_end() -> datetime:
     """The end of the bookable window: the end of the last clinic day of the horizon."""
-    last_day = selectors.clinic_today() + timedelta(days=clinic_setting("booking_horizon_days"))
+    last_day = clinic_today() + timedelta(days=clinic_setting("booking_horizon_days"))
     return calendar.day_bounds(last_day, clinic_timezone())[1]
 
 

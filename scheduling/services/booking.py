@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Doctor, Patient, Role, User
 from audit.services import audit_record
-from core.clinic_settings import clinic_setting
+from clinic.registry import clinic_setting
 from core.exceptions import Forbidden, ValidationFailed
 from notifications.services import appointment_notify
 from scheduling import events

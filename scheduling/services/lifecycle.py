@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from accounts.models import Doctor, Role, User
 from audit.services import audit_record
-from core.clinic_settings import clinic_setting, clinic_timezone
+from clinic.clock import clinic_timezone
+from clinic.registry import clinic_setting
 from core.exceptions import Forbidden
 from scheduling import events
 from scheduling.models import Appointment, AppointmentStatus, Slot, SlotStatus

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AdminActionLog, AuditLog
-from core import clinic_settings
+from clinic.clock import clinic_timezone
 from scheduling.models import Appointment, AvailabilityException, AvailabilityRule, Slot, SlotStatus
 from tests.backoffice import admin_login, changelist_action, submit
 from tests.factories import appointment_at
@@ -17,7 +17,7 @@ APPOINTMENTS = "/admin/scheduling/appointment/"
 
 
 def _today_at(hour: int) -> datetime:
-    zone = clinic_settings.clinic_timezone()
+    zone = clinic_timezone()
     return datetime.combine(timezone.now().astimezone(zone).date(), time(hour), tzinfo=zone)
 
 
@@ -63,7 +63,7 @@ def test_availability_rules_per_doctor(rita, carol, dave):
 
 def test_reception_adds_and_removes_working_hours_through_the_services(clinic, rita, carol):
     browser = admin_login(rita.email)
-    tomorrow = timezone.now().astimezone(clinic_settings.clinic_timezone()).date() + timedelta(days=1)
+    tomorrow = timezone.now().astimezone(clinic_timezone()).date() + timedelta(days=1)
     response = submit(
         browser,
         "/admin/scheduling/availabilityrule/add/",
@@ -120,7 +120,7 @@ def test_reception_adds_time_off_typed_in_clinic_time(clinic, rita, carol):
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     off = AvailabilityException.objects.get(doctor=carol.doctor)
-    assert off.start.astimezone(clinic_settings.clinic_timezone()).hour == 12
+    assert off.start.astimezone(clinic_timezone()).hour == 12
     assert AuditLog.objects.filter(action="availability_exception.created", actor=rita).exists()
     assert AdminActionLog.objects.filter(action="availabilityexception.added", admin=rita).exists()
 

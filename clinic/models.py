@@ -1,7 +1,7 @@
 """Clinic settings: typed key-value policies stored in the database, editable by admins.
 
 The known keys, their types, defaults and help texts are declared in code
-(`core.clinic_settings`); a row exists only where an admin changed the default.
+(`clinic.registry`); a row exists only where an admin changed the default.
 """
 
 from django.db import models
@@ -14,6 +14,8 @@ class ClinicSetting(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        # The table kept its name when the settings left core (core 0002 / clinic 0001).
+        db_table = "core_clinicsetting"
         ordering = ["key"]
 
     def __str__(self) -> str:

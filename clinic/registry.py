@@ -1,5 +1,7 @@
 """Typed clinic settings: one registry of every key, read through `clinic_setting(key)`.
 
+Written only by `clinic.services.clinic_setting_set`.
+
 Each app declares its own keys with `register(...)` in a module imported from its
 AppConfig.ready (scheduling/policies.py, billing/policies.py, ...). Values are validated
 by type on write and cached per process for a few seconds, so a hot path reading the
@@ -10,13 +12,9 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import available_timezones
 
-from django.db import transaction
-from django.utils import timezone
-
-from core.exceptions import NotFound, ValidationFailed
-from core.models import ClinicSetting
+from clinic.models import ClinicSetting
 
 _CACHE_SECONDS = 5.0
 
@@ -41,7 +39,7 @@ def register(spec: SettingSpec) -> SettingSpec:
     return spec
 
 
-def _coerce(spec: SettingSpec, value: Any) -> Any:
+def coerce(spec: SettingSpec, value: Any) -> Any:
     """Validate `value` for `spec`; returns the JSON-storable form."""
     if spec.type == "int":
         if isinstance(value, bool) or not isinstance(value, int):
@@ -82,7 +80,7 @@ def _coerce(spec: SettingSpec, value: Any) -> Any:
     raise ValueError(f"Unknown setting type {spec.type}.")
 
 
-def _typed(spec: SettingSpec, stored: Any) -> Any:
+def typed(spec: SettingSpec, stored: Any) -> Any:
     return Decimal(stored) if spec.type == "decimal" else stored
 
 
@@ -94,7 +92,7 @@ def clinic_setting(key: str) -> Any:
     if cached is not None and cached[0] > now:
         return cached[1]
     row = ClinicSetting.objects.filter(key=key).values_list("value", flat=True).first()
-    value = _typed(spec, spec.default if row is None else row)
+    value = typed(spec, spec.default if row is None else row)
     _cache[key] = (now + _CACHE_SECONDS, value)
     return value
 
@@ -102,36 +100,13 @@ def clinic_setting(key: str) -> Any:
 def clinic_setting_values() -> dict[str, Any]:
     """Every registered setting's current value, typed, in one query (for listings)."""
     stored = dict(ClinicSetting.objects.filter(key__in=list(REGISTRY)).values_list("key", "value"))
-    return {key: _typed(spec, stored.get(key, spec.default)) for key, spec in REGISTRY.items()}
-
-
-def clinic_timezone() -> ZoneInfo:
-    try:
-        return ZoneInfo(clinic_setting("timezone"))
-    except ZoneInfoNotFoundError:
-        return ZoneInfo("UTC")
+    return {key: typed(spec, stored.get(key, spec.default)) for key, spec in REGISTRY.items()}
 
 
 def clear_cache() -> None:
     _cache.clear()
 
 
-@transaction.atomic
-def clinic_setting_set(*, actor: Any, key: str, value: Any) -> Any:
-    """Change one setting (admins only; the caller checks the role). Audited."""
-    from audit.services import audit_record
-
-    spec = REGISTRY.get(key)
-    if spec is None:
-        raise NotFound("No such setting.")
-    try:
-        stored = _coerce(spec, value)
-    except ValueError as exc:
-        raise ValidationFailed(fields={"value": [str(exc)]}) from exc
-    ClinicSetting.objects.update_or_create(key=key, defaults={"value": stored, "updated_at": timezone.now()})
-    audit_record(
-        actor=actor, action="setting.changed", object_type="clinicsetting", object_id=key, details={"value": stored}
-    )
-    transaction.on_commit(clear_cache)
+def forget(key: str) -> None:
+    """Drop one key's cached value in this process (the writer's own next read is fresh)."""
     _cache.pop(key, None)
-    return _typed(spec, stored)

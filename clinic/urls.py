@@ -1,6 +1,6 @@
 from django.urls import path
 
-from core import api
+from clinic import api
 
 urlpatterns = [
     path("settings/", api.ClinicSettingListApi.as_view(), name="setting-list"),

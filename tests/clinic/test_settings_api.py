@@ -3,7 +3,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditLog
-from core.clinic_settings import clear_cache, clinic_setting
+from clinic.registry import clear_cache, clinic_setting
 
 pytestmark = pytest.mark.django_db
 

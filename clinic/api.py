@@ -8,11 +8,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core import selectors
-from core.clinic_settings import clinic_setting_set
+from clinic import selectors
+from clinic.serializers import ClinicSettingInput, ClinicSettingSerializer
+from clinic.services import clinic_setting_set
 from core.inputs import validated
 from core.permissions import IsAdmin
-from core.serializers import ClinicSettingInput, ClinicSettingSerializer
 
 
 def _json(view: selectors.SettingView) -> dict:

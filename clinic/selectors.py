@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from core import clinic_settings
+from clinic import registry
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class SettingView:
     max_value: int | None
 
 
-def _view(spec: clinic_settings.SettingSpec, value: Any) -> SettingView:
+def _view(spec: registry.SettingSpec, value: Any) -> SettingView:
     return SettingView(
         key=spec.key,
         type=spec.type,
@@ -37,11 +37,11 @@ def _is_admin(actor: Any) -> bool:
 
 def clinic_setting_list(*, actor: Any) -> list[SettingView]:
     """Every setting for admins; the public ones (time zone, booking horizon...) for others."""
-    values = clinic_settings.clinic_setting_values()
-    specs = sorted(clinic_settings.REGISTRY.values(), key=lambda spec: spec.key)
+    values = registry.clinic_setting_values()
+    specs = sorted(registry.REGISTRY.values(), key=lambda spec: spec.key)
     return [_view(spec, values[spec.key]) for spec in specs if spec.public or _is_admin(actor)]
 
 
 def clinic_setting_get(*, key: str) -> SettingView:
     """One setting (for the admin who just changed it)."""
-    return _view(clinic_settings.REGISTRY[key], clinic_settings.clinic_setting(key))
+    return _view(registry.REGISTRY[key], registry.clinic_setting(key))

@@ -3,12 +3,12 @@
 import pytest
 
 from audit.models import AdminActionLog, AuditLog
-from core.clinic_settings import clinic_setting
+from clinic.registry import clinic_setting
 from tests.backoffice import admin_login, csrf_token, submit
 
 pytestmark = pytest.mark.django_db
 
-LIST = "/admin/core/clinicsetting/"
+LIST = "/admin/clinic/clinicsetting/"
 
 
 def test_admin_changes_a_setting_and_the_action_log_shows_it(registered_settings, ada):

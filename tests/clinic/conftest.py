@@ -2,8 +2,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from core import clinic_settings
-from core.clinic_settings import SettingSpec
+from clinic import registry
+from clinic.registry import SettingSpec
 
 # One setting of every type, registered for a test and removed afterwards, so these tests
 # do not depend on which settings the apps register.
@@ -25,13 +25,13 @@ SPECS = [
 
 @pytest.fixture
 def registered_settings() -> Iterator[dict[str, SettingSpec]]:
-    added = [spec for spec in SPECS if spec.key not in clinic_settings.REGISTRY]
+    added = [spec for spec in SPECS if spec.key not in registry.REGISTRY]
     for spec in added:
-        clinic_settings.register(spec)
-    clinic_settings.clear_cache()
+        registry.register(spec)
+    registry.clear_cache()
     try:
-        yield {spec.key: clinic_settings.REGISTRY[spec.key] for spec in SPECS}
+        yield {spec.key: registry.REGISTRY[spec.key] for spec in SPECS}
     finally:
         for spec in added:
-            clinic_settings.REGISTRY.pop(spec.key, None)
-        clinic_settings.clear_cache()
+            registry.REGISTRY.pop(spec.key, None)
+        registry.clear_cache()
