@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "notifications",
     "billing",
     "reviews",
+    "tooling",
 ]
 
 MIDDLEWARE = [

@@ -5,11 +5,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core.contracts import default_directory, render_all
+from tooling.contracts import default_directory, render_all
 
 
 class Command(BaseCommand):
-    help = "Write the public contracts (OpenAPI and any other registered file) into frontend_contracts/."
+    help = "Write the public contracts (OpenAPI, AsyncAPI, JSON Schemas, TypeScript types) into frontend_contracts/."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
