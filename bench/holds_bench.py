@@ -51,7 +51,7 @@ from django.utils import timezone  # noqa: E402
 
 from accounts import services as accounts  # noqa: E402
 from accounts.models import Doctor, Role, User  # noqa: E402
-from core.clinic_settings import clinic_timezone  # noqa: E402
+from clinic.clock import clinic_timezone  # noqa: E402
 from scheduling import services as scheduling  # noqa: E402
 from scheduling.models import AvailabilityRule, Slot, SlotStatus  # noqa: E402
 

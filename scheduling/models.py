@@ -8,7 +8,7 @@ doctor or for one patient (exclusion constraints, migration 0002), whatever the 
 
 A hold keeps a free slot for one patient for a few minutes (contract §11). The database
 refuses two active holds on one slot or one patient, overlapping active holds of one
-doctor, and an active hold on a slot that is not free (migration 0004: the hold's
+doctor, and an active hold on a slot that is not free (the `hold` migration: the hold's
 `(slot, slot_status)` references the slot's `(id, status)`, so booking, blocking or
 deleting a held slot fails until the hold has ended).
 """
@@ -179,7 +179,7 @@ class Hold(models.Model):
     status = models.CharField(max_length=10, choices=HoldStatus.choices, default=HoldStatus.ACTIVE)
     # "free" while active, NULL once ended: with `slot` it references the slot's
     # (id, status), so PostgreSQL refuses to book, block or delete a slot under an
-    # active hold (migration 0004). Never set by hand: the services keep it in step.
+    # active hold (the `hold` migration). Never set by hand: the services keep it in step.
     slot_status = models.CharField(max_length=8, null=True, blank=True, editable=False)
     appointment = models.ForeignKey(Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="holds")
     created_by = models.ForeignKey(
@@ -214,31 +214,3 @@ class Hold(models.Model):
     def is_live(self, now: datetime) -> bool:
         """Active and not yet expired: the second `expires_at` comes, the slot is free."""
         return self.status == HoldStatus.ACTIVE and now < self.expires_at
-
-
-class Review(models.Model):
-    """A patient's rating of a doctor, at most one per completed appointment.
-
-    Written by `scheduling.review_services` only. Hidden reviews (by an admin) stay
-    stored but are neither listed nor counted in the doctor's rating.
-    """
-
-    appointment = models.OneToOneField(Appointment, on_delete=models.PROTECT, related_name="review")
-    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="reviews")
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="reviews")
-    rating = models.PositiveSmallIntegerField()
-    comment = models.TextField(blank=True, max_length=2000)
-    is_hidden = models.BooleanField(default=False)
-    hidden_at = models.DateTimeField(null=True, blank=True)
-    hidden_by = models.ForeignKey(
-        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="reviews_hidden"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="review_rating_range")]
-        indexes = [models.Index(fields=["doctor", "is_hidden", "created_at"])]
-
-    def __str__(self) -> str:
-        return f"Review {self.pk} of {self.doctor}: {self.rating}/5"

@@ -1,6 +1,6 @@
 """The waitlist's clinic settings."""
 
-from core.clinic_settings import SettingSpec, register
+from clinic.registry import SettingSpec, register
 
 OFFER_MINUTES = register(
     SettingSpec(

@@ -32,7 +32,8 @@ from django.utils import timezone
 
 from accounts.models import Doctor, Patient, Role, User
 from audit.services import audit_record
-from core.clinic_settings import clinic_setting, clinic_timezone
+from clinic.clock import clinic_timezone, clinic_today
+from clinic.registry import clinic_setting
 from core.exceptions import Conflict, DomainError, Forbidden, ValidationFailed
 from notifications.models import Kind
 from notifications.services import user_notify
@@ -87,7 +88,7 @@ def _resolve_patient(*, actor: User, patient: Patient | None) -> Patient:
 
 
 def _check_window(*, first_day: date, last_day: date, earliest_time: time | None, latest_time: time | None) -> None:
-    today = scheduling_selectors.clinic_today()
+    today = clinic_today()
     last_bookable = today + timedelta(days=clinic_setting("booking_horizon_days"))
     errors: dict[str, list[str]] = {}
     if first_day < today:
@@ -289,11 +290,18 @@ def offers_make(*, doctor_id: int) -> int:
         return 0
     with transaction.atomic():
         # One pass per doctor at a time: passes for one doctor cannot hand two entries the
-        # same slot or skip an earlier entry for a later one.
-        doctor = Doctor.objects.select_for_update().select_related("user").filter(pk=doctor_id).first()
+        # same slot or skip an earlier entry for a later one. NO KEY UPDATE, not UPDATE:
+        # a booking's foreign-key check on the doctor (KEY SHARE, at its commit, while it
+        # holds its slot) must not wait for a pass that waits for that slot: a deadlock.
+        doctor = (
+            Doctor.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("user")
+            .filter(pk=doctor_id)
+            .first()
+        )
         if doctor is None or not doctor.is_approved:
             return 0
-        today = scheduling_selectors.clinic_today()
+        today = clinic_today()
         entries = list(
             WaitlistEntry.objects.select_for_update()
             .select_related("patient__user")
@@ -341,7 +349,7 @@ def offers_make(*, doctor_id: int) -> int:
 @transaction.atomic
 def entries_expire_past() -> int:
     """Waiting entries whose last day has passed expire (an offered one follows its hold)."""
-    today = scheduling_selectors.clinic_today()
+    today = clinic_today()
     past = list(
         WaitlistEntry.objects.select_for_update(skip_locked=True).filter(status=EntryStatus.WAITING, last_day__lt=today)
     )

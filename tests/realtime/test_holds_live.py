@@ -7,10 +7,10 @@ import time_machine
 from channels.db import database_sync_to_async
 
 from accounts.models import User
+from clinic.clock import clinic_today
 from realtime import topics
 from scheduling import services as scheduling
 from scheduling.models import Hold, Slot
-from scheduling.selectors import clinic_today
 from tests import factories
 from tests.scheduling.conftest import free_slots
 from waitlist import services as waitlist

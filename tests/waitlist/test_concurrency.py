@@ -7,7 +7,7 @@ from datetime import datetime, time
 import pytest
 from django.db import connection
 
-from core.clinic_settings import clinic_timezone
+from clinic.clock import clinic_timezone
 from scheduling import services as scheduling
 from scheduling.models import Hold, HoldStatus, Slot
 from tests import factories
