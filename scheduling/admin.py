@@ -21,7 +21,7 @@ from accounts.models import Role
 from clinic.clock import clinic_timezone
 from core.admin import STAFF, AuditedModelAdmin, has_role
 from scheduling import services
-from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule
+from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule, Hold
 
 
 def _is_admin(request: HttpRequest) -> bool:
@@ -157,3 +157,31 @@ class AppointmentAdmin(AuditedModelAdmin):
     @admin.action(description="Cancel the selected appointments (frees their slots)", permissions=["desk"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
         self._set_status(request, queryset, AppointmentStatus.CANCELLED)
+
+
+@admin.register(Hold)
+class HoldAdmin(AuditedModelAdmin):
+    """Slots kept for a patient for a few minutes (a portal's hold or a waitlist offer).
+    Seen, and released through `hold_release` (the slot is free again at once)."""
+
+    view_roles = STAFF
+    list_display = ["created_at", "doctor", "patient_name", "start", "expires_at", "status"]
+    list_filter = ["status", ("doctor", DoctorFilter)]
+    search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
+    list_select_related = ["doctor__user", "patient__user"]
+    ordering = ["-created_at", "-id"]
+    exclude = ["slot", "slot_status"]
+    actions = ["release"]
+
+    @admin.display(description="Patient", ordering="patient__user__last_name")
+    def patient_name(self, hold: Hold) -> str:
+        return hold.patient.user.full_name or hold.patient.user.email
+
+    def has_desk_permission(self, request: HttpRequest) -> bool:
+        return has_role(request, STAFF)
+
+    @admin.action(description="Release the selected holds (their slots are free again)", permissions=["desk"])
+    def release(self, request: HttpRequest, queryset: QuerySet[Hold]) -> None:
+        for hold in queryset:
+            services.hold_release(actor=request.user, hold=hold)
+        messages.success(request, f"{len(queryset)} hold(s) released.")

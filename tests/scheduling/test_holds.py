@@ -7,10 +7,11 @@ import time_machine
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from audit.models import AuditLog
+from audit.models import AdminActionLog, AuditLog
 from realtime.models import Event
 from scheduling import services
 from scheduling.models import Hold, HoldStatus, Slot, SlotStatus
+from tests.backoffice import admin_login, changelist_action
 from tests.scheduling.conftest import set_policy
 
 pytestmark = pytest.mark.django_db
@@ -311,3 +312,17 @@ def test_the_database_refuses_overlapping_holds_of_a_doctor(alice, bob, carol_ho
     _raw_hold(slot, alice.patient)
     with pytest.raises(IntegrityError), transaction.atomic():
         _raw_hold(overlapping, bob.patient)
+
+
+# --- The back office -----------------------------------------------------------------------
+
+
+def test_reception_releases_a_hold_in_the_back_office(rita, alice, carol_hours, slot_of):
+    hold = services.hold_create(actor=alice, doctor=carol_hours.doctor, start=slot_of(0).start)
+    browser = admin_login(rita.email)
+    assert "Alice Anders" in browser.get("/admin/scheduling/hold/").content.decode()
+    response = changelist_action(browser, "/admin/scheduling/hold/", "release", [hold.pk])
+    assert response.status_code == 302
+    hold.refresh_from_db()
+    assert hold.status == HoldStatus.RELEASED
+    assert AdminActionLog.objects.filter(action="hold.release", object_id=str(hold.pk), admin=rita).exists()
