@@ -322,7 +322,13 @@ def offers_make(*, doctor_id: int) -> int:
             before=min(calendar.day_bounds(last, tz)[1], scheduling.horizon_end()),
             not_before=calendar.day_bounds(first, tz)[0],
         )
-        refused = set(Offer.objects.filter(entry__in=entries).values_list("entry_id", "start"))
+        # An entry is never offered a slot it declined (or let expire) again; a withdrawn
+        # offer (time off took the slot) was not the patient's doing.
+        refused = set(
+            Offer.objects.filter(entry__in=entries)
+            .exclude(status=OfferStatus.WITHDRAWN)
+            .values_list("entry_id", "start")
+        )
         minutes = clinic_setting("offer_minutes")
         made = 0
         for start, end in open_slots:
