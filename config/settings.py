@@ -33,7 +33,7 @@ VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "clinic.apps.BackOfficeAdminConfig",  # django.contrib.admin, in the clinic's time
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
