@@ -96,7 +96,10 @@ class PaymentRefundApi(GenericAPIView):
         responses={
             201: RefundSerializer,
             409: OpenApiResponse(description="`payment_not_refundable`: not settled, or refunded in full."),
-            502: OpenApiResponse(description="`payment_gateway_unavailable`: nothing was refunded."),
+            502: OpenApiResponse(
+                description="`payment_gateway_unavailable`: the outcome is unknown; the refund stays pending "
+                "and the next refund request for this payment settles it from the provider first."
+            ),
         },
     )
     def post(self, request: Request, payment_id: int) -> Response:

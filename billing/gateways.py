@@ -66,6 +66,10 @@ class PaymentGateway(Protocol):
 
     def refund(self, request: RefundRequest) -> GatewayResult: ...
 
+    def refund_lookup(self, request: RefundRequest) -> GatewayResult | None:
+        """What became of a refund whose answer never arrived; None if the gateway has no such refund."""
+        ...
+
 
 class DeskGateway:
     """Cash and insurance: recorded by staff at the desk, settled the moment they are recorded."""
@@ -78,6 +82,10 @@ class DeskGateway:
 
     def refund(self, request: RefundRequest) -> GatewayResult:
         return GatewayResult(status="succeeded", reference=f"desk-refund-{request.refund_id}")
+
+    def refund_lookup(self, request: RefundRequest) -> GatewayResult | None:
+        # Desk refunds settle in the transaction that records them: never unknown.
+        return None
 
 
 class StripeGateway:
@@ -134,6 +142,19 @@ class StripeGateway:
         except stripe.StripeError as exc:
             return self._refused_or_unavailable(exc, what=f"refund {request.refund_id}")
         return GatewayResult(status=_REFUND_STATUS.get(refund.status or "", "pending"), reference=refund.id)
+
+    def refund_lookup(self, request: RefundRequest) -> GatewayResult | None:
+        # Found by our own id in its metadata, not by the idempotency key: Stripe forgets
+        # keys after 24 hours, and resending after that would refund a second time.
+        try:
+            found = self.client.v1.refunds.list(params={"payment_intent": request.payment_reference, "limit": 100})
+        except stripe.StripeError as exc:
+            logger.warning("stripe unreachable while looking up refund %s: %s", request.refund_id, exc)
+            raise GatewayUnavailable() from exc
+        for refund in found.auto_paging_iter():
+            if (refund.metadata or {}).get("refund_id") == str(request.refund_id):
+                return GatewayResult(status=_REFUND_STATUS.get(refund.status or "", "pending"), reference=refund.id)
+        return None
 
     def _refused_or_unavailable(self, exc: stripe.StripeError, *, what: str) -> GatewayResult:
         # A refusal (bad card, invalid request) is final; a network or server error is

@@ -273,25 +273,55 @@ def payment_refund(*, actor: User, payment_id: int, amount: Decimal | None = Non
 
     Never more than was paid less what is refunded or being refunded. Desk refunds
     settle at once; card refunds go to Stripe after the refund is recorded.
+
+    A refund whose gateway answer never arrived stays pending: its outcome is unknown, not
+    failed, and its amount stays held. The next refund request for the payment first
+    settles it from the gateway; a request for the same amount (or for the rest) is then
+    answered with that refund, so a retry never refunds twice.
     """
+    for settled in _refunds_reconcile(payment_id=payment_id):
+        if amount is None or amount == settled.amount:
+            return settled
     refund, gateway = _refund_open(actor=actor, payment_id=payment_id, amount=amount, reason=reason)
     if refund.status != RefundStatus.PENDING:
         return refund
-    payment = refund.payment
-    request = RefundRequest(
-        refund_id=refund.pk,
-        amount=refund.amount,
-        currency=payment.currency,
-        payment_reference=payment.gateway_reference,
-    )
     try:
-        result = gateway.refund(request)
+        result = gateway.refund(_refund_request(refund))
     except GatewayUnavailable:
-        # Recorded as failed so the amount is free to refund again; Stripe's idempotency
-        # key (the refund id) keeps a late success of this attempt from being doubled.
-        _refund_record(refund_id=refund.pk, result=GatewayResult(status="failed", failure_reason="unreachable"))
+        _refund_record(refund_id=refund.pk, result=GatewayResult(status="pending", failure_reason=_OUTCOME_UNKNOWN))
         raise
     return _refund_record(refund_id=refund.pk, result=result)
+
+
+_OUTCOME_UNKNOWN = "outcome unknown: the payment provider did not answer"
+
+
+def _refund_request(refund: Refund) -> RefundRequest:
+    return RefundRequest(
+        refund_id=refund.pk,
+        amount=refund.amount,
+        currency=refund.payment.currency,
+        payment_reference=refund.payment.gateway_reference,
+    )
+
+
+def _refunds_reconcile(*, payment_id: int) -> list[Refund]:
+    """Settle from the gateway each refund of the payment whose answer never arrived.
+
+    Looked up by our refund id first; one the gateway never received is sent again under
+    its own idempotency key, so it is the same refund, not a second one. No lock is held
+    across the network; GatewayUnavailable while the gateway is still down.
+    """
+    unknown = Refund.objects.select_related("payment").filter(
+        payment_id=payment_id, status=RefundStatus.PENDING, gateway_reference=""
+    )
+    settled = []
+    for refund in unknown:
+        gateway = gateway_for(refund.payment.method)
+        request = _refund_request(refund)
+        result = gateway.refund_lookup(request) or gateway.refund(request)
+        settled.append(_refund_record(refund_id=refund.pk, result=result))
+    return settled
 
 
 @transaction.atomic
@@ -329,10 +359,7 @@ def _refund_open(*, actor: User, payment_id: int, amount: Decimal | None, reason
         details={"payment": payment.pk, "amount": str(amount), "reason": reason},
     )
     if gateway.settles_at_once:
-        request = RefundRequest(
-            refund_id=refund.pk, amount=amount, currency=payment.currency, payment_reference=payment.gateway_reference
-        )
-        _refund_apply(refund=refund, result=gateway.refund(request), actor=actor)
+        _refund_apply(refund=refund, result=gateway.refund(_refund_request(refund)), actor=actor)
     return refund, gateway
 
 
@@ -504,10 +531,16 @@ def stripe_event_handle(*, event_id: str, event_type: str, obj: dict[str, Any]) 
 
 
 def _stripe_intent_event(*, obj: dict[str, Any], to: str) -> bool:
-    payment = Payment.objects.filter(gateway="stripe", gateway_reference=obj.get("id", "")).first()
+    intent_id = str(obj.get("id") or "")
+    payment = Payment.objects.filter(gateway="stripe", gateway_reference=intent_id).first() if intent_id else None
     if payment is None:
-        logger.info("stripe intent %s is not one of ours", obj.get("id"))
-        return False
+        # The answer to our create call may have been lost: the intent carries our own id.
+        payment = _ours(Payment.objects.filter(gateway="stripe", gateway_reference=""), obj, "payment_id")
+        if payment is None:
+            logger.info("stripe intent %s is not one of ours", intent_id)
+            return False
+        payment.gateway_reference = intent_id
+        payment.save(update_fields=["gateway_reference"])
     Appointment.objects.select_for_update().filter(pk=payment.appointment_id).first()
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if to not in PAYMENT_TRANSITIONS[payment.status]:
@@ -528,14 +561,28 @@ def _stripe_intent_event(*, obj: dict[str, Any], to: str) -> bool:
 
 
 def _stripe_refund_event(*, obj: dict[str, Any]) -> bool:
-    refund = Refund.objects.filter(gateway_reference=obj.get("id", "")).first()
+    reference = str(obj.get("id") or "")
+    refund = Refund.objects.filter(gateway_reference=reference).first() if reference else None
+    intent_id = str(obj.get("payment_intent") or "")
+    if refund is None and intent_id:
+        # A refund whose create answer was lost has no reference yet; it carries our id.
+        unanswered = Refund.objects.filter(
+            gateway_reference="", payment__gateway="stripe", payment__gateway_reference=intent_id
+        )
+        refund = _ours(unanswered, obj, "refund_id")
     if refund is None:
         return False
     result = GatewayResult(
         status={"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(obj.get("status"), "pending"),
-        reference=refund.gateway_reference,
+        reference=reference,
         failure_reason=str(obj.get("failure_reason") or ""),
     )
-    if result.status == "pending":
+    if result.status == "pending" and refund.gateway_reference:
         return False
     return _refund_record(refund_id=refund.pk, result=result).status == result.status
+
+
+def _ours(rows: Any, obj: dict[str, Any], key: str) -> Any:
+    """The row of `rows` named by our own id in a Stripe object's metadata, or None."""
+    value = str((obj.get("metadata") or {}).get(key) or "")
+    return rows.filter(pk=int(value)).first() if value.isdigit() else None

@@ -50,6 +50,7 @@ class StripeStandIn:
         self.by_key: dict[str, tuple[int, dict[str, Any]]] = {}
         self.intents = 0
         self.refunds = 0
+        self.refund_objects: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         stand_in = self
 
@@ -57,6 +58,16 @@ class StripeStandIn:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 status, payload = stand_in.handle(self.path, dict(parse_qsl(body)), dict(self.headers))
+                raw = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def do_GET(self) -> None:
+                path, _, query = self.path.partition("?")
+                status, payload = stand_in.read(path, dict(parse_qsl(query)))
                 raw = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -96,11 +107,22 @@ class StripeStandIn:
                     "amount": int(form["amount"]),
                     "payment_intent": form["payment_intent"],
                     "status": "succeeded",
+                    "metadata": {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
                 }
+                self.refund_objects.append(answer)
             else:
                 return 404, {"error": {"type": "invalid_request_error", "message": f"no route {path}"}}
             self.by_key[key] = (200, answer)
             return 200, answer
+
+    def read(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """GET /v1/refunds?payment_intent=...: the refunds of one intent, newest first, as Stripe lists them."""
+        with self.lock:
+            self.requests.append({"path": path, "query": query, "method": "GET"})
+            if path != "/v1/refunds":
+                return 404, {"error": {"type": "invalid_request_error", "message": f"no route {path}"}}
+            found = [r for r in reversed(self.refund_objects) if r["payment_intent"] == query.get("payment_intent")]
+            return 200, {"object": "list", "url": "/v1/refunds", "has_more": False, "data": found}
 
 
 @pytest.fixture
