@@ -309,6 +309,20 @@ def _sign_in(user: User, provider: str) -> Session:
         return token_issue(user=user, provider=provider)
 
 
+def admin_sign_in_recorded(*, user: User, provider: str) -> None:
+    """A sign-in to the back office, on the record like the API's."""
+    with transaction.atomic():
+        audit_record(actor=user, action="auth.login", obj=user, details={"provider": provider})
+
+
+def admin_sign_in_refused(*, email: str, reason: str = "") -> None:
+    """A refused back-office sign-in, on the record like the API's."""
+    details = {"provider": "admin", "email": _normalise_email(email)[:254]}
+    if reason:
+        details["reason"] = reason
+    audit_record(actor=None, action="auth.login_failed", details=details)
+
+
 def login_local(*, email: str, password: str) -> Session:
     """Email + password sign-in. Failures are audited and look all the same."""
     if not settings.LOCAL_SIGN_IN_ENABLED:
