@@ -110,6 +110,24 @@ class PaymentRefundApi(GenericAPIView):
         return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
 
 
+class PaymentCancelApi(GenericAPIView):
+    permission_classes = [IsStaffOrAdmin]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: PaymentSerializer,
+            404: OpenApiResponse(description="No such payment."),
+            409: OpenApiResponse(description="`payment_not_cancellable`: not pending, or confirmed by the payer."),
+            502: OpenApiResponse(description="`payment_gateway_unavailable`: nothing was cancelled; retry."),
+        },
+    )
+    def post(self, request: Request, payment_id: int) -> Response:
+        """Cancel a card payment the payer never confirmed, so the desk can take cash or insurance."""
+        payment = services.payment_cancel(actor=request.user, payment_id=payment_id)
+        return Response(PaymentSerializer(payment).data)
+
+
 class InvoiceGenerateApi(GenericAPIView):
     permission_classes = [IsDoctorStaffOrAdmin]
 

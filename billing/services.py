@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -45,7 +45,8 @@ from billing.models import (
     StripeEvent,
 )
 from billing.money import MINOR_UNITS, is_exact
-from core.clinic_settings import clinic_timezone
+from billing.policies import CARD_PAYMENT_EXPIRY_MINUTES
+from core.clinic_settings import clinic_setting, clinic_timezone
 from core.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from scheduling.models import Appointment, AppointmentStatus
 
@@ -125,6 +126,7 @@ def payment_charge(
     if existing is not None:
         return _replay(existing, fingerprint)
     gateway = gateway_for(method)
+    card_payments_expire(appointment_id=appointment_id)
     try:
         payment, created = _payment_open(
             actor=actor,
@@ -263,6 +265,68 @@ def _payment_move(*, payment: Payment, to: str, actor: User | None) -> None:
     payment.save(update_fields=["status", "updated_at", "settled_at"])
     audit_record(actor=actor, action=f"payment.{to}", obj=payment, details={"amount": str(payment.amount)})
     _invoice_sync(appointment_id=payment.appointment_id, actor=actor)
+
+
+# --- Abandoned card payments -------------------------------------------------------------
+
+
+def payment_cancel(*, actor: User, payment_id: int) -> Payment:
+    """Cancel a pending card payment (staff, at the desk): at Stripe first, then here.
+
+    If the payer confirmed it meanwhile, Stripe refuses to cancel and its answer stands:
+    the payment stays pending (or settles), and 409 `payment_not_cancellable` says so.
+    """
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is None:
+        raise NotFound()
+    if payment.status != PaymentStatus.PENDING:
+        raise Conflict(f"A {payment.status} payment cannot be cancelled.", code="payment_not_cancellable")
+    payment = _payment_abandon(payment=payment, reason="cancelled", actor=actor)
+    if payment.status != PaymentStatus.FAILED:
+        raise Conflict("The payer confirmed this payment meanwhile.", code="payment_not_cancellable")
+    return payment
+
+
+def card_payments_expire(*, appointment_id: int | None = None) -> int:
+    """Cancel the card payments left unconfirmed past `card_payment_expiry_minutes`; returns how many.
+
+    An intent that is never confirmed would hold the appointment's balance forever, and
+    cash or insurance could not be taken. Run by beat and before every charge.
+    """
+    minutes = clinic_setting(CARD_PAYMENT_EXPIRY_MINUTES.key)
+    stale = Payment.objects.filter(
+        method=PaymentMethod.CARD,
+        status=PaymentStatus.PENDING,
+        created_at__lt=timezone.now() - timedelta(minutes=minutes),
+    )
+    if appointment_id is not None:
+        stale = stale.filter(appointment_id=appointment_id)
+    expired = 0
+    for payment in stale:
+        try:
+            expired += _payment_abandon(payment=payment, reason="expired", actor=None).status == PaymentStatus.FAILED
+        except GatewayUnavailable:
+            logger.warning("card payment %s could not be expired: Stripe unreachable", payment.pk)
+    return expired
+
+
+def _payment_abandon(*, payment: Payment, reason: str, actor: User | None) -> Payment:
+    """Cancel a pending payment at its gateway (no lock held), then record the outcome."""
+    gateway = gateway_for(payment.method)
+    result = gateway.cancel(payment.gateway_reference) if payment.gateway_reference else None
+    with transaction.atomic():
+        Appointment.objects.select_for_update().filter(pk=payment.appointment_id).first()
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.status != PaymentStatus.PENDING:
+            return payment
+        if result is None or result.status == PaymentStatus.FAILED:
+            # Never reached Stripe (no reference): nobody holds a client secret to confirm it.
+            payment.failure_reason = reason
+            payment.save(update_fields=["failure_reason"])
+            _payment_move(payment=payment, to=PaymentStatus.FAILED, actor=actor)
+        elif result.status == PaymentStatus.SUCCEEDED:
+            _payment_move(payment=payment, to=PaymentStatus.SUCCEEDED, actor=actor)
+    return payment
 
 
 # --- Refunds ----------------------------------------------------------------------------

@@ -51,6 +51,7 @@ class StripeStandIn:
         self.intents = 0
         self.refunds = 0
         self.refund_objects: list[dict[str, Any]] = []
+        self.intent_objects: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
         stand_in = self
 
@@ -87,6 +88,16 @@ class StripeStandIn:
             key = headers.get("Idempotency-Key", "")
             if key in self.by_key:
                 return self.by_key[key]
+            if path.startswith("/v1/payment_intents/") and path.endswith("/cancel"):
+                intent = self.intent_objects.get(path.split("/")[3])
+                if intent is None:
+                    return 404, {"error": {"type": "invalid_request_error", "message": "no such intent"}}
+                if intent["status"] in ("succeeded", "canceled", "processing"):
+                    message = f"You cannot cancel this PaymentIntent because it has a status of {intent['status']}."
+                    error = {"type": "invalid_request_error", "code": "payment_intent_unexpected_state"}
+                    return 400, {"error": {**error, "message": message}}
+                intent["status"] = "canceled"
+                return 200, intent
             if path == "/v1/payment_intents":
                 self.intents += 1
                 ident = f"pi_test_{self.intents}"
@@ -99,6 +110,7 @@ class StripeStandIn:
                     "client_secret": f"{ident}_secret_abc",
                     "metadata": {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
                 }
+                self.intent_objects[ident] = answer
             elif path == "/v1/refunds":
                 self.refunds += 1
                 answer = {
@@ -116,9 +128,12 @@ class StripeStandIn:
             return 200, answer
 
     def read(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        """GET /v1/refunds?payment_intent=...: the refunds of one intent, newest first, as Stripe lists them."""
+        """GET /v1/payment_intents/{id}, and GET /v1/refunds?payment_intent=...: the refunds of one
+        intent, newest first, as Stripe lists them."""
         with self.lock:
             self.requests.append({"path": path, "query": query, "method": "GET"})
+            if path.startswith("/v1/payment_intents/") and path.split("/")[3] in self.intent_objects:
+                return 200, self.intent_objects[path.split("/")[3]]
             if path != "/v1/refunds":
                 return 404, {"error": {"type": "invalid_request_error", "message": f"no route {path}"}}
             found = [r for r in reversed(self.refund_objects) if r["payment_intent"] == query.get("payment_intent")]
