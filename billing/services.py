@@ -46,7 +46,8 @@ from billing.models import (
 )
 from billing.money import MINOR_UNITS, is_exact
 from billing.policies import CARD_PAYMENT_EXPIRY_MINUTES
-from core.clinic_settings import clinic_setting, clinic_timezone
+from clinic.clock import clinic_timezone
+from clinic.registry import clinic_setting
 from core.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from scheduling.models import Appointment, AppointmentStatus
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from audit.models import AuditLog
 from billing.models import Payment
-from core.clinic_settings import clinic_setting_set
+from clinic.services import clinic_setting_set
 from tests.billing.conftest import intent_event
 from tests.billing.test_stripe import card, deliver
 
