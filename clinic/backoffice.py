@@ -1,21 +1,22 @@
 """The back office's site: the clinic's name on every page and its wall clock for every time.
 
 Installed as Django's default admin site (`clinic.apps.BackOfficeAdminConfig`), so every
-ModelAdmin of every app runs in the clinic's time zone without knowing about it.
+ModelAdmin of every app runs in the clinic's time zone without knowing about it. Its
+sign-in is accounts' (`accounts.admin_site.ClinicAdminSite`: throttled and audited).
 """
 
 import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from accounts.admin_site import ClinicAdminSite
 from clinic.clock import clinic_timezone
 
 
-class BackOfficeSite(admin.AdminSite):
+class BackOfficeSite(ClinicAdminSite):
     site_header = "Clinic back office"
     site_title = "Clinic back office"
     index_title = "Administration"
