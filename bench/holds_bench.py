@@ -50,8 +50,9 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts import services as accounts  # noqa: E402
-from accounts.models import Doctor, Role, User  # noqa: E402
+from accounts.models import Doctor, User  # noqa: E402
 from clinic.clock import clinic_timezone  # noqa: E402
+from core.roles import Role  # noqa: E402
 from scheduling import services as scheduling  # noqa: E402
 from scheduling.models import AvailabilityRule, Slot, SlotStatus  # noqa: E402
 

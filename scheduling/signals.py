@@ -1,5 +1,12 @@
-"""What scheduling tells the apps above it, without importing them (style: no upward imports).
+"""What scheduling announces to the apps built on it, without importing them.
 
+Scheduling imports none of those apps (dependencies run one way); they connect their
+own receivers in their AppConfig.ready (`notifications/receivers.py`,
+`waitlist/receivers.py`).
+
+- `appointment_changed(appointment_id, kind)`: sent after the transaction that booked,
+  moved or cancelled an appointment commits (`kind`: "booked", "rescheduled" or
+  "cancelled"). A rolled-back change announces nothing.
 - `slots_opened(doctor_id)`: sent after the transaction commits, when free time may have
   appeared on a doctor's calendar: an appointment cancelled or moved away, a hold released
   or expired, a rule or time off changed. The waitlist listens and offers the time to the
@@ -7,8 +14,6 @@
 - `hold_ended(hold, outcome)`: sent inside the transaction that ends a hold (`outcome` is
   the hold's new status: booked, released, expired or withdrawn), so that an app whose
   rows follow a hold (the waitlist's offers) changes them in that same transaction.
-
-Receivers are connected in the listening app's AppConfig.ready.
 """
 
 import logging
@@ -19,6 +24,7 @@ from django.dispatch import Signal
 
 logger = logging.getLogger(__name__)
 
+appointment_changed = Signal()
 slots_opened = Signal()
 hold_ended = Signal()
 

@@ -11,7 +11,8 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 
 from accounts.admin import DoctorFilter
-from core.admin import STAFF, AuditedModelAdmin, ReadOnlyInline, has_role
+from audit.backoffice import AuditedModelAdmin, ReadOnlyInline, has_role
+from core.roles import STAFF_ROLES
 from waitlist import services
 from waitlist.models import Offer, WaitlistEntry
 
@@ -25,8 +26,8 @@ class OfferInline(ReadOnlyInline):
 
 @admin.register(WaitlistEntry)
 class WaitlistEntryAdmin(AuditedModelAdmin):
-    view_roles = STAFF
-    add_roles = STAFF
+    view_roles = STAFF_ROLES
+    add_roles = STAFF_ROLES
     list_display = ["created_at", "doctor", "patient_name", "first_day", "last_day", "window", "status"]
     list_filter = ["status", ("doctor", DoctorFilter)]
     search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
@@ -57,7 +58,7 @@ class WaitlistEntryAdmin(AuditedModelAdmin):
         return [*self.fields, "status", "appointment"] if obj is not None else list(self.fields)
 
     def has_desk_permission(self, request: HttpRequest) -> bool:
-        return has_role(request, STAFF)
+        return has_role(request, STAFF_ROLES)
 
     def save_model(self, request: HttpRequest, obj: WaitlistEntry, form: ModelForm, change: bool) -> None:
         data = form.cleaned_data

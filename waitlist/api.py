@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from core.inputs import validated
 from core.permissions import HasRole, IsPatient
+from core.roles import Role
 from scheduling import selectors as scheduling_selectors
 from scheduling.serializers import AppointmentSerializer
 from waitlist import selectors, services
@@ -15,7 +16,7 @@ from waitlist.serializers import EntryInput, EntryOutput
 
 
 class PatientStaffOrAdmin(HasRole):
-    roles = frozenset({"patient", "staff", "admin"})
+    roles = frozenset({Role.PATIENT, Role.STAFF, Role.ADMIN})
 
 
 class WaitlistApi(GenericAPIView):

@@ -3,7 +3,8 @@
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
-from accounts.models import Role, User
+from accounts.models import User
+from core.roles import Role
 from waitlist.models import EntryStatus, Offer, OfferStatus, WaitlistEntry
 
 

@@ -30,11 +30,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Doctor, Patient, Role, User
+from accounts.models import Doctor, Patient, User
 from audit.services import audit_record
 from clinic.clock import clinic_timezone, clinic_today
 from clinic.registry import clinic_setting
 from core.exceptions import Conflict, DomainError, Forbidden, ValidationFailed
+from core.roles import Role
 from notifications.models import Kind
 from notifications.services import user_notify
 from scheduling import calendar
