@@ -6,6 +6,8 @@ class RealtimeConfig(AppConfig):
     verbose_name = "Realtime"
 
     def ready(self) -> None:
+        from realtime import probes
         from realtime.contracts import register_exporters
 
         register_exporters()
+        probes.register()
