@@ -64,7 +64,10 @@ def test_a_taken_slot_is_counted_as_a_409_with_its_reason(client_for, alice, bob
     labels = {"route": BOOK_ROUTE, "status": "409", "code": "slot_unavailable", "reason": "slot_unavailable"}
     assert value(after, "clinic_api_errors_total", **labels) - value(before, "clinic_api_errors_total", **labels) == 1
     requests = {"method": "POST", "route": BOOK_ROUTE, "status": "409"}
-    assert value(after, "clinic_http_requests_total", **requests) - value(before, "clinic_http_requests_total", **requests) == 1
+    assert (
+        value(after, "clinic_http_requests_total", **requests) - value(before, "clinic_http_requests_total", **requests)
+        == 1
+    )
 
 
 def test_routes_are_patterns_not_paths(client_for, alice, scrape):
@@ -72,7 +75,9 @@ def test_routes_are_patterns_not_paths(client_for, alice, scrape):
     assert client_for(alice).get("/api/appointments/987654/").status_code == 404
     after = scrape()
     route = {"route": "api/appointments/<int:appointment_id>/", "status": "404"}
-    assert value(after, "clinic_http_requests_total", **route) - value(before, "clinic_http_requests_total", **route) == 1
+    assert (
+        value(after, "clinic_http_requests_total", **route) - value(before, "clinic_http_requests_total", **route) == 1
+    )
     assert not any("987654" in dict(labels).get("route", "") for _, labels in after)
 
 
