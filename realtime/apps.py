@@ -6,8 +6,7 @@ class RealtimeConfig(AppConfig):
     verbose_name = "Realtime"
 
     def ready(self) -> None:
+        # /metrics and /api/health/ready read the outbox through observability.probes.
         from realtime import probes
-        from realtime.contracts import register_exporters
 
-        register_exporters()
         probes.register()
