@@ -20,7 +20,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, mult
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from observability import heartbeat, probes
+from observability import heartbeat, pool, probes
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +156,7 @@ REGISTRY.register(_scrape_time)
 
 def render() -> bytes:
     """The exposition text of every metric of this deployment (or of this one process)."""
+    pool.refresh()
     directory = multiprocess_dir()
     if not directory:
         return generate_latest(REGISTRY)

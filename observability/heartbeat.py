@@ -72,12 +72,15 @@ def start(kind: str, state: str) -> threading.Thread | None:
         return None
 
     def run() -> None:
+        from observability import pool
+
         while True:
             try:
                 beat(kind, state)
             except Exception:
                 # Redis being away is what /api/health/ready reports; keep trying.
                 logger.warning("%s heartbeat failed", kind, exc_info=True)
+            pool.refresh()
             time.sleep(settings.HEARTBEAT_INTERVAL_SECONDS)
 
     thread = threading.Thread(target=run, name=f"{kind}-heartbeat", daemon=True)

@@ -87,3 +87,21 @@ def test_scrape_time_readings(scrape):
     assert ("clinic_realtime_outbox_unsent", frozenset()) in scraped
     assert value(scraped, "clinic_db_connections") >= 1
     assert ("clinic_celery_queue_length", frozenset({("queue", "celery")})) in scraped
+
+
+def test_the_pool_gauge_counts_connections_in_use_and_idle(scrape):
+    from django.db import connection
+    from psycopg_pool import ConnectionPool
+
+    from observability import pool as pool_gauge
+
+    params = connection.get_connection_params()
+    with ConnectionPool(kwargs=params, min_size=2, max_size=2, open=True) as pool:
+        pool.wait()
+        with pool.connection():
+            pool_gauge.record(pool)
+            scraped = scrape()
+            assert value(scraped, "clinic_db_pool_connections", state="in_use") == 1
+            assert value(scraped, "clinic_db_pool_connections", state="idle") == 1
+        pool_gauge.record(pool)
+        assert value(scrape(), "clinic_db_pool_connections", state="in_use") == 0
