@@ -144,7 +144,39 @@ def recover_stale_deliveries(alice, **_) -> Callable[[], None]:
     return check
 
 
+def expire_card_payments(alice, carol, settings, **_) -> Callable[[], None]:
+    from decimal import Decimal
+
+    from audit.models import AuditLog
+    from billing.models import Payment
+    from tests import factories
+
+    visit = factories.appointment_at(doctor=carol, patient=alice, start=timezone.now() - timedelta(days=1))
+    # Cards are on (a key), but this payment never reached Stripe: expiring it calls nobody.
+    settings.STRIPE_SECRET_KEY = "sk_test_not_called"
+    # A card payment left pending long past any expiry.
+    payment = Payment.objects.create(
+        appointment=visit,
+        payer=alice,
+        idempotency_key="abandoned",
+        request_fingerprint="-",
+        method="card",
+        amount=Decimal("50.00"),
+        currency="EUR",
+        gateway="stripe",
+        created_at=timezone.now() - timedelta(days=2),
+    )
+
+    def check() -> None:
+        payment.refresh_from_db()
+        assert (payment.status, payment.failure_reason) == ("failed", "expired")
+        assert AuditLog.objects.filter(action="payment.failed", object_id=str(payment.pk)).count() == 1
+
+    return check
+
+
 SCENARIOS = {
+    "billing.expire_card_payments": expire_card_payments,
     "accounts.tasks.purge_dead_tokens": purge_dead_tokens,
     "scheduling.tasks.extend_slots": extend_slots,
     "realtime.tasks.relay_unsent_events": relay_unsent_events,
@@ -160,7 +192,7 @@ def test_every_beat_task_has_a_scenario():
 
 
 @pytest.mark.parametrize("task_name", sorted(SCENARIOS))
-def test_two_beats_do_what_one_does(task_name, alice, carol, ada):
-    check = SCENARIOS[task_name](alice=alice, carol=carol, ada=ada)
+def test_two_beats_do_what_one_does(task_name, alice, carol, ada, settings):
+    check = SCENARIOS[task_name](alice=alice, carol=carol, ada=ada, settings=settings)
     run_as_two_beats_and_again(task_name)
     check()
