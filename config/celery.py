@@ -17,6 +17,6 @@ import observability.celery_signals  # noqa: E402, F401
 
 @worker_ready.connect
 def _announce_backends(**kwargs: object) -> None:
-    from core.backends import log_backends
+    from config.backends import log_backends
 
     log_backends("worker")
