@@ -21,9 +21,8 @@ from zoneinfo import ZoneInfo
 
 import time_machine
 
-from core.clinic_settings import clinic_timezone
+from clinic.clock import clinic_timezone, clinic_today
 from scheduling import calendar
-from scheduling.selectors import clinic_today
 
 
 def fixed_now() -> datetime | None:

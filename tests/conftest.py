@@ -50,7 +50,7 @@ def _session_clinic_timezone() -> Iterator[None]:
     if name is None:
         yield
         return
-    from core.clinic_settings import REGISTRY, clear_cache
+    from clinic.registry import REGISTRY, clear_cache
 
     registered = REGISTRY["timezone"]
     REGISTRY["timezone"] = dataclasses.replace(registered, default=name)

@@ -10,7 +10,9 @@ from pypdf import PdfReader
 from audit.models import AuditLog
 from billing import services
 from billing.models import Invoice
-from core.clinic_settings import clear_cache, clinic_setting_set, clinic_timezone
+from clinic.clock import clinic_timezone
+from clinic.registry import clear_cache
+from clinic.services import clinic_setting_set
 from tests.billing.conftest import past
 from tests.clock import clinic_date, clinic_day
 from tests.factories import appointment_at

@@ -5,7 +5,8 @@ from datetime import time
 import pytest
 from django.db import transaction
 
-from core.clinic_settings import clinic_setting_set, clinic_timezone
+from clinic.clock import clinic_timezone
+from clinic.services import clinic_setting_set
 from core.exceptions import Conflict
 from notifications import services as notification_services
 from notifications.models import Notification

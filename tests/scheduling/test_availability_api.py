@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from core.clinic_settings import clinic_timezone
+from clinic.clock import clinic_timezone
 from realtime.models import Event
 from scheduling import calendar, services
 from scheduling.models import AvailabilityRule, Slot, SlotStatus
