@@ -99,6 +99,7 @@ class BookApi(GenericAPIView):
             patient=selectors.patient_for_booking(patient_id=data.get("patient")),
             start=data["start"],
             reason=data["reason"],
+            visit_type=data["visit_type"],
             hold=selectors.hold_for_booking(actor=request.user, hold_id=data.get("hold")),
         )
         return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)

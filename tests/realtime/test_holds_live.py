@@ -7,11 +7,13 @@ import time_machine
 from channels.db import database_sync_to_async
 
 from accounts.models import User
-from clinic.clock import clinic_today
+from clinic.clock import clinic_timezone, clinic_today
 from realtime import topics
 from scheduling import services as scheduling
 from scheduling.models import Hold, Slot
+from scheduling.serializers import clinic_iso
 from tests import factories
+from tests.clock import clinic_date
 from tests.scheduling.conftest import free_slots
 from waitlist import services as waitlist
 from waitlist.models import WaitlistEntry
@@ -33,7 +35,7 @@ def _day_of_slots(doctor: User, admin: User) -> list[Slot]:
 
 
 def _slot_data(slot: Slot) -> dict:
-    return {"doctor": slot.doctor_id, "start": slot.start.isoformat(), "end": slot.end.isoformat()}
+    return {"doctor": slot.doctor_id, "start": clinic_iso(slot.start), "end": clinic_iso(slot.end)}
 
 
 async def test_a_portal_sees_a_hold_then_its_expiry(socket, token_of, alice, bob, carol, ada):
@@ -67,10 +69,10 @@ async def test_a_waitlisted_patient_is_offered_the_freed_slot_and_books_it_live(
     entry = await database_sync_to_async(waitlist.entry_join)(
         actor=carlos,
         doctor=carol.doctor,
-        first_day=slot.start.date(),
-        last_day=slot.start.date(),
-        earliest_time=slot.start.time(),
-        latest_time=slot.end.time(),
+        first_day=clinic_date(slot.start),
+        last_day=clinic_date(slot.start),
+        earliest_time=slot.start.astimezone(clinic_timezone()).time(),
+        latest_time=slot.end.astimezone(clinic_timezone()).time(),
     )
     portal = await socket(token=await token_of(alice))
     await portal.subscribe(topics.doctor_availability(carol.doctor.pk))

@@ -8,10 +8,12 @@ import pytest
 import time_machine
 from django.db import connection
 
+from clinic.clock import clinic_timezone
 from core.exceptions import DomainError
 from scheduling import services
 from scheduling.models import Appointment, Hold, HoldStatus
 from tests import factories
+from tests.clock import clinic_date
 from tests.concurrency import run_together
 from tests.scheduling.conftest import free_slots
 from tests.scheduling.test_concurrency import SLOT_MISMATCH_SQL, _client, _race_day_rule, _scalar
@@ -96,10 +98,10 @@ def test_hold_expiry_against_booking_at_the_same_instant_never_both(carol, ada, 
         waitlist.entry_join(
             actor=patient,
             doctor=carol.doctor,
-            first_day=slot.start.date(),
-            last_day=slot.start.date(),
-            earliest_time=slot.start.time(),
-            latest_time=slot.end.time(),
+            first_day=clinic_date(slot.start),
+            last_day=clinic_date(slot.start),
+            earliest_time=slot.start.astimezone(clinic_timezone()).time(),
+            latest_time=slot.end.astimezone(clinic_timezone()).time(),
         )
     instant = holds[0].expires_at + offset
     Hold.objects.filter(pk__in=[h.pk for h in holds]).update(expires_at=holds[0].expires_at)

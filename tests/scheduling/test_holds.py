@@ -11,7 +11,9 @@ from audit.models import AdminActionLog, AuditLog
 from realtime.models import Event
 from scheduling import services
 from scheduling.models import Hold, HoldStatus, Slot, SlotStatus
+from scheduling.serializers import clinic_iso
 from tests.backoffice import admin_login, changelist_action
+from tests.clock import clinic_date
 from tests.scheduling.conftest import set_policy
 
 pytestmark = pytest.mark.django_db
@@ -29,9 +31,9 @@ def _book(client, doctor, slot, **extra):
 
 
 def _available(client, doctor, slot) -> bool:
-    day = slot.start.date().isoformat()
+    day = clinic_date(slot.start).isoformat()
     body = client.get(f"/api/doctors/{doctor.doctor.id}/availability/?from={day}&to={day}").json()
-    (match,) = [s for s in body["slots"] if s["start"] == slot.start.isoformat()]
+    (match,) = [s for s in body["slots"] if s["start"] == clinic_iso(slot.start)]
     return match["available"]
 
 
@@ -55,8 +57,8 @@ def test_a_patient_holds_a_free_slot(client_for, alice, carol_hours, slot_of):
     body = response.json()
     assert set(body) == {"id", "doctor", "patient", "start", "end", "expires_at"}
     assert (body["doctor"], body["patient"]) == (carol_hours.doctor.id, alice.patient.id)
-    assert body["start"] == slot.start.isoformat() and body["end"] == slot.end.isoformat()
-    assert body["expires_at"] == (now + timedelta(minutes=5)).isoformat()
+    assert body["start"] == clinic_iso(slot.start) and body["end"] == clinic_iso(slot.end)
+    assert body["expires_at"] == clinic_iso(now + timedelta(minutes=5))
     assert _events(carol_hours)[-1] == "slot.held"
     event = Event.objects.filter(name="slot.held").last()
     assert event.data == {"doctor": carol_hours.doctor.id, "start": body["start"], "end": body["end"]}
@@ -67,7 +69,7 @@ def test_hold_minutes_is_a_clinic_setting(client_for, alice, carol_hours, slot_o
     set_policy("hold_minutes", 2)
     with time_machine.travel(timezone.now(), tick=False):
         body = _hold(client_for(alice), carol_hours, slot_of(0)).json()
-        assert body["expires_at"] == (timezone.now() + timedelta(minutes=2)).isoformat()
+        assert body["expires_at"] == clinic_iso(timezone.now() + timedelta(minutes=2))
 
 
 def test_staff_hold_for_a_patient_and_must_name_one(client_for, rita, alice, carol_hours, slot_of):

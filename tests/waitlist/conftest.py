@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from clinic.clock import clinic_timezone
 from scheduling.models import Slot
 from tests.notifications.conftest import alice_reachable, standin  # noqa: F401
 from tests.scheduling.conftest import (  # noqa: F401
@@ -17,8 +18,10 @@ from tests.scheduling.conftest import (  # noqa: F401
 
 
 def window(*slots: Slot) -> dict[str, Any]:
-    """A waitlist body wanting exactly the clinic-time span of `slots` (UTC clinic)."""
-    first, last = min(s.start for s in slots), max(s.end for s in slots)
+    """A waitlist body wanting exactly the span of `slots`, in clinic days and wall-clock times."""
+    tz = clinic_timezone()
+    first = min(s.start for s in slots).astimezone(tz)
+    last = max(s.end for s in slots).astimezone(tz)
     return {
         "doctor": slots[0].doctor.pk,
         "from": first.date().isoformat(),

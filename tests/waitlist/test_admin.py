@@ -1,5 +1,7 @@
 """The waitlist in the back office: reception sees the line, adds a patient, takes one off."""
 
+from datetime import date, time
+
 import pytest
 from django.test import Client
 
@@ -7,6 +9,7 @@ from audit.models import AdminActionLog, AuditLog
 from scheduling import services as scheduling
 from scheduling.models import Hold, HoldStatus
 from tests.backoffice import admin_login, changelist_action, submit
+from tests.waitlist.conftest import window
 from waitlist import services
 from waitlist.models import EntryStatus, WaitlistEntry
 
@@ -22,14 +25,15 @@ def booked(bob, carol_hours, slot_of):
 
 
 def _join(actor, patient, slot):
+    body = window(slot)
     return services.entry_join(
         actor=actor,
         doctor=slot.doctor,
         patient=patient.patient,
-        first_day=slot.start.date(),
-        last_day=slot.start.date(),
-        earliest_time=slot.start.time(),
-        latest_time=slot.end.time(),
+        first_day=date.fromisoformat(body["from"]),
+        last_day=date.fromisoformat(body["to"]),
+        earliest_time=time.fromisoformat(body["earliest_time"]),
+        latest_time=time.fromisoformat(body["latest_time"]),
     )
 
 
@@ -42,16 +46,17 @@ def test_reception_sees_the_line(rita, alice, booked):
 
 def test_reception_adds_a_patient_through_the_service(rita, alice, booked):
     slot, _ = booked
+    body = window(slot)
     response = submit(
         admin_login(rita.email),
         f"{ENTRIES}add/",
         {
             "doctor": slot.doctor_id,
             "patient": alice.patient.pk,
-            "first_day": slot.start.date().isoformat(),
-            "last_day": slot.start.date().isoformat(),
-            "earliest_time": f"{slot.start:%H:%M}",
-            "latest_time": f"{slot.end:%H:%M}",
+            "first_day": body["from"],
+            "last_day": body["to"],
+            "earliest_time": body["earliest_time"],
+            "latest_time": body["latest_time"],
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]

@@ -7,12 +7,15 @@ import time_machine
 from django.utils import timezone
 
 from audit.models import AuditLog
+from clinic.clock import clinic_timezone
 from notifications.models import Notification
 from notifications.services import preference_update
 from realtime.models import Event
 from scheduling import services as scheduling
 from scheduling.models import Appointment, Hold, HoldStatus
+from scheduling.serializers import clinic_iso
 from tests import factories
+from tests.clock import clinic_date
 from tests.scheduling.conftest import set_policy
 from tests.waitlist.conftest import window
 from waitlist import services, tasks
@@ -51,8 +54,8 @@ def test_a_patient_joins_a_doctors_waitlist(client_for, alice, booked, django_ca
     body = response.json()
     assert body["status"] == "waiting" and body["offer"] is None
     assert (body["doctor"], body["patient"]) == (slot.doctor_id, alice.patient.id)
-    assert body["from"] == body["to"] == slot.start.date().isoformat()
-    assert body["earliest_time"] == f"{slot.start:%H:%M}"
+    assert body["from"] == body["to"] == clinic_date(slot.start).isoformat()
+    assert body["earliest_time"] == f"{slot.start.astimezone(clinic_timezone()):%H:%M}"
     assert AuditLog.objects.filter(action="waitlist_entry.created", object_id=str(body["id"])).exists()
 
 
@@ -127,9 +130,9 @@ def test_a_freed_slot_is_offered_to_the_earliest_entry(
     hold = Hold.objects.get(patient=alice.patient, status=HoldStatus.ACTIVE)
     assert body["offer"] == {
         "hold": hold.pk,
-        "start": slot.start.isoformat(),
-        "end": slot.end.isoformat(),
-        "expires_at": hold.expires_at.isoformat(),
+        "start": clinic_iso(slot.start),
+        "end": clinic_iso(slot.end),
+        "expires_at": clinic_iso(hold.expires_at),
     }
     assert hold.expires_at - hold.created_at == timedelta(minutes=15)
     assert _entry(second).status == "waiting"

@@ -40,7 +40,7 @@ def remove(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0001_initial"),
-        ("scheduling", "0004_review_moved_to_reviews"),
+        ("scheduling", "0005_appointment_visit_type"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
