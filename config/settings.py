@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "records",
     "notifications",
     "billing",
+    "fhir_facade",
 ]
 
 MIDDLEWARE = [
@@ -340,6 +341,12 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Another Stripe API address (a local stand-in in tests); empty means Stripe itself.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+
+# --- FHIR facade ----------------------------------------------------------------------
+
+# The clinic's identifier system: Patient, Practitioner, Schedule and Appointment
+# identifiers are `{FHIR_IDENTIFIER_SYSTEM}/patient` (and so on) with the record's id.
+FHIR_IDENTIFIER_SYSTEM = env.str("FHIR_IDENTIFIER_SYSTEM", default="https://clinic.example/fhir/id")
 
 # --- Security -------------------------------------------------------------------------
 

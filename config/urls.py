@@ -26,6 +26,8 @@ api_patterns = [
 urlpatterns = [
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
+    # FHIR R4 (contract §13): the same tokens, rules and audit as /api/, in FHIR's shapes.
+    path("fhir/R4/", include("fhir_facade.urls")),
     # The reception screen (contract §9, added): plain HTML, outside the JSON API.
     path("display/", display_page, name="display"),
 ]

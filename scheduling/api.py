@@ -90,14 +90,7 @@ class BookApi(GenericAPIView):
 
     @extend_schema(request=BookInput, responses={201: AppointmentSerializer})
     def post(self, request: Request) -> Response:
-        data = validated(BookInput, request.data)
-        appointment = services.appointment_book(
-            actor=request.user,
-            doctor=selectors.doctor_for_booking(actor=request.user, doctor_id=data["doctor"]),
-            patient=selectors.patient_for_booking(patient_id=data.get("patient")),
-            start=data["start"],
-            reason=data["reason"],
-        )
+        appointment = services.appointment_book_request(actor=request.user, data=validated(BookInput, request.data))
         return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)
 
 
@@ -120,7 +113,7 @@ class AppointmentListApi(GenericAPIView):
 class AppointmentDetailApi(GenericAPIView):
     @extend_schema(responses=AppointmentSerializer)
     def get(self, request: Request, appointment_id: int) -> Response:
-        appointment = selectors.appointment_get(actor=request.user, appointment_id=appointment_id)
+        appointment = selectors.appointment_read(actor=request.user, appointment_id=appointment_id)
         return Response(AppointmentSerializer(appointment).data)
 
 

@@ -11,7 +11,7 @@ Concurrency, in one place:
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import partial
@@ -479,6 +479,21 @@ def appointment_book(
         return appointment
 
     return _as_conflict(book)
+
+
+def appointment_book_request(*, actor: User, data: Mapping[str, Any]) -> Appointment:
+    """Book from a validated `BookInput`: the one input path of every booking API.
+
+    REST's /api/appointments/book/ and FHIR's `POST Appointment` both come through here, so
+    a field added to `BookInput` reaches `appointment_book` the same way from both.
+    """
+    return appointment_book(
+        actor=actor,
+        doctor=selectors.doctor_for_booking(actor=actor, doctor_id=data["doctor"]),
+        patient=selectors.patient_for_booking(patient_id=data.get("patient")),
+        start=data["start"],
+        reason=data["reason"],
+    )
 
 
 def _notify_patient(appointment: Appointment, kind: str) -> None:
