@@ -22,6 +22,9 @@ class AvailabilityRule(models.Model):
     start_time = models.TimeField()
     end_time = models.TimeField()
     slot_minutes = models.PositiveSmallIntegerField()
+    # A free gap after every slot (contract §12). `db_default`: rows written by code that
+    # predates the field, during a rolling deploy, get 0 too, so existing rules keep their slots.
+    buffer_minutes = models.PositiveSmallIntegerField(default=0, db_default=0)
     valid_from = models.DateField(null=True, blank=True)
     valid_until = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -33,6 +36,9 @@ class AvailabilityRule(models.Model):
             models.CheckConstraint(condition=Q(end_time__gt=models.F("start_time")), name="rule_end_after_start"),
             models.CheckConstraint(
                 condition=Q(slot_minutes__gte=5, slot_minutes__lte=240), name="rule_slot_minutes_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(buffer_minutes__gte=0, buffer_minutes__lte=120), name="rule_buffer_minutes_range"
             ),
         ]
 

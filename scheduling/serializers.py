@@ -77,6 +77,7 @@ class RuleSerializer(_ClinicModelSerializer):
             "start_time",
             "end_time",
             "slot_minutes",
+            "buffer_minutes",
             "valid_from",
             "valid_until",
             "created_at",
@@ -147,6 +148,9 @@ class RuleInput(serializers.Serializer):
     start_time = serializers.TimeField(help_text='Clinic wall-clock time, "09:00"')
     end_time = serializers.TimeField(help_text='Clinic wall-clock time, "12:00"')
     slot_minutes = serializers.IntegerField(min_value=5, max_value=240, required=False)
+    buffer_minutes = serializers.IntegerField(
+        min_value=0, max_value=120, default=0, help_text="A free gap after every slot; slots start every slot + buffer"
+    )
     valid_from = serializers.DateField(required=False, allow_null=True)
     valid_until = serializers.DateField(required=False, allow_null=True)
 
