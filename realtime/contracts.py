@@ -51,6 +51,7 @@ APPOINTMENT = _object(
         "end": DATETIME,
         "status": {"enum": APPOINTMENT_STATUSES},
         "reason": {"type": "string"},
+        "series": _nullable(ID),
         "queue_number": _nullable({"type": "integer"}),
         "checked_in_at": _nullable(DATETIME),
         "created_at": DATETIME,

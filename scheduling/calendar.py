@@ -53,6 +53,17 @@ def to_instant(wall: datetime, tz: ZoneInfo) -> datetime:
     return wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
+def same_wall_time(start: datetime, tz: ZoneInfo, *, every_days: int, count: int) -> list[datetime]:
+    """`count` instants `every_days` clinic days apart at `start`'s wall-clock time.
+
+    09:00 stays 09:00 across a daylight-saving change (the instants are then 23 or 25
+    hours further apart than usual). A wall time that falls in a spring-forward gap names
+    no real slot; it is returned as `to_instant` gives it, so that no slot matches it.
+    """
+    wall = start.astimezone(tz).replace(tzinfo=None)
+    return [start] + [to_instant(wall + timedelta(days=every_days * n), tz) for n in range(1, count)]
+
+
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """[start, end) of one clinic day as UTC instants (23, 24 or 25 hours long)."""
     start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)

@@ -101,6 +101,39 @@ class AppointmentStatus(models.TextChoices):
 ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS)
 
 
+class SeriesEvery(models.TextChoices):
+    WEEK = "week", "Every week"
+    TWO_WEEKS = "2weeks", "Every 2 weeks"
+    FOUR_WEEKS = "4weeks", "Every 4 weeks"
+
+
+# How many clinic days apart a series' occurrences are (the wall-clock time stays).
+SERIES_EVERY_DAYS = {SeriesEvery.WEEK: 7, SeriesEvery.TWO_WEEKS: 14, SeriesEvery.FOUR_WEEKS: 28}
+
+
+class AppointmentSeries(models.Model):
+    """A recurring booking (contract §12): `count` ordinary appointments, `every` 1, 2 or 4
+    weeks at one clinic wall-clock time, booked all or nothing by `scheduling.services`."""
+
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointment_series")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointment_series")
+    every = models.CharField(max_length=8, choices=SeriesEvery.choices)
+    count = models.PositiveSmallIntegerField()
+    booked_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="appointment_series_booked"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "appointment series"
+        constraints = [models.CheckConstraint(condition=Q(count__gte=2, count__lte=12), name="series_count_range")]
+
+    def __str__(self) -> str:
+        return f"Series {self.pk}: {self.count} x {self.every} with {self.doctor}"
+
+
 class Appointment(models.Model):
     doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
@@ -109,6 +142,9 @@ class Appointment(models.Model):
     end = models.DateTimeField()
     status = models.CharField(max_length=16, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED)
     reason = models.CharField(max_length=500, blank=True)
+    series = models.ForeignKey(
+        AppointmentSeries, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+    )
     queue_number = models.PositiveIntegerField(null=True, blank=True)
     # The clinic-local day the queue number belongs to (set at check-in).
     queue_date = models.DateField(null=True, blank=True)

@@ -17,7 +17,7 @@ from audit.services import audit_record
 from core.clinic_settings import clinic_timezone
 from core.exceptions import Forbidden, ValidationFailed
 from scheduling import calendar
-from scheduling.models import Appointment, AppointmentStatus, AvailabilityRule, Slot, SlotStatus
+from scheduling.models import Appointment, AppointmentSeries, AppointmentStatus, AvailabilityRule, Slot, SlotStatus
 from scheduling.serializers import AppointmentSerializer
 
 
@@ -173,6 +173,14 @@ def appointment_read(*, actor: User, appointment_id: int) -> Appointment:
     appointment = appointment_get(actor=actor, appointment_id=appointment_id)
     audit_record(actor=actor, action="appointment.read", obj=appointment)
     return appointment
+
+
+def series_for_change(*, actor: User, series_id: int) -> AppointmentSeries:
+    """A series the actor may cancel: its patient's own, or any for staff and admin; else 404."""
+    series = AppointmentSeries.objects.all()
+    if not actor.is_staff_or_admin:
+        series = series.filter(patient__user=actor)
+    return get_object_or_404(series, pk=series_id)
 
 
 # --- The queue ------------------------------------------------------------------------

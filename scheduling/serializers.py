@@ -7,7 +7,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from core.clinic_settings import clinic_timezone
-from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule
+from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule, SeriesEvery
 
 MAX_AVAILABILITY_DAYS = 31
 
@@ -56,6 +56,7 @@ class AppointmentSerializer(_ClinicModelSerializer):
             "end",
             "status",
             "reason",
+            "series",
             "queue_number",
             "checked_in_at",
             "created_at",
@@ -166,6 +167,22 @@ class BookInput(serializers.Serializer):
     start = ClinicDateTimeField()
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     patient = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+class SeriesInput(BookInput):
+    """A booking (every field of BookInput, the same way) repeated `count` times."""
+
+    every = serializers.ChoiceField(choices=SeriesEvery.choices)
+    count = serializers.IntegerField(min_value=2, max_value=12)
+
+
+class SeriesOutput(serializers.Serializer):
+    series = serializers.IntegerField()
+    appointments = AppointmentSerializer(many=True)
+
+
+class SeriesCancelOutput(serializers.Serializer):
+    cancelled = serializers.IntegerField(help_text="How many future booked occurrences were cancelled")
 
 
 class AppointmentUpdateInput(serializers.Serializer):

@@ -31,7 +31,9 @@ from realtime.publish import publish
 from scheduling import calendar, selectors
 from scheduling.models import (
     ACTIVE_STATUSES,
+    SERIES_EVERY_DAYS,
     Appointment,
+    AppointmentSeries,
     AppointmentStatus,
     AvailabilityException,
     AvailabilityRule,
@@ -416,9 +418,9 @@ def _check_slot_window(*, actor: User, start: datetime, overrides: list[str]) ->
         overrides.append("min_notice")
 
 
-def _check_open_cap(*, actor: User, patient: Patient, overrides: list[str]) -> None:
+def _check_open_cap(*, actor: User, patient: Patient, overrides: list[str], adding: int = 1) -> None:
     open_count = Appointment.objects.filter(patient=patient, status__in=ACTIVE_STATUSES).count()
-    if open_count >= clinic_setting("max_open_appointments_per_patient"):
+    if open_count + adding > clinic_setting("max_open_appointments_per_patient"):
         if _is_patient(actor):
             raise AppointmentLimitReached()
         overrides.append("max_open_appointments")
@@ -464,29 +466,46 @@ def appointment_book(
             raise SlotUnavailable()
         _check_open_cap(actor=actor, patient=patient, overrides=overrides)
         _check_patient_free(patient=patient, start=slot.start, end=slot.end)
-        slot.status = SlotStatus.BOOKED
-        slot.save(update_fields=["status"])
-        now = timezone.now()
-        appointment = Appointment.objects.create(
-            doctor=doctor,
-            patient=patient,
-            slot=slot,
-            start=slot.start,
-            end=slot.end,
-            reason=reason,
-            booked_by=actor,
-            created_at=now,
-            updated_at=now,
-        )
-        details: dict[str, Any] = {"doctor": doctor.pk, "patient": patient.pk, "start": slot.start.isoformat()}
-        if overrides:
-            details["overrides"] = overrides
-        audit_record(actor=actor, action="appointment.booked", obj=appointment, details=details)
-        _publish_slot("slot.booked", slot)
-        _notify_patient(appointment, "booked")
-        return appointment
+        return _book_slot(actor=actor, patient=patient, slot=slot, reason=reason, overrides=overrides)
 
     return _as_conflict(book)
+
+
+def _book_slot(
+    *,
+    actor: User,
+    patient: Patient,
+    slot: Slot,
+    reason: str,
+    overrides: list[str],
+    series: AppointmentSeries | None = None,
+) -> Appointment:
+    """Book a free slot the caller has locked and checked: every booking's last step, so a
+    series' occurrences are ordinary appointments (same audit, event and notification)."""
+    slot.status = SlotStatus.BOOKED
+    slot.save(update_fields=["status"])
+    now = timezone.now()
+    appointment = Appointment.objects.create(
+        doctor_id=slot.doctor_id,
+        patient=patient,
+        slot=slot,
+        start=slot.start,
+        end=slot.end,
+        reason=reason,
+        series=series,
+        booked_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    details: dict[str, Any] = {"doctor": slot.doctor_id, "patient": patient.pk, "start": slot.start.isoformat()}
+    if series is not None:
+        details["series"] = series.pk
+    if overrides:
+        details["overrides"] = overrides
+    audit_record(actor=actor, action="appointment.booked", obj=appointment, details=details)
+    _publish_slot("slot.booked", slot)
+    _notify_patient(appointment, "booked")
+    return appointment
 
 
 def appointment_book_request(*, actor: User, data: Mapping[str, Any]) -> Appointment:
@@ -495,13 +514,17 @@ def appointment_book_request(*, actor: User, data: Mapping[str, Any]) -> Appoint
     REST's /api/appointments/book/ and FHIR's `POST Appointment` both come through here, so
     a field added to `BookInput` reaches `appointment_book` the same way from both.
     """
-    return appointment_book(
-        actor=actor,
-        doctor=selectors.doctor_for_booking(actor=actor, doctor_id=data["doctor"]),
-        patient=selectors.patient_for_booking(patient_id=data.get("patient")),
-        start=data["start"],
-        reason=data["reason"],
-    )
+    return appointment_book(actor=actor, **_booking(actor=actor, data=data))
+
+
+def _booking(*, actor: User, data: Mapping[str, Any]) -> dict[str, Any]:
+    """`BookInput`'s fields as the booking services take them (ids resolved to records)."""
+    return {
+        "doctor": selectors.doctor_for_booking(actor=actor, doctor_id=data["doctor"]),
+        "patient": selectors.patient_for_booking(patient_id=data.get("patient")),
+        "start": data["start"],
+        "reason": data["reason"],
+    }
 
 
 def _notify_patient(appointment: Appointment, kind: str) -> None:
@@ -585,6 +608,122 @@ def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
     if old_slot is not None:
         _publish_slot("slot.released", old_slot)
     _publish_slot("slot.booked", new_slot)
+
+
+# --- Series --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeriesBooking:
+    series: AppointmentSeries
+    appointments: list[Appointment]
+
+
+def series_book_request(*, actor: User, data: Mapping[str, Any]) -> SeriesBooking:
+    """Book from a validated `SeriesInput`: BookInput's fields, the same way, plus the rhythm."""
+    return series_book(actor=actor, every=data["every"], count=data["count"], **_booking(actor=actor, data=data))
+
+
+def series_book(
+    *,
+    actor: User,
+    doctor: Doctor,
+    start: datetime,
+    every: str,
+    count: int,
+    patient: Patient | None = None,
+    reason: str = "",
+) -> SeriesBooking:
+    """Book `count` occurrences `every` 1, 2 or 4 weeks from `start`, all or nothing.
+
+    Occurrences keep `start`'s clinic wall-clock time across daylight-saving changes.
+    One transaction, the locks of a single booking (the patient's row, then every slot
+    in id order, so two racing series cannot deadlock), the same checks per occurrence.
+    If any occurrence is not a free slot within the horizon, or the patient is busy then,
+    nothing is booked: 409 `slot_unavailable` with `conflicts`, every such start.
+    """
+    patient = _resolve_patient(actor=actor, patient=patient)
+    if not doctor.is_approved:
+        raise InvalidSlot("This doctor is not taking bookings.")
+    starts = calendar.same_wall_time(start, clinic_timezone(), every_days=SERIES_EVERY_DAYS[every], count=count)
+
+    def book() -> SeriesBooking:
+        overrides: list[str] = []
+        # The later occurrences are weeks after the first: only the first can be too soon.
+        _check_slot_window(actor=actor, start=starts[0], overrides=overrides)
+        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        slots = {
+            slot.start: slot
+            for slot in Slot.objects.select_for_update().filter(doctor=doctor, start__in=starts).order_by("pk")
+        }
+        conflicts = _series_conflicts(patient=patient, starts=starts, slots=slots)
+        if conflicts:
+            raise SlotUnavailable(
+                "Some occurrences are not free; nothing was booked.",
+                extra={"conflicts": [clinic_iso(start) for start in conflicts]},
+            )
+        _check_open_cap(actor=actor, patient=patient, overrides=overrides, adding=count)
+        series = AppointmentSeries.objects.create(
+            doctor=doctor, patient=patient, every=every, count=count, booked_by=actor
+        )
+        appointments = [
+            _book_slot(
+                actor=actor, patient=patient, slot=slots[start], reason=reason, overrides=overrides, series=series
+            )
+            for start in starts
+        ]
+        details: dict[str, Any] = {"doctor": doctor.pk, "patient": patient.pk, "every": every, "count": count}
+        audit_record(actor=actor, action="appointment_series.booked", obj=series, details=details)
+        return SeriesBooking(series=series, appointments=appointments)
+
+    return _as_conflict(book)
+
+
+def _series_conflicts(*, patient: Patient, starts: list[datetime], slots: dict[datetime, Slot]) -> list[datetime]:
+    """The starts that cannot be booked: no free slot there, past the horizon, or the patient is busy."""
+    last = horizon_end()
+    busy = list(
+        Appointment.objects.filter(
+            patient=patient, status__in=ACTIVE_STATUSES, start__lt=starts[-1] + timedelta(days=1), end__gt=starts[0]
+        ).values_list("start", "end")
+    )
+    conflicts = []
+    for start in starts:
+        slot = slots.get(start)
+        if slot is None or slot.status != SlotStatus.FREE or start >= last or _overlaps(slot.start, slot.end, busy):
+            conflicts.append(start)
+    return conflicts
+
+
+def series_cancel(*, actor: User, series: AppointmentSeries) -> int:
+    """Cancel every future occurrence still `booked`, each as a single cancellation would
+    (slot freed, audit, event, notification). Returns how many were cancelled.
+
+    A patient cannot cancel online an occurrence inside the cancellation notice: it stays
+    booked (the clinic cancels it); staff and admin override the notice, audited.
+    """
+
+    def cancel() -> int:
+        now = timezone.now()
+        # Every occurrence is locked first, in id order: the lock order of a single cancel.
+        upcoming = list(
+            Appointment.objects.select_for_update()
+            .filter(series=series, status=AppointmentStatus.BOOKED, start__gt=now)
+            .order_by("pk")
+        )
+        notice = timedelta(minutes=clinic_setting("patient_cancel_notice_minutes"))
+        if _is_patient(actor):
+            upcoming = [appointment for appointment in upcoming if appointment.start >= now + notice]
+        for appointment in upcoming:
+            _transition(actor=actor, appointment=appointment, status=AppointmentStatus.CANCELLED)
+        series.cancelled_at = now
+        series.save(update_fields=["cancelled_at"])
+        audit_record(
+            actor=actor, action="appointment_series.cancelled", obj=series, details={"cancelled": len(upcoming)}
+        )
+        return len(upcoming)
+
+    return _as_conflict(cancel)
 
 
 # --- The lifecycle -------------------------------------------------------------------

@@ -8,6 +8,7 @@ export type Appointment = {
   end: string;
   status: unknown;
   reason: string;
+  series: number | null;
   queue_number: number | null;
   checked_in_at: string | null;
   created_at: string;
@@ -144,7 +145,11 @@ export type Error = {
   code: string;
   detail: string;
   fields?: Record<string, unknown>;
+  conflicts?: string[];
 };
+
+/** * `week` - Every week * `2weeks` - Every 2 weeks * `4weeks` - Every 4 weeks */
+export type EveryEnum = "week" | "2weeks" | "4weeks";
 
 export type Exception = {
   id: number;
@@ -522,6 +527,7 @@ export type Rule = {
   start_time: string;
   end_time: string;
   slot_minutes: number;
+  buffer_minutes: number;
   valid_from: string | null;
   valid_until: string | null;
   created_at: string;
@@ -532,8 +538,28 @@ export type RuleInputRequest = {
   start_time: string;
   end_time: string;
   slot_minutes?: number;
+  buffer_minutes?: number;
   valid_from?: string | null;
   valid_until?: string | null;
+};
+
+export type SeriesCancelOutput = {
+  cancelled: number;
+};
+
+/** A booking (every field of BookInput, the same way) repeated `count` times. */
+export type SeriesInputRequest = {
+  doctor: number;
+  start: string;
+  reason?: string;
+  patient?: number | null;
+  every: EveryEnum;
+  count: number;
+};
+
+export type SeriesOutput = {
+  series: number;
+  appointments: Appointment[];
 };
 
 export type Session = {

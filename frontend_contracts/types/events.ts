@@ -114,6 +114,7 @@ export type QueueUpdatedData = {
     end: string;
     status: "booked" | "checked_in" | "in_progress" | "completed" | "no_show" | "cancelled";
     reason: string;
+    series: number | null;
     queue_number: number | null;
     checked_in_at: string | null;
     created_at: string;
@@ -127,6 +128,7 @@ export type QueueUpdatedData = {
     end: string;
     status: "booked" | "checked_in" | "in_progress" | "completed" | "no_show" | "cancelled";
     reason: string;
+    series: number | null;
     queue_number: number | null;
     checked_in_at: string | null;
     created_at: string;

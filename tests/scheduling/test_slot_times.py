@@ -1,13 +1,13 @@
 """Slot generation across daylight-saving changes (pure: no database)."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduling.calendar import RuleWindow, slot_times, wall_exists
+from scheduling.calendar import RuleWindow, same_wall_time, slot_times, wall_exists
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -135,3 +135,13 @@ def test_slot_generation_properties_across_dst(
     if rules and midnight.utcoffset() == (midnight + timedelta(days=1)).astimezone(tz).utcoffset():
         window = (end_minute - start_minute + buffer_minutes) // (slot_minutes + buffer_minutes)
         assert sum(1 for s in slots if s.rule_id == 1) == window
+
+
+def test_a_weekly_series_keeps_its_wall_clock_time_across_both_changes():
+    first = datetime(2026, 3, 23, 9, 0, tzinfo=LONDON).astimezone(UTC)  # the Monday before spring forward
+    starts = same_wall_time(first, LONDON, every_days=7, count=12)
+    assert {s.astimezone(LONDON).strftime("%a %H:%M") for s in starts} == {"Mon 09:00"}
+    assert {s.utcoffset() for s in starts} == {timedelta(0)}, "instants stay UTC"
+    assert starts[1] - starts[0] == timedelta(days=7) - timedelta(hours=1)
+    autumn = same_wall_time(datetime(2026, 10, 19, 9, tzinfo=LONDON), LONDON, every_days=14, count=3)
+    assert autumn[1] - autumn[0] == timedelta(days=14, hours=1)
