@@ -47,12 +47,15 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "audit",
+    "clinic",
     "scheduling",
     "realtime",
     "records",
     "notifications",
     "billing",
+    "reviews",
     "fhir_facade",
+    "tooling",
 ]
 
 MIDDLEWARE = [

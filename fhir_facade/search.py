@@ -13,7 +13,7 @@ from typing import Any
 
 from django.http import QueryDict
 
-from core.clinic_settings import clinic_timezone
+from clinic.clock import clinic_timezone
 from core.exceptions import ValidationFailed
 from scheduling import calendar
 

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from accounts.models import User
-from core.clinic_settings import clear_cache
+from clinic.registry import clear_cache
 from tests.scheduling.conftest import HORIZON_DAYS, give_hours, set_policy
 
 

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from audit.models import AuditLog
+from clinic.clock import clinic_today
 from scheduling import services
-from scheduling.selectors import clinic_today
 from tests.fhir_facade.outcomes import assert_outcome, fhir_json
 from tests.scheduling.conftest import free_slots
 

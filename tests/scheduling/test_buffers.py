@@ -8,10 +8,9 @@ import pytest
 from django.db import IntegrityError
 
 from audit.models import AuditLog
-from core.clinic_settings import clinic_timezone
+from clinic.clock import clinic_timezone, clinic_today
 from scheduling import services
 from scheduling.models import AvailabilityRule, Slot
-from scheduling.selectors import clinic_today
 from tests.scheduling.conftest import set_policy
 
 pytestmark = pytest.mark.django_db

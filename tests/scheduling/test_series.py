@@ -7,12 +7,11 @@ import pytest
 from django.db import connection
 
 from audit.models import AuditLog
-from core.clinic_settings import clinic_timezone
+from clinic.clock import clinic_timezone, clinic_today
 from notifications.models import Notification
 from realtime.models import Event
 from scheduling import services
 from scheduling.models import Appointment, AppointmentSeries, Slot, SlotStatus
-from scheduling.selectors import clinic_today
 from tests import factories
 from tests.assertions import assert_error
 from tests.concurrency import run_together
