@@ -309,6 +309,20 @@ def _sign_in(user: User, provider: str) -> Session:
         return token_issue(user=user, provider=provider)
 
 
+def admin_sign_in_recorded(*, user: User, provider: str) -> None:
+    """A sign-in to the back office, on the record like the API's."""
+    with transaction.atomic():
+        audit_record(actor=user, action="auth.login", obj=user, details={"provider": provider})
+
+
+def admin_sign_in_refused(*, email: str, reason: str = "") -> None:
+    """A refused back-office sign-in, on the record like the API's."""
+    details = {"provider": "admin", "email": _normalise_email(email)[:254]}
+    if reason:
+        details["reason"] = reason
+    audit_record(actor=None, action="auth.login_failed", details=details)
+
+
 def login_local(*, email: str, password: str) -> Session:
     """Email + password sign-in. Failures are audited and look all the same."""
     if not settings.LOCAL_SIGN_IN_ENABLED:
@@ -362,10 +376,7 @@ def _firebase_user(claims: identity.FirebaseIdentity) -> tuple[User | None, str]
         elif existing is not None:
             if not claims.email_verified or existing.firebase_uid:
                 return None, "email_unverified_or_linked"
-            existing.firebase_uid = claims.uid
-            existing.save(update_fields=["firebase_uid"])
-            audit_record(actor=existing, action="auth.firebase_linked", obj=existing)
-            user = existing
+            user = _firebase_link(user=existing, uid=claims.uid)
     if user is None:
         first_name, _, last_name = claims.name.partition(" ")
         user = patient_register_from_firebase(
@@ -374,6 +385,27 @@ def _firebase_user(claims: identity.FirebaseIdentity) -> tuple[User | None, str]
     if not user.is_active:
         return None, "inactive"
     return user, ""
+
+
+def _firebase_link(*, user: User, uid: str) -> User:
+    """Link a Firebase uid to the local account that holds its verified email (row locked).
+
+    Local sign-up never proves the address, so whoever chose this account's password and
+    holds its tokens may not be the address's owner, who Firebase has just proven to be:
+    the password is reset and every token revoked before the owner is let in.
+    """
+    had_password = user.has_usable_password()
+    user.firebase_uid = uid
+    user.set_unusable_password()
+    user.save(update_fields=["firebase_uid", "password"])
+    revoked = AuthToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    audit_record(
+        actor=user,
+        action="auth.firebase_linked",
+        obj=user,
+        details={"password_reset": had_password, "tokens_revoked": revoked},
+    )
+    return user
 
 
 def patient_register_from_firebase(*, uid: str, email: str, first_name: str, last_name: str, phone: str) -> User:

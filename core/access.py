@@ -141,6 +141,7 @@ ACCESS: dict[str, dict[str, Access]] = {
     "payment-history": {"GET": signed_in("payments for the caller's appointments; staff and admin: all")},
     "payment-detail": {"GET": only(PATIENT, STAFF, ADMIN, note="its patient, staff, admin")},
     "payment-refund": {"POST": only(STAFF, ADMIN)},
+    "payment-cancel": {"POST": only(STAFF, ADMIN, note="a pending card payment, cancelled at Stripe")},
     "invoice-generate": {"POST": only(DOCTOR, STAFF, ADMIN, note="a doctor: their own completed appointments")},
     "invoice-detail": {"GET": only(PATIENT, STAFF, ADMIN, note="its patient, staff, admin; JSON or PDF")},
     "doctor-fee": {"PUT": only(STAFF, ADMIN)},
