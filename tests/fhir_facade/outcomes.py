@@ -15,17 +15,11 @@ CODES = {
     ("OperationOutcome", "severity"): {"error"},
 }  # fmt: skip
 
-seen: list[dict[str, Any]] = []
-
 
 def valid(body: dict[str, Any]) -> dict[str, Any]:
     """Validate `body` (and every resource a Bundle holds) against the R4 models; return it."""
-    model = get_fhir_model_class(body["resourceType"])
-    model.model_validate(body)
-    resources = [body] + [entry["resource"] for entry in body.get("entry", [])]
-    for resource in resources:
+    for resource in [body] + [entry["resource"] for entry in body.get("entry", [])]:
         get_fhir_model_class(resource["resourceType"]).model_validate(resource)
-        seen.append(resource)
         kind = resource["resourceType"]
         for (resource_type, field), allowed in CODES.items():
             if resource_type == kind and field in resource:
