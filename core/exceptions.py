@@ -22,7 +22,8 @@ class DomainError(Exception):
         if code:
             self.code = code
         self.fields = fields
-        # Keys the contract adds to this error's body beside code/detail (e.g. `conflicts`).
+        # Further keys of the error body that the contract names for this error (for
+        # example `opens_at` beside `video_not_open`, `conflicts` beside a series' 409).
         self.extra = extra or {}
         super().__init__(self.detail)
 

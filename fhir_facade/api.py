@@ -181,6 +181,7 @@ _BOOKING_FIELDS = {
     "patient": "Appointment.participant",
     "start": "Appointment.slot",
     "reason": "Appointment.reasonCode",
+    "visit_type": "Appointment.appointmentType",
 }
 _REQUESTED_STATUSES = {"proposed", "pending", "booked"}
 
@@ -215,6 +216,13 @@ def _booking_input(request: Request) -> dict[str, Any]:
         "patient": search.reference_id("Appointment.participant", patients[0], "Patient"),
         "reason": reason,
     }
+    visit_types = [
+        coding.code
+        for coding in (wanted.appointmentType.coding or [] if wanted.appointmentType else [])
+        if coding.system == resources.visit_type_system()
+    ]
+    if visit_types:
+        payload["visit_type"] = visit_types[0]
     try:
         return validated(BookInput, payload)
     except ValidationError as exc:

@@ -19,6 +19,7 @@ from fhir.resources.R4B.appointment import Appointment as FhirAppointment
 from fhir.resources.R4B.appointment import AppointmentParticipant
 from fhir.resources.R4B.bundle import Bundle, BundleEntry, BundleEntrySearch, BundleLink
 from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.coding import Coding
 from fhir.resources.R4B.contactpoint import ContactPoint
 from fhir.resources.R4B.domainresource import DomainResource
 from fhir.resources.R4B.humanname import HumanName
@@ -31,7 +32,7 @@ from fhir.resources.R4B.schedule import Schedule
 from fhir.resources.R4B.slot import Slot as FhirSlot
 
 from accounts.models import Doctor, Gender, Patient, User
-from scheduling.models import Appointment, AppointmentStatus
+from scheduling.models import Appointment, AppointmentStatus, VisitType
 from scheduling.selectors import SlotRow
 from scheduling.serializers import clinic_iso
 
@@ -53,6 +54,11 @@ _GENDER = {Gender.FEMALE: "female", Gender.MALE: "male", Gender.OTHER: "other", 
 
 def identifier_system() -> str:
     return settings.FHIR_IDENTIFIER_SYSTEM.rstrip("/")
+
+
+def visit_type_system() -> str:
+    """The code system of the clinic's visit types (`in_person`, `video`): Appointment.appointmentType."""
+    return f"{identifier_system()}/visit-type"
 
 
 def _identifier(kind: str, pk: int) -> Identifier:
@@ -145,6 +151,15 @@ def appointment(record: Appointment) -> FhirAppointment:
         id=str(record.pk),
         identifier=[_identifier("appointment", record.pk)],
         status=APPOINTMENT_STATUS[record.status],
+        appointmentType=CodeableConcept(
+            coding=[
+                Coding(
+                    system=visit_type_system(),
+                    code=record.visit_type,
+                    display=VisitType(record.visit_type).label,
+                )
+            ]
+        ),
         reasonCode=[CodeableConcept(text=record.reason)] if record.reason else None,
         start=_instant(record.start),
         end=_instant(record.end),

@@ -21,7 +21,15 @@ from clinic.registry import clinic_setting
 from core.exceptions import Forbidden, ValidationFailed
 from core.roles import Role
 from scheduling import events, selectors
-from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentSeries, AppointmentStatus, Slot, SlotStatus
+from scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentSeries,
+    AppointmentStatus,
+    Slot,
+    SlotStatus,
+    VisitType,
+)
 from scheduling.services.availability import horizon_end
 from scheduling.services.errors import (
     AppointmentLimitReached,
@@ -93,6 +101,7 @@ def appointment_book(
     start: datetime,
     patient: Patient | None = None,
     reason: str = "",
+    visit_type: str = VisitType.IN_PERSON,
 ) -> Appointment:
     """Book the free slot of `doctor` at `start` for a patient.
 
@@ -118,7 +127,9 @@ def appointment_book(
             raise SlotUnavailable()
         check_open_cap(actor=actor, patient=patient, overrides=overrides)
         _check_patient_free(patient=patient, start=slot.start, end=slot.end)
-        return book_slot(actor=actor, patient=patient, slot=slot, reason=reason, overrides=overrides)
+        return book_slot(
+            actor=actor, patient=patient, slot=slot, reason=reason, visit_type=visit_type, overrides=overrides
+        )
 
     return as_conflict(book)
 
@@ -140,6 +151,7 @@ def booking_arguments(*, actor: User, data: Mapping[str, Any]) -> dict[str, Any]
         "patient": selectors.patient_for_booking(patient_id=data.get("patient")),
         "start": data["start"],
         "reason": data["reason"],
+        "visit_type": data["visit_type"],
     }
 
 
@@ -149,6 +161,7 @@ def book_slot(
     patient: Patient,
     slot: Slot,
     reason: str,
+    visit_type: str,
     overrides: list[str],
     series: AppointmentSeries | None = None,
 ) -> Appointment:
@@ -164,12 +177,18 @@ def book_slot(
         start=slot.start,
         end=slot.end,
         reason=reason,
+        visit_type=visit_type,
         series=series,
         booked_by=actor,
         created_at=now,
         updated_at=now,
     )
-    details: dict[str, Any] = {"doctor": slot.doctor_id, "patient": patient.pk, "start": slot.start.isoformat()}
+    details: dict[str, Any] = {
+        "doctor": slot.doctor_id,
+        "patient": patient.pk,
+        "start": slot.start.isoformat(),
+        "visit_type": visit_type,
+    }
     if series is not None:
         details["series"] = series.pk
     if overrides:

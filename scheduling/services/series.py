@@ -25,6 +25,7 @@ from scheduling.models import (
     AppointmentStatus,
     Slot,
     SlotStatus,
+    VisitType,
 )
 from scheduling.serializers import clinic_iso
 from scheduling.services.availability import horizon_end
@@ -63,6 +64,7 @@ def series_book(
     count: int,
     patient: Patient | None = None,
     reason: str = "",
+    visit_type: str = VisitType.IN_PERSON,
 ) -> SeriesBooking:
     """Book `count` occurrences `every` 1, 2 or 4 weeks from `start`, all or nothing.
 
@@ -98,11 +100,17 @@ def series_book(
         )
         appointments = [
             book_slot(
-                actor=actor, patient=patient, slot=slots[start], reason=reason, overrides=overrides, series=series
+                actor=actor,
+                patient=patient,
+                slot=slots[start],
+                reason=reason,
+                visit_type=visit_type,
+                overrides=overrides,
+                series=series,
             )
             for start in starts
         ]
-        details = {"doctor": doctor.pk, "patient": patient.pk, "every": every, "count": count}
+        details = {"doctor": doctor.pk, "patient": patient.pk, "every": every, "count": count, "visit_type": visit_type}
         audit_record(actor=actor, action="appointment_series.booked", obj=series, details=details)
         return SeriesBooking(series=series, appointments=appointments)
 

@@ -49,6 +49,30 @@ def test_a_patient_books_a_slot_like_rest(client_for, alice, carol_hours):
 
 
 @pytest.mark.django_db
+def test_a_video_visit_is_booked_through_appointment_type(client_for, alice, carol_hours):
+    slot = free_slots(carol_hours)[0]
+    video = {"coding": [{"system": "https://clinic.example/fhir/id/visit-type", "code": "video"}]}
+    response = _post(client_for(alice), _resource(slot, alice, appointmentType=video))
+    body = fhir_json(response)
+    assert response.status_code == 201
+    assert Appointment.objects.get(pk=body["id"]).visit_type == "video"
+    assert body["appointmentType"]["coding"][0] == {
+        "system": "https://clinic.example/fhir/id/visit-type",
+        "code": "video",
+        "display": "Video",
+    }
+    plain = _post(client_for(alice), _resource(free_slots(carol_hours)[1], alice))
+    assert Appointment.objects.get(pk=plain.json()["id"]).visit_type == "in_person"
+
+
+@pytest.mark.django_db
+def test_an_unknown_visit_type_is_a_400_outcome(client_for, alice, carol_hours):
+    phone = {"coding": [{"system": "https://clinic.example/fhir/id/visit-type", "code": "phone"}]}
+    response = _post(client_for(alice), _resource(free_slots(carol_hours)[0], alice, appointmentType=phone))
+    assert_outcome(response, 400, "invalid", expression="Appointment.appointmentType")
+
+
+@pytest.mark.django_db
 def test_staff_book_for_the_participant_patient(client_for, rita, alice, carol_hours):
     slot = free_slots(carol_hours)[0]
     body = _resource(slot, alice)

@@ -77,6 +77,14 @@ def test_a_patient_books_a_weekly_series(client_for, alice, weekly, django_captu
 
 
 @pytest.mark.django_db
+def test_a_series_of_video_visits(client_for, alice, weekly):
+    response = client_for(alice).post(SERIES, _body(weekly, _at(_first_day()), count=2, visit_type="video"))
+    assert response.status_code == 201, response.json()
+    assert {a["visit_type"] for a in response.json()["appointments"]} == {"video"}
+    assert AuditLog.objects.get(action="appointment_series.booked").details["visit_type"] == "video"
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("every", ["2weeks", "4weeks"])
 def test_every_two_or_four_weeks(client_for, rita, alice, weekly, every):
     first = _at(_first_day())

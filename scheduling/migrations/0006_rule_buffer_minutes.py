@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0001_initial"),
-        ("scheduling", "0004_review_moved_to_reviews"),
+        ("scheduling", "0005_appointment_visit_type"),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0001_initial"),
-        ("scheduling", "0005_rule_buffer_minutes"),
+        ("scheduling", "0006_rule_buffer_minutes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
