@@ -125,6 +125,7 @@ export type QueueUpdatedData = {
     status: "booked" | "checked_in" | "in_progress" | "completed" | "no_show" | "cancelled";
     reason: string;
     visit_type: "in_person" | "video";
+    series: number | null;
     queue_number: number | null;
     checked_in_at: string | null;
     created_at: string;
@@ -139,6 +140,7 @@ export type QueueUpdatedData = {
     status: "booked" | "checked_in" | "in_progress" | "completed" | "no_show" | "cancelled";
     reason: string;
     visit_type: "in_person" | "video";
+    series: number | null;
     queue_number: number | null;
     checked_in_at: string | null;
     created_at: string;

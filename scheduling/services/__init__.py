@@ -1,7 +1,9 @@
 """Every write to scheduling, as named services; import them from here.
 
 - `availability`: weekly rules, time off, slot generation (`slots_regenerate`);
-- `booking`: `appointment_book`, `appointment_update` (reason, moves);
+- `booking`: `appointment_book` (and `appointment_book_request`, the one input path of
+  the booking APIs), `appointment_update` (reason, moves);
+- `series`: recurring series, booked all or nothing (`series_book`), `series_cancel`;
 - `holds`: `hold_create`, `hold_offer` (the waitlist's), `hold_release`, `hold_expire`, the sweep;
 - `hold_state`: how a hold ends (the one place its status changes after it is made);
 - `lifecycle`: the transition table, `appointment_set_status`, `appointment_cancel`, queue numbers;
@@ -19,7 +21,7 @@ from scheduling.services.availability import (
     rule_delete,
     slots_regenerate,
 )
-from scheduling.services.booking import appointment_book, appointment_update
+from scheduling.services.booking import appointment_book, appointment_book_request, appointment_update
 from scheduling.services.errors import (
     AppointmentLimitReached,
     InvalidSlot,
@@ -34,6 +36,7 @@ from scheduling.services.lifecycle import (
     appointment_cancel,
     appointment_set_status,
 )
+from scheduling.services.series import SeriesBooking, series_book, series_book_request, series_cancel
 
 __all__ = [
     "STATUS_SETTERS",
@@ -42,9 +45,11 @@ __all__ = [
     "InvalidSlot",
     "InvalidTransition",
     "NoticeTooShort",
+    "SeriesBooking",
     "SlotChanges",
     "SlotUnavailable",
     "appointment_book",
+    "appointment_book_request",
     "appointment_cancel",
     "appointment_set_status",
     "appointment_update",
@@ -57,5 +62,8 @@ __all__ = [
     "horizon_end",
     "rule_create",
     "rule_delete",
+    "series_book",
+    "series_book_request",
+    "series_cancel",
     "slots_regenerate",
 ]

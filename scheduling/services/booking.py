@@ -8,6 +8,7 @@ patient → slots by id → the slot's hold. A live hold of another patient is 4
 the patient's own hold becomes the appointment (`hold_state`).
 """
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -20,10 +21,11 @@ from audit.services import audit_record
 from clinic.registry import clinic_setting
 from core.exceptions import Forbidden, ValidationFailed
 from core.roles import Role
-from scheduling import events, signals
+from scheduling import events, selectors, signals
 from scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,
+    AppointmentSeries,
     AppointmentStatus,
     Hold,
     HoldStatus,
@@ -79,9 +81,10 @@ def check_slot_window(*, actor: User, start: datetime, overrides: list[str]) -> 
         overrides.append("min_notice")
 
 
-def check_open_cap(*, actor: User, patient: Patient, overrides: list[str]) -> None:
+def check_open_cap(*, actor: User, patient: Patient, overrides: list[str], adding: int = 1) -> None:
+    """The open-appointment cap, for `adding` more: binding on patients, overridden by staff."""
     open_count = Appointment.objects.filter(patient=patient, status__in=ACTIVE_STATUSES).count()
-    if open_count >= clinic_setting("max_open_appointments_per_patient"):
+    if open_count + adding > clinic_setting("max_open_appointments_per_patient"):
         if is_patient(actor):
             raise AppointmentLimitReached()
         overrides.append("max_open_appointments")
@@ -131,45 +134,95 @@ def appointment_book(
             raise SlotUnavailable()
         if hold is not None and (hold.patient_id != patient.pk or hold.slot_id != slot.pk):
             raise ValidationFailed(fields={"hold": ["Not a hold of this patient on this slot."]})
-        now = timezone.now()
-        held = live_hold_on(slot, now)
+        held = live_hold_on(slot, timezone.now())
         if held is not None and held.patient_id != patient.pk:
             raise SlotUnavailable("That slot is held by someone else for a few minutes.")
         check_open_cap(actor=actor, patient=patient, overrides=overrides)
         check_patient_free(patient=patient, start=slot.start, end=slot.end)
-        if held is not None:
-            # Before the slot changes: an active hold pins its slot to "free".
-            unpin(held, outcome=HoldStatus.BOOKED, now=now)
-        slot.status = SlotStatus.BOOKED
-        slot.save(update_fields=["status"])
-        appointment = Appointment.objects.create(
-            doctor=doctor,
+        return book_slot(
+            actor=actor,
             patient=patient,
             slot=slot,
-            start=slot.start,
-            end=slot.end,
             reason=reason,
             visit_type=visit_type,
-            booked_by=actor,
-            created_at=now,
-            updated_at=now,
+            overrides=overrides,
+            held=held,
         )
-        details: dict[str, Any] = {
-            "doctor": doctor.pk,
-            "patient": patient.pk,
-            "start": slot.start.isoformat(),
-            "visit_type": visit_type,
-        }
-        if overrides:
-            details["overrides"] = overrides
-        audit_record(actor=actor, action="appointment.booked", obj=appointment, details=details)
-        if held is not None:
-            ended(held, actor=actor, appointment=appointment)
-        events.slot_booked(slot)
-        notify_patient(appointment, "booked")
-        return appointment
 
     return as_conflict(book)
+
+
+def appointment_book_request(*, actor: User, data: Mapping[str, Any]) -> Appointment:
+    """Book from a validated `BookInput`: the one input path of every booking API.
+
+    REST's /api/appointments/book/ and FHIR's `POST Appointment` both come through here
+    (and series through `booking_arguments`), so a field added to `BookInput` reaches the
+    services the same way from all of them.
+    """
+    hold = selectors.hold_for_booking(actor=actor, hold_id=data.get("hold"))
+    return appointment_book(actor=actor, hold=hold, **booking_arguments(actor=actor, data=data))
+
+
+def booking_arguments(*, actor: User, data: Mapping[str, Any]) -> dict[str, Any]:
+    """`BookInput`'s fields as the booking services take them (ids resolved to records)."""
+    return {
+        "doctor": selectors.doctor_for_booking(actor=actor, doctor_id=data["doctor"]),
+        "patient": selectors.patient_for_booking(patient_id=data.get("patient")),
+        "start": data["start"],
+        "reason": data["reason"],
+        "visit_type": data["visit_type"],
+    }
+
+
+def book_slot(
+    *,
+    actor: User,
+    patient: Patient,
+    slot: Slot,
+    reason: str,
+    visit_type: str,
+    overrides: list[str],
+    series: AppointmentSeries | None = None,
+    held: Hold | None = None,
+) -> Appointment:
+    """Book a free slot the caller has locked and checked: every booking's last step, so a
+    series' occurrences are ordinary appointments (same audit, event and notification).
+    `held`: the patient's own live hold on the slot, which becomes the appointment."""
+    now = timezone.now()
+    if held is not None:
+        # Before the slot changes: an active hold pins its slot to "free".
+        unpin(held, outcome=HoldStatus.BOOKED, now=now)
+    slot.status = SlotStatus.BOOKED
+    slot.save(update_fields=["status"])
+    appointment = Appointment.objects.create(
+        doctor_id=slot.doctor_id,
+        patient=patient,
+        slot=slot,
+        start=slot.start,
+        end=slot.end,
+        reason=reason,
+        visit_type=visit_type,
+        series=series,
+        booked_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    details: dict[str, Any] = {
+        "doctor": slot.doctor_id,
+        "patient": patient.pk,
+        "start": slot.start.isoformat(),
+        "visit_type": visit_type,
+    }
+    if series is not None:
+        details["series"] = series.pk
+    if overrides:
+        details["overrides"] = overrides
+    audit_record(actor=actor, action="appointment.booked", obj=appointment, details=details)
+    if held is not None:
+        ended(held, actor=actor, appointment=appointment)
+    events.slot_booked(slot)
+    notify_patient(appointment, "booked")
+    return appointment
 
 
 def appointment_update(

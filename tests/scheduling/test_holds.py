@@ -14,6 +14,8 @@ from scheduling.models import Hold, HoldStatus, Slot, SlotStatus
 from scheduling.serializers import clinic_iso
 from tests.backoffice import admin_login, changelist_action
 from tests.clock import clinic_date
+from tests.fhir_facade.outcomes import assert_outcome, fhir_json
+from tests.fhir_facade.test_booking import _post, _resource
 from tests.scheduling.conftest import set_policy
 
 pytestmark = pytest.mark.django_db
@@ -328,3 +330,29 @@ def test_reception_releases_a_hold_in_the_back_office(rita, alice, carol_hours, 
     hold.refresh_from_db()
     assert hold.status == HoldStatus.RELEASED
     assert AdminActionLog.objects.filter(action="hold.release", object_id=str(hold.pk), admin=rita).exists()
+
+
+# --- Series and FHIR see holds as REST does -------------------------------------------------
+
+
+def test_a_series_over_someone_elses_held_slot_books_nothing(client_for, alice, bob, carol_hours, slot_of):
+    # Room for a second weekly occurrence.
+    set_policy("booking_horizon_days", 14)
+    services.slots_regenerate(doctor=carol_hours.doctor)
+    first = slot_of(0)
+    _hold(client_for(bob), carol_hours, first)
+    body = {"doctor": carol_hours.doctor.id, "start": first.start.isoformat(), "every": "week", "count": 2}
+    response = client_for(alice).post("/api/appointments/series/", body, format="json")
+    assert response.status_code == 409 and response.json()["conflicts"] == [clinic_iso(first.start)]
+    mine = client_for(bob).post("/api/appointments/series/", body, format="json")
+    assert mine.status_code == 201, mine.json()
+    assert Hold.objects.get(patient=bob.patient).status == HoldStatus.BOOKED
+
+
+def test_fhir_shows_a_held_slot_busy_to_others_and_refuses_booking_it(client_for, alice, bob, carol_hours, slot_of):
+    slot = slot_of(0)
+    _hold(client_for(alice), carol_hours, slot)
+    assert fhir_json(client_for(bob).get(f"/fhir/R4/Slot/{slot.pk}"))["status"] == "busy"
+    assert fhir_json(client_for(alice).get(f"/fhir/R4/Slot/{slot.pk}"))["status"] == "free"
+    assert_outcome(_post(client_for(bob), _resource(slot, bob)), 409, "slot_unavailable")
+    assert _post(client_for(alice), _resource(slot, alice)).status_code == 201

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("accounts", "0001_initial"),
-        ("scheduling", "0006_hold"),
+        ("scheduling", "0008_hold"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

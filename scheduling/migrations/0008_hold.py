@@ -40,7 +40,7 @@ def remove(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0001_initial"),
-        ("scheduling", "0005_appointment_visit_type"),
+        ("scheduling", "0007_appointment_series"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
