@@ -66,8 +66,13 @@ def test_availability_in_the_clinic_time_zone(client_for, alice, carol, ada, cli
     assert [s["start"] for s in body["slots"]] == [wall.isoformat() for wall in walls]
 
 
-def test_booked_and_time_off_slots_are_not_available(client_for, alice, rita, carol_hours, slot_of):
-    first, second = slot_of(0), slot_of(1)
+def test_booked_and_time_off_slots_are_not_available(client_for, alice, rita, carol_hours):
+    # Two slots of one whole clinic day (the day after tomorrow): late in the day,
+    # "the next two free slots" would straddle midnight.
+    day = clinic_day(2)
+    first, second = [
+        s for s in Slot.objects.filter(doctor=carol_hours.doctor).order_by("start") if clinic_date(s.start) == day
+    ][:2]
     services.appointment_book(actor=alice, doctor=carol_hours.doctor, start=first.start)
     services.exception_create(actor=rita, doctor=carol_hours.doctor, start=second.start, end=second.end)
     body = client_for(alice).get(_url(carol_hours), {"date": clinic_date(first.start).isoformat()}).json()
