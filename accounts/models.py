@@ -3,9 +3,7 @@
 Only `accounts.services` writes these models.
 """
 
-import hashlib
-import secrets
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -13,7 +11,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.utils import timezone
 
-from core.roles import Role
+from core.roles import STAFF_ROLES, Role
+from core.tokens import ExpiringToken
 
 
 class Gender(models.TextChoices):
@@ -66,11 +65,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     anonymised_at = models.DateTimeField(null=True, blank=True)
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         ordering = ["id"]
@@ -88,7 +87,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def is_staff_or_admin(self) -> bool:
-        return self.role in (Role.STAFF, Role.ADMIN)
+        return self.role in STAFF_ROLES
 
 
 class Patient(models.Model):
@@ -115,38 +114,14 @@ class Doctor(models.Model):
         return f"Dr {self.user.full_name or self.user.email}"
 
 
-def hash_token(raw: str) -> str:
-    """Tokens are stored as SHA-256 digests: a leaked table grants no sessions."""
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-class AuthTokenQuerySet(models.QuerySet["AuthToken"]):
-    def live(self) -> "AuthTokenQuerySet":
-        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
-
-
-class AuthToken(models.Model):
-    """A bearer token. The raw value is shown once, at issue; only its hash is kept."""
+class AuthToken(ExpiringToken):
+    """An API bearer token (`core.tokens`: stored hashed, shown once)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_tokens")
-    key_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
     provider = models.CharField(max_length=16, default="local")
-
-    objects = AuthTokenQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["user", "revoked_at"])]
 
     def __str__(self) -> str:
         return f"token {self.pk} of {self.user_id} ({self.provider})"
-
-    @staticmethod
-    def generate_raw() -> str:
-        return secrets.token_urlsafe(32)
-
-    @property
-    def is_live(self) -> bool:
-        return self.revoked_at is None and self.expires_at > timezone.now()

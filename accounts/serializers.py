@@ -1,3 +1,5 @@
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -74,12 +76,12 @@ class SessionSerializer(serializers.Serializer):
 
 # --- Input ------------------------------------------------------------------------------
 
-_name = {"max_length": 150, "allow_blank": False}
-_phone = {"max_length": 32, "required": False, "allow_blank": True}
+_name: dict[str, Any] = {"max_length": 150, "allow_blank": False}
+_phone: dict[str, Any] = {"max_length": 32, "required": False, "allow_blank": True}
 
 
 class PasswordField(serializers.CharField):
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(
             write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}, **kwargs
         )

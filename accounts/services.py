@@ -14,11 +14,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts import identity
-from accounts.models import AuthToken, Doctor, Patient, User, hash_token
+from accounts.models import AuthToken, Doctor, Patient, User
 from accounts.signals import user_deactivated
 from audit.services import audit_record
 from core.exceptions import DomainError, ValidationFailed
-from core.roles import Role
+from core.roles import STAFF_ROLES, Role
+from core.tokens import hash_token
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def _check_password(password: str, user: User | None = None) -> None:
 
 
 def _staff_flags(role: str) -> dict[str, bool]:
-    return {"is_staff": role in (Role.STAFF, Role.ADMIN), "is_superuser": role == Role.ADMIN}
+    return {"is_staff": role in STAFF_ROLES, "is_superuser": role == Role.ADMIN}
 
 
 def _new_user(
@@ -255,7 +256,7 @@ def user_deactivate(*, actor: User, user: User) -> User:
 
 
 @transaction.atomic
-def doctor_approve(*, actor: User, doctor: Doctor) -> Doctor:
+def doctor_approve(*, actor: User | None, doctor: Doctor) -> Doctor:
     """Make a doctor listed and bookable."""
     doctor = Doctor.objects.select_for_update().select_related("user").get(pk=doctor.pk)
     if not doctor.is_approved:
@@ -277,15 +278,10 @@ def token_issue(*, user: User, provider: str = "local") -> Session:
     return Session(user=user, token=raw, expires_at=expires_at)
 
 
-# Dead tokens are kept this long before they are purged, so a recent sign-out can still be
-# investigated; they stop working at once either way.
-DEAD_TOKEN_RETENTION = timedelta(days=7)
-
-
 @transaction.atomic
-def token_purge_dead(*, retention: timedelta = DEAD_TOKEN_RETENTION) -> int:
-    """Delete tokens that expired or were revoked more than `retention` ago; returns how many."""
-    cutoff = timezone.now() - retention
+def token_purge_dead() -> int:
+    """Delete tokens that expired or were revoked more than TOKEN_RETENTION_DAYS ago; returns how many."""
+    cutoff = timezone.now() - timedelta(days=settings.TOKEN_RETENTION_DAYS)
     deleted, _ = AuthToken.objects.filter(Q(expires_at__lt=cutoff) | Q(revoked_at__lt=cutoff)).delete()
     logger.info("purged %s dead tokens", deleted)
     return deleted

@@ -49,6 +49,7 @@ from billing.policies import CARD_PAYMENT_EXPIRY_MINUTES
 from clinic.clock import clinic_timezone
 from clinic.registry import clinic_setting
 from core.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
+from core.webhooks import receipt_first
 from scheduling.models import Appointment, AppointmentStatus
 
 logger = logging.getLogger(__name__)
@@ -579,10 +580,7 @@ def stripe_event_handle(*, event_id: str, event_type: str, obj: dict[str, Any]) 
     Stripe delivers at least once and in any order: each event id is applied once, and a
     status change the lifecycle forbids (a failure after a success) is logged and ignored.
     """
-    try:
-        with transaction.atomic():
-            StripeEvent.objects.create(event_id=event_id, type=event_type)
-    except IntegrityError:
+    if not receipt_first(StripeEvent, event_id=event_id, type=event_type):
         return False
     try:
         if event_type in _INTENT_EVENTS:
@@ -638,7 +636,9 @@ def _stripe_refund_event(*, obj: dict[str, Any]) -> bool:
     if refund is None:
         return False
     result = GatewayResult(
-        status={"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(obj.get("status"), "pending"),
+        status={"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(
+            str(obj.get("status")), "pending"
+        ),
         reference=reference,
         failure_reason=str(obj.get("failure_reason") or ""),
     )

@@ -6,6 +6,7 @@ in-process tasks. Production secrets have no default and fail fast.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import environ
@@ -119,7 +120,7 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+CHANNEL_LAYERS: dict[str, dict[str, Any]] = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
@@ -150,6 +151,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # API tokens: how long one lives, in seconds (default 12 h).
 TOKEN_TTL = timedelta(seconds=env.int("TOKEN_TTL", default=12 * 3600))
+# Dead (expired or revoked) tokens are kept this long before they are purged, so a recent
+# sign-out can still be investigated; they stop working at once either way.
+TOKEN_RETENTION_DAYS = env.int("TOKEN_RETENTION_DAYS", default=7)
 CELERY_BEAT_SCHEDULE["accounts-purge-dead-tokens"] = {
     "task": "accounts.tasks.purge_dead_tokens",
     "schedule": crontab(hour=3, minute=30),
@@ -177,7 +181,7 @@ THROTTLE_RATES = {
     "send": env.str("THROTTLE_SEND_RATE", default="30/hour"),
 }
 
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
@@ -193,7 +197,10 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:
-    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [
+        *REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"],
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ]
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Clinic API",
@@ -275,6 +282,10 @@ AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
 RECORDS_MAX_UPLOAD_BYTES = env.int("RECORDS_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 RECORDS_DOWNLOAD_URL_TTL = env.int("RECORDS_DOWNLOAD_URL_TTL", default=300)
 RECORDS_RETENTION_YEARS = env.int("RECORDS_RETENTION_YEARS", default=10)
+CELERY_BEAT_SCHEDULE["records-purge-expired"] = {
+    "task": "records.tasks.purge_expired_records",
+    "schedule": crontab(hour=4, minute=0),
+}
 
 
 def records_storage_config(*, bucket: str, region: str | None, endpoint_url: str | None, ttl: int) -> dict:

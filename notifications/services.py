@@ -32,6 +32,7 @@ from audit.services import audit_record
 from clinic.clock import clinic_timezone
 from clinic.registry import clinic_setting
 from core.exceptions import ValidationFailed
+from core.webhooks import receipt_first
 from notifications import selectors
 from notifications.models import (
     Channel,
@@ -139,7 +140,7 @@ def _notification_create(
     return notification
 
 
-def _appointment_text(appointment: Appointment, kind: str) -> tuple[str, str]:
+def _appointment_text(appointment: Appointment, kind: Kind) -> tuple[str, str]:
     local = timezone.localtime(appointment.start, clinic_timezone())
     doctor = appointment.doctor.user
     body = _BODIES[kind].format(
@@ -468,12 +469,7 @@ _SENDGRID_FAILED = {"bounce", "dropped"}
 
 
 def _first_time(provider: str, event_id: str) -> bool:
-    try:
-        with transaction.atomic():
-            WebhookEvent.objects.create(provider=provider, event_id=event_id[:128])
-        return True
-    except IntegrityError:
-        return False
+    return receipt_first(WebhookEvent, provider=provider, event_id=event_id[:128])
 
 
 def _provider_status_apply(

@@ -1,8 +1,9 @@
 """Medical reports (files), prescriptions with structured medication lines.
 
-Only `records.services` writes these models. Nothing is ever removed: a deleted report
-or prescription is hidden from the API (`deleted_at`) and kept, with its file, until
-`retain_until`, the retention the law asks for (RECORDS_RETENTION_YEARS).
+Only `records.services` and `records.retention` write these models. A deleted report or
+prescription is hidden from the API (`deleted_at`) and kept, with its file, until
+`retain_until`, the retention the law asks for (RECORDS_RETENTION_YEARS); the daily job
+`records.tasks.purge_expired_records` removes it after that day.
 """
 
 from django.db import models
@@ -10,15 +11,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Doctor, Patient, User
+from core.retention import Retained, RetainedQuerySet
 from scheduling.models import Appointment
 
 
-class LiveQuerySet(models.QuerySet):
+class LiveQuerySet(RetainedQuerySet):
     def live(self) -> "LiveQuerySet":
         return self.filter(deleted_at__isnull=True)
 
 
-class MedicalReport(models.Model):
+class MedicalReport(Retained):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="reports")
     doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="reports")
     appointment = models.ForeignKey(
@@ -36,7 +38,6 @@ class MedicalReport(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True)
     deleted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    retain_until = models.DateField()
 
     objects = LiveQuerySet.as_manager()
 
@@ -52,7 +53,7 @@ class MedicalReport(models.Model):
         return f"Report {self.pk} {self.title!r} ({self.content_type})"
 
 
-class Prescription(models.Model):
+class Prescription(Retained):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="prescriptions")
     doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="prescriptions")
     appointment = models.ForeignKey(
@@ -63,7 +64,6 @@ class Prescription(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True)
     deleted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    retain_until = models.DateField()
 
     objects = LiveQuerySet.as_manager()
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import Patient, User
 from audit.services import audit_record
 from core.exceptions import DomainError, Forbidden, NotFound, ValidationFailed
+from core.retention import years_after
 from records import access, files
 from records.models import MedicalReport, Medication, Prescription
 from records.selectors import PRESCRIPTION, REPORT
@@ -29,11 +30,7 @@ logger = logging.getLogger(__name__)
 
 
 def _retain_until(created: date) -> date:
-    years = settings.RECORDS_RETENTION_YEARS
-    try:
-        return created.replace(year=created.year + years)
-    except ValueError:  # 29 February, in a year that has none
-        return created.replace(year=created.year + years, day=28)
+    return years_after(created, settings.RECORDS_RETENTION_YEARS)
 
 
 def _appointment_for(*, appointment_id: int | None, patient: Patient, doctor_id: int) -> Appointment | None:
@@ -197,7 +194,9 @@ def _write_lines(*, prescription: Prescription, medications: list[dict[str, Any]
 
 
 def _with_lines(prescription: Prescription) -> Prescription:
-    prescription.lines = list(prescription.medications.filter(replaced_at__isnull=True).order_by("position"))
+    # The serializer reads the current lines from here; set on the way out only.
+    current = list(prescription.medications.filter(replaced_at__isnull=True).order_by("position"))
+    prescription.lines = current  # type: ignore[attr-defined]
     return prescription
 
 

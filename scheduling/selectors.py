@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import Doctor, Patient, User
+from accounts.policy import is_that_doctor_or_staff
 from accounts.selectors import doctor_get
 from clinic.clock import clinic_timezone, clinic_today
 from core.exceptions import Forbidden, ValidationFailed
@@ -25,7 +26,7 @@ from scheduling.models import Appointment, AvailabilityRule, Slot
 def doctor_for_change(*, actor: User, doctor_id: int) -> Doctor:
     """A doctor whose availability the actor may change: themself, or any for staff/admin."""
     doctor = get_object_or_404(Doctor.objects.select_related("user"), pk=doctor_id)
-    if actor.is_staff_or_admin or (actor.role == Role.DOCTOR and doctor.user_id == actor.pk):
+    if is_that_doctor_or_staff(actor, doctor):
         return doctor
     raise Forbidden("Only that doctor, staff and admins may change this availability.")
 
@@ -135,7 +136,7 @@ def appointment_get(*, actor: User, appointment_id: int) -> Appointment:
 def queue_get(*, actor: User, doctor_id: int, day: date | None = None) -> dict[str, Any]:
     """The queue for that doctor, staff and admin (another doctor: 403)."""
     doctor = get_object_or_404(Doctor, pk=doctor_id)
-    if not (actor.is_staff_or_admin or (actor.role == Role.DOCTOR and doctor.user_id == actor.pk)):
+    if not is_that_doctor_or_staff(actor, doctor):
         raise Forbidden("Only that doctor, staff and admins see this queue.")
     return events.queue_payload(doctor_id=doctor.pk, day=day or clinic_today())
 

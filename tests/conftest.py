@@ -7,6 +7,7 @@ Every endpoint test checks that the outsider is refused.
 """
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -17,7 +18,7 @@ from tests import factories
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: object) -> None:
+def _fast_password_hashing(settings: Any) -> None:
     # Argon2 with Django's defaults costs ~100 ms a hash; tests make hundreds. Argon2
     # stays listed so its hashes still verify (tests/accounts pins the real default).
     settings.PASSWORD_HASHERS = [

@@ -9,16 +9,14 @@ patient → slots by id.
 
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Doctor, Patient, User
+from accounts.policy import Overrides, patient_acted_for
 from audit.services import audit_record
 from clinic.registry import clinic_setting
-from core.exceptions import Forbidden, ValidationFailed
-from core.roles import Role
 from scheduling import events
 from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Slot, SlotStatus
 from scheduling.services.availability import horizon_end
@@ -33,10 +31,6 @@ from scheduling.services.races import as_conflict, lock_appointment
 from scheduling.signals import appointment_changed
 
 
-def is_patient(actor: User) -> bool:
-    return actor.role == Role.PATIENT
-
-
 def notify_patient(appointment: Appointment, kind: str) -> None:
     # After commit: a rolled-back booking, move or cancellation notifies nobody. Robust: a
     # failure to notify is logged and must not turn the committed booking into an error.
@@ -44,36 +38,25 @@ def notify_patient(appointment: Appointment, kind: str) -> None:
     transaction.on_commit(announce, robust=True)
 
 
-def _resolve_patient(*, actor: User, patient: Patient | None) -> Patient:
-    if is_patient(actor):
-        own = actor.patient
-        if patient is not None and patient.pk != own.pk:
-            raise Forbidden("Patients book only for themselves.")
-        return own
-    if not actor.is_staff_or_admin:
-        raise Forbidden("Only patients, staff and admins book appointments.")
-    if patient is None:
-        raise ValidationFailed(fields={"patient": ["Required when staff book for a patient."]})
-    return patient
-
-
-def _check_slot_window(*, actor: User, start: datetime, overrides: list[str]) -> None:
+def _check_slot_window(*, start: datetime, overrides: Overrides) -> None:
     """Horizon for everyone; minimum notice for patients (staff and admin may override)."""
     now = timezone.now()
     if start <= now or start >= horizon_end():
         raise InvalidSlot()
-    if start < now + timedelta(minutes=clinic_setting("min_notice_minutes")):
-        if is_patient(actor):
-            raise NoticeTooShort("That slot starts too soon to book online.")
-        overrides.append("min_notice")
+    overrides.check(
+        broken=start < now + timedelta(minutes=clinic_setting("min_notice_minutes")),
+        rule="min_notice",
+        refusal=NoticeTooShort("That slot starts too soon to book online."),
+    )
 
 
-def _check_open_cap(*, actor: User, patient: Patient, overrides: list[str]) -> None:
+def _check_open_cap(*, patient: Patient, overrides: Overrides) -> None:
     open_count = Appointment.objects.filter(patient=patient, status__in=ACTIVE_STATUSES).count()
-    if open_count >= clinic_setting("max_open_appointments_per_patient"):
-        if is_patient(actor):
-            raise AppointmentLimitReached()
-        overrides.append("max_open_appointments")
+    overrides.check(
+        broken=open_count >= clinic_setting("max_open_appointments_per_patient"),
+        rule="max_open_appointments",
+        refusal=AppointmentLimitReached(),
+    )
 
 
 def _check_patient_free(*, patient: Patient, start: datetime, end: datetime, exclude: int | None = None) -> None:
@@ -99,13 +82,13 @@ def appointment_book(
     notice and the cap (audited). 409 `slot_unavailable` when someone else holds the
     slot or the time, 400 `invalid_slot` when there is no such free future slot.
     """
-    patient = _resolve_patient(actor=actor, patient=patient)
+    patient = patient_acted_for(actor=actor, patient=patient, verb="book", what="appointments")
     if not doctor.is_approved:
         raise InvalidSlot("This doctor is not taking bookings.")
 
     def book() -> Appointment:
-        overrides: list[str] = []
-        _check_slot_window(actor=actor, start=start, overrides=overrides)
+        overrides = Overrides(actor)
+        _check_slot_window(start=start, overrides=overrides)
         # The patient's row lock serialises one patient's bookings: the cap and the
         # "not twice at once" check below cannot be raced by a second request.
         Patient.objects.select_for_update().filter(pk=patient.pk).first()
@@ -114,7 +97,7 @@ def appointment_book(
             raise InvalidSlot()
         if slot.status != SlotStatus.FREE:
             raise SlotUnavailable()
-        _check_open_cap(actor=actor, patient=patient, overrides=overrides)
+        _check_open_cap(patient=patient, overrides=overrides)
         _check_patient_free(patient=patient, start=slot.start, end=slot.end)
         slot.status = SlotStatus.BOOKED
         slot.save(update_fields=["status"])
@@ -130,9 +113,7 @@ def appointment_book(
             created_at=now,
             updated_at=now,
         )
-        details: dict[str, Any] = {"doctor": doctor.pk, "patient": patient.pk, "start": slot.start.isoformat()}
-        if overrides:
-            details["overrides"] = overrides
+        details = overrides.audited({"doctor": doctor.pk, "patient": patient.pk, "start": slot.start.isoformat()})
         audit_record(actor=actor, action="appointment.booked", obj=appointment, details=details)
         events.slot_booked(slot)
         notify_patient(appointment, "booked")
@@ -172,19 +153,20 @@ def appointment_update(
 def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
     if appointment.status != AppointmentStatus.BOOKED:
         raise InvalidTransition("Only a booked appointment (not yet checked in) can be moved.")
-    overrides: list[str] = []
+    overrides = Overrides(actor)
     notice = timedelta(minutes=clinic_setting("patient_reschedule_notice_minutes"))
-    if appointment.start < timezone.now() + notice:
-        if is_patient(actor):
-            raise NoticeTooShort("It is too late to move this appointment online.")
-        overrides.append("reschedule_notice")
-    _check_slot_window(actor=actor, start=start, overrides=overrides)
+    overrides.check(
+        broken=appointment.start < timezone.now() + notice,
+        rule="reschedule_notice",
+        refusal=NoticeTooShort("It is too late to move this appointment online."),
+    )
+    _check_slot_window(start=start, overrides=overrides)
     Patient.objects.select_for_update().filter(pk=appointment.patient_id).first()
     target = Slot.objects.filter(doctor_id=appointment.doctor_id, start=start).values_list("pk", flat=True).first()
     if target is None:
         raise InvalidSlot()
     # Both slots locked in id order: two opposite moves cannot deadlock each other.
-    ids = sorted({target, appointment.slot_id} - {None})
+    ids = sorted({target} | ({appointment.slot_id} if appointment.slot_id is not None else set()))
     slots = {slot.pk: slot for slot in Slot.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
     new_slot = slots[target]
     if new_slot.status == SlotStatus.BLOCKED:
@@ -204,9 +186,7 @@ def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
     appointment.end = new_slot.end
     appointment.updated_at = timezone.now()
     appointment.save(update_fields=["slot", "start", "end", "updated_at"])
-    details: dict[str, Any] = {"from": old_start.isoformat(), "to": new_slot.start.isoformat()}
-    if overrides:
-        details["overrides"] = overrides
+    details = overrides.audited({"from": old_start.isoformat(), "to": new_slot.start.isoformat()})
     audit_record(actor=actor, action="appointment.rescheduled", obj=appointment, details=details)
     notify_patient(appointment, "rescheduled")
     if old_slot is not None:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from billing.models import Invoice, InvoiceCounter, Payment
-from tests.billing.conftest import past
+from tests.billing.helpers import past
 from tests.concurrency import run_together
 from tests.factories import appointment_at
 

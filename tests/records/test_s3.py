@@ -28,7 +28,7 @@ from config.settings import records_storage_config
 from records import links
 from records.models import MedicalReport
 from records.storage import RecordsS3Storage, report_storage
-from tests.records.conftest import image_bytes, pdf_bytes, upload
+from tests.records.helpers import image_bytes, pdf_bytes, upload
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from realtime.models import Event
 from scheduling import services
 from scheduling.models import Appointment, Slot, SlotStatus
 from tests import factories
-from tests.scheduling.conftest import set_policy
+from tests.scheduling.helpers import set_policy
 
 pytestmark = pytest.mark.django_db
 

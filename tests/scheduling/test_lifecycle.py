@@ -10,7 +10,7 @@ from scheduling import events, services
 from scheduling.models import Appointment, Slot, SlotStatus
 from scheduling.services import TRANSITIONS
 from tests import factories
-from tests.scheduling.conftest import set_policy
+from tests.scheduling.helpers import set_policy
 
 pytestmark = pytest.mark.django_db
 
