@@ -20,7 +20,21 @@ class LiveQuerySet(RetainedQuerySet):
         return self.filter(deleted_at__isnull=True)
 
 
-class MedicalReport(Retained):
+class _SoftDeleted(Retained):
+    """A record that is hidden when deleted (`deleted_at`) and kept until `retain_until`."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = LiveQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+
+class MedicalReport(_SoftDeleted):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="reports")
     doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="reports")
     appointment = models.ForeignKey(
@@ -35,14 +49,8 @@ class MedicalReport(Retained):
     content_type = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now)
-    deleted_at = models.DateTimeField(null=True, blank=True)
-    deleted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
-    objects = LiveQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(_SoftDeleted.Meta):
         indexes = [
             models.Index(
                 fields=["patient", "-created_at"], condition=Q(deleted_at__isnull=True), name="report_live_by_patient"
@@ -53,22 +61,16 @@ class MedicalReport(Retained):
         return f"Report {self.pk} {self.title!r} ({self.content_type})"
 
 
-class Prescription(Retained):
+class Prescription(_SoftDeleted):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="prescriptions")
     doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="prescriptions")
     appointment = models.ForeignKey(
         Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="prescriptions"
     )
     instructions = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
-    deleted_at = models.DateTimeField(null=True, blank=True)
-    deleted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
-    objects = LiveQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(_SoftDeleted.Meta):
         indexes = [
             models.Index(
                 fields=["patient", "-created_at"], condition=Q(deleted_at__isnull=True), name="rx_live_by_patient"

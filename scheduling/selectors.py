@@ -99,7 +99,8 @@ def rule_for_change(*, actor: User, doctor_id: int, rule_id: int) -> Availabilit
 # --- Appointments ---------------------------------------------------------------------
 
 
-def _visible_appointments(actor: User) -> QuerySet[Appointment]:
+def appointments_visible_to(actor: User) -> QuerySet[Appointment]:
+    """The appointments the actor may see: their own (as patient or doctor); every one for staff and admin."""
     appointments = Appointment.objects.all()
     if actor.is_staff_or_admin:
         return appointments
@@ -114,7 +115,7 @@ def appointment_list(
     *, actor: User, status: str | None = None, day: date | None = None, doctor_id: int | None = None
 ) -> QuerySet[Appointment]:
     """The actor's appointments (a patient's own, a doctor's own; staff and admin: all)."""
-    appointments = _visible_appointments(actor)
+    appointments = appointments_visible_to(actor)
     if status:
         appointments = appointments.filter(status=status)
     if day is not None:
@@ -127,7 +128,7 @@ def appointment_list(
 
 def appointment_get(*, actor: User, appointment_id: int) -> Appointment:
     """One appointment the actor may see (its patient, its doctor, staff, admin), else 404."""
-    return get_object_or_404(_visible_appointments(actor).select_related("doctor"), pk=appointment_id)
+    return get_object_or_404(appointments_visible_to(actor).select_related("doctor"), pk=appointment_id)
 
 
 # --- The queue ------------------------------------------------------------------------

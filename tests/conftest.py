@@ -6,7 +6,7 @@
 Every endpoint test checks that the outsider is refused.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import User
+from clinic import registry as clinic_registry
 from tests import factories
 
 
@@ -36,6 +37,15 @@ def _celery_join_flag_reset() -> None:
     from celery._state import _set_task_join_will_block
 
     _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clinic_settings() -> Iterator[None]:
+    # Clinic settings are cached per process for a few seconds; a test's change (rolled
+    # back with its transaction) must not leak into the next test.
+    clinic_registry.clear_cache()
+    yield
+    clinic_registry.clear_cache()
 
 
 @pytest.fixture(autouse=True)

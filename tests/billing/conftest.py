@@ -5,17 +5,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from clinic import registry
 from tests.billing.helpers import WEBHOOK_SECRET, StripeStandIn, past
 from tests.factories import appointment_at
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clinic_settings() -> Iterator[None]:
-    # Settings are cached per process for a few seconds; each test starts from the defaults.
-    registry.clear_cache()
-    yield
-    registry.clear_cache()
 
 
 @pytest.fixture

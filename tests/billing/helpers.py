@@ -38,17 +38,13 @@ class StripeStandIn:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                status, payload = stand_in.handle(self.path, dict(parse_qsl(body)), dict(self.headers))
-                raw = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                self._answer(*stand_in.handle(self.path, dict(parse_qsl(body)), dict(self.headers)))
 
             def do_GET(self) -> None:
                 path, _, query = self.path.partition("?")
-                status, payload = stand_in.read(path, dict(parse_qsl(query)))
+                self._answer(*stand_in.read(path, dict(parse_qsl(query))))
+
+            def _answer(self, status: int, payload: dict[str, Any]) -> None:
                 raw = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

@@ -4,18 +4,8 @@ from typing import Any
 import pytest
 
 from accounts.models import User
-from clinic.registry import clear_cache
 from config.celery import app as celery_app
 from tests.notifications.standin import TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN, StandIn, StandInServer
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clinic_settings() -> Iterator[None]:
-    # Values are cached per process for a few seconds; a test's rolled-back change must
-    # not leak into the next test.
-    clear_cache()
-    yield
-    clear_cache()
 
 
 @pytest.fixture

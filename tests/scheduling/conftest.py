@@ -1,21 +1,12 @@
 """Scheduling fixtures: a short horizon, doctors with every-day hours, free slots to book."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
 from accounts.models import User
-from clinic.registry import clear_cache
 from scheduling.models import Slot
 from tests.scheduling.helpers import HORIZON_DAYS, free_slots, give_hours, set_policy
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clinic_settings() -> Iterator[None]:
-    # Clinic settings are cached per process for a few seconds; each test starts clean.
-    clear_cache()
-    yield
-    clear_cache()
 
 
 @pytest.fixture
