@@ -71,20 +71,10 @@ def doctor_register(
 
 
 @transaction.atomic
-def user_create(
-    *,
-    actor: User | None,
-    email: str,
-    password: str | None,
-    first_name: str = "",
-    last_name: str = "",
-    role: str,
-    phone: str = "",
-) -> User:
-    """An account made by an admin (`createsuperuser` makes one the same way, actor None)."""
-    return User.objects.create_with_profile(
-        actor=actor, email=email, password=password, first_name=first_name, last_name=last_name, role=role, phone=phone
-    )
+def user_create(*, actor: User | None, **account: Any) -> User:
+    """An account made by an admin: `User.objects.create_with_profile` (email, password,
+    first_name, last_name, role, phone), which `createsuperuser` uses too, with actor None."""
+    return User.objects.create_with_profile(actor=actor, **account)
 
 
 @transaction.atomic

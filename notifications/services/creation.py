@@ -4,6 +4,7 @@ preferences, and forgetting a deleted account's addresses."""
 import logging
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,7 +21,7 @@ from notifications.models import (
     NotificationPreference,
     NotificationStatus,
 )
-from scheduling.models import Appointment
+from scheduling.models import Appointment, VisitType
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +118,13 @@ def _appointment_text(appointment: Appointment, kind: Kind) -> tuple[str, str]:
         clinic=clinic_setting("clinic_name"),
         when=f"{local:%A %d %B %Y} at {local:%H:%M} ({local.tzname()})",
     )
+    if appointment.visit_type == VisitType.VIDEO and kind != Kind.CANCELLED:
+        # The clinic's join page, not the room itself: it admits only the signed-in
+        # patient, inside the window, so a forwarded message lets nobody else in.
+        body += (
+            f" It is a video visit: join at {settings.PUBLIC_BASE_URL.rstrip('/')}/video/{appointment.pk}/"
+            f" from {clinic_setting('video_opens_minutes_before')} minutes before the start."
+        )
     return _SUBJECTS[kind], body
 
 

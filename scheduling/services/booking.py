@@ -18,7 +18,7 @@ from accounts.policy import Overrides, patient_acted_for
 from audit.services import audit_record
 from clinic.registry import clinic_setting
 from scheduling import events
-from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Slot, SlotStatus
+from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Slot, SlotStatus, VisitType
 from scheduling.services.availability import horizon_end
 from scheduling.services.errors import (
     AppointmentLimitReached,
@@ -74,6 +74,7 @@ def appointment_book(
     start: datetime,
     patient: Patient | None = None,
     reason: str = "",
+    visit_type: str = VisitType.IN_PERSON,
 ) -> Appointment:
     """Book the free slot of `doctor` at `start` for a patient.
 
@@ -109,11 +110,14 @@ def appointment_book(
             start=slot.start,
             end=slot.end,
             reason=reason,
+            visit_type=visit_type,
             booked_by=actor,
             created_at=now,
             updated_at=now,
         )
-        details = overrides.audited({"doctor": doctor.pk, "patient": patient.pk, "start": slot.start.isoformat()})
+        details = overrides.audited(
+            {"doctor": doctor.pk, "patient": patient.pk, "start": slot.start.isoformat(), "visit_type": visit_type}
+        )
         audit_record(actor=actor, action="appointment.booked", obj=appointment, details=details)
         events.slot_booked(slot)
         notify_patient(appointment, "booked")

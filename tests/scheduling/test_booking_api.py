@@ -30,7 +30,7 @@ def test_patient_books_a_free_slot(client_for, alice, carol_hours, slot_of):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert set(body) == {
-        "id", "doctor", "patient", "start", "end", "status", "reason",
+        "id", "doctor", "patient", "start", "end", "status", "reason", "visit_type",
         "queue_number", "checked_in_at", "created_at", "updated_at",
     }  # fmt: skip
     assert body["doctor"] == carol_hours.doctor.id and body["patient"] == alice.patient.id
@@ -41,6 +41,30 @@ def test_patient_books_a_free_slot(client_for, alice, carol_hours, slot_of):
     event = Event.objects.get(topic=f"doctor.{carol_hours.doctor.id}.availability", name="slot.booked")
     assert event.data == {"doctor": carol_hours.doctor.id, "start": body["start"], "end": body["end"]}
     assert AuditLog.objects.filter(action="appointment.booked", object_id=str(body["id"])).exists()
+
+
+def test_a_patient_books_a_video_visit(client_for, alice, carol_hours, slot_of):
+    slot = slot_of(0)
+    response = client_for(alice).post(
+        BOOK, {"doctor": carol_hours.doctor.id, "start": slot.start.isoformat(), "visit_type": "video"}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["visit_type"] == "video"
+    assert Appointment.objects.get(pk=response.json()["id"]).visit_type == "video"
+
+
+def test_in_person_is_the_default(client_for, alice, carol_hours, slot_of):
+    slot = slot_of(0)
+    response = client_for(alice).post(BOOK, {"doctor": carol_hours.doctor.id, "start": slot.start.isoformat()})
+    assert response.json()["visit_type"] == "in_person"
+
+
+def test_an_unknown_visit_type_is_400(client_for, alice, carol_hours, slot_of):
+    slot = slot_of(0)
+    response = client_for(alice).post(
+        BOOK, {"doctor": carol_hours.doctor.id, "start": slot.start.isoformat(), "visit_type": "phone"}, format="json"
+    )
+    assert response.status_code == 400 and "visit_type" in response.json()["fields"]
 
 
 def test_staff_book_for_a_patient(client_for, rita, alice, carol_hours, slot_of):
