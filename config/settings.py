@@ -13,6 +13,8 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from config.storage import records_storage_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -289,28 +291,8 @@ CELERY_BEAT_SCHEDULE["records-purge-expired"] = {
 }
 
 
-def records_storage_config(*, bucket: str, region: str | None, endpoint_url: str | None, ttl: int) -> dict:
-    """The records storage: private, server-side encrypted, write-once S3 objects, read
-    through s3v4 presigned URLs that live `ttl` seconds; local files without a bucket."""
-    if not bucket:
-        return {"BACKEND": "records.storage.RecordsFileStorage", "OPTIONS": {"location": VAR_DIR / "media" / "records"}}
-    return {
-        "BACKEND": "records.storage.RecordsS3Storage",
-        "OPTIONS": {
-            "bucket_name": bucket,
-            "region_name": region,
-            "endpoint_url": endpoint_url,
-            "signature_version": "s3v4",
-            "default_acl": "private",
-            "object_parameters": {"ServerSideEncryption": "AES256"},
-            "file_overwrite": False,
-            "querystring_auth": True,
-            "querystring_expire": ttl,
-        },
-    }
-
-
 RECORDS_STORAGE = records_storage_config(
+    local_root=VAR_DIR / "media" / "records",
     bucket=AWS_STORAGE_BUCKET_NAME,
     region=AWS_S3_REGION_NAME,
     endpoint_url=AWS_S3_ENDPOINT_URL,
