@@ -21,6 +21,7 @@ from notifications.models import (
     NotificationPreference,
     NotificationStatus,
 )
+from observability import metrics
 from scheduling.models import Appointment, VisitType
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,10 @@ def _notification_create(
         sent_at=now if in_app else None,
         created_at=now,
         updated_at=now,
+    )
+    # Counted once committed: "pending" for a delivery handed to the worker, "sent" in-app.
+    transaction.on_commit(
+        partial(metrics.notification_delivery, channel=channel, state=notification.status), robust=True
     )
     if in_app:
         events.notification_created(notification)

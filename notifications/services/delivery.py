@@ -17,6 +17,7 @@ from notifications.models import (
 )
 from notifications.senders import OutgoingMessage, PermanentSendError, TransientSendError, sender_for
 from notifications.services.creation import EXTERNAL_CHANNELS
+from observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,14 @@ def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
     if not claimed:
         return DeliveryOutcome("skipped")
     notification = Notification.objects.select_related("user").get(pk=notification_id)
+    outcome = _attempt(notification, now)
+    # One count per attempt, by the state it reached: sent, failed, retry or skipped.
+    metrics.notification_delivery(channel=notification.channel, state=outcome.result)
+    return outcome
+
+
+def _attempt(notification: Notification, now: datetime) -> DeliveryOutcome:
+    """One claimed delivery attempt (the claim was taken at `now`)."""
     if not notification.user.is_active or not notification.recipient:
         return _finish_failed(notification, "The recipient has no address or no longer has an account.", now)
 

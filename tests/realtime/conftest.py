@@ -16,6 +16,7 @@ from accounts import services
 from accounts.models import User
 from config.asgi import application
 from realtime import services as realtime_services
+from tests.clock import in_test_clock
 from tests.realtime.helpers import (
     ORIGIN,
     Socket,
@@ -79,8 +80,8 @@ def daphne_server(tmp_path: Path) -> Iterator[Callable[[], str]]:
         port = free_port()
         log = (tmp_path / f"daphne-{port}.log").open("w")
         process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(port),
-             "config.asgi:application"],
+            in_test_clock([str(Path(sys.executable).parent / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p",
+                           str(port), "config.asgi:application"]),
             cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         processes.append(process)
