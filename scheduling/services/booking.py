@@ -7,8 +7,10 @@ booked and gets 409. Locks are always taken in one order: appointment → doctor
 patient → slots by id.
 """
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,8 +19,16 @@ from accounts.models import Doctor, Patient, User
 from accounts.policy import Overrides, patient_acted_for
 from audit.services import audit_record
 from clinic.registry import clinic_setting
-from scheduling import events
-from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Slot, SlotStatus, VisitType
+from scheduling import events, selectors
+from scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentSeries,
+    AppointmentStatus,
+    Slot,
+    SlotStatus,
+    VisitType,
+)
 from scheduling.services.availability import horizon_end
 from scheduling.services.errors import (
     AppointmentLimitReached,
@@ -38,7 +48,12 @@ def notify_patient(appointment: Appointment, kind: str) -> None:
     transaction.on_commit(announce, robust=True)
 
 
-def _check_slot_window(*, start: datetime, overrides: Overrides) -> None:
+def book_for(*, actor: User, patient: Patient | None) -> Patient:
+    """The patient a booking is for (accounts.policy: patients book for themselves)."""
+    return patient_acted_for(actor=actor, patient=patient, verb="book", what="appointments")
+
+
+def check_slot_window(*, start: datetime, overrides: Overrides) -> None:
     """Horizon for everyone; minimum notice for patients (staff and admin may override)."""
     now = timezone.now()
     if start <= now or start >= horizon_end():
@@ -50,10 +65,11 @@ def _check_slot_window(*, start: datetime, overrides: Overrides) -> None:
     )
 
 
-def _check_open_cap(*, patient: Patient, overrides: Overrides) -> None:
+def check_open_cap(*, patient: Patient, overrides: Overrides, adding: int = 1) -> None:
+    """The open-appointment cap, for `adding` more: binding on patients, overridden by staff."""
     open_count = Appointment.objects.filter(patient=patient, status__in=ACTIVE_STATUSES).count()
     overrides.check(
-        broken=open_count >= clinic_setting("max_open_appointments_per_patient"),
+        broken=open_count + adding > clinic_setting("max_open_appointments_per_patient"),
         rule="max_open_appointments",
         refusal=AppointmentLimitReached(),
     )
@@ -83,13 +99,13 @@ def appointment_book(
     notice and the cap (audited). 409 `slot_unavailable` when someone else holds the
     slot or the time, 400 `invalid_slot` when there is no such free future slot.
     """
-    patient = patient_acted_for(actor=actor, patient=patient, verb="book", what="appointments")
+    patient = book_for(actor=actor, patient=patient)
     if not doctor.is_approved:
         raise InvalidSlot("This doctor is not taking bookings.")
 
     def book() -> Appointment:
         overrides = Overrides(actor)
-        _check_slot_window(start=start, overrides=overrides)
+        check_slot_window(start=start, overrides=overrides)
         # The patient's row lock serialises one patient's bookings: the cap and the
         # "not twice at once" check below cannot be raced by a second request.
         Patient.objects.select_for_update().filter(pk=patient.pk).first()
@@ -98,32 +114,76 @@ def appointment_book(
             raise InvalidSlot()
         if slot.status != SlotStatus.FREE:
             raise SlotUnavailable()
-        _check_open_cap(patient=patient, overrides=overrides)
+        check_open_cap(patient=patient, overrides=overrides)
         _check_patient_free(patient=patient, start=slot.start, end=slot.end)
-        slot.status = SlotStatus.BOOKED
-        slot.save(update_fields=["status"])
-        now = timezone.now()
-        appointment = Appointment.objects.create(
-            doctor=doctor,
-            patient=patient,
-            slot=slot,
-            start=slot.start,
-            end=slot.end,
-            reason=reason,
-            visit_type=visit_type,
-            booked_by=actor,
-            created_at=now,
-            updated_at=now,
+        return book_slot(
+            actor=actor, patient=patient, slot=slot, reason=reason, visit_type=visit_type, overrides=overrides
         )
-        details = overrides.audited(
-            {"doctor": doctor.pk, "patient": patient.pk, "start": slot.start.isoformat(), "visit_type": visit_type}
-        )
-        audit_record(actor=actor, action="appointment.booked", obj=appointment, details=details)
-        events.slot_booked(slot)
-        notify_patient(appointment, "booked")
-        return appointment
 
     return as_conflict(book)
+
+
+def appointment_book_request(*, actor: User, data: Mapping[str, Any]) -> Appointment:
+    """Book from a validated `BookInput`: the one input path of every booking API.
+
+    REST's /api/appointments/book/ and FHIR's `POST Appointment` both come through here
+    (and series through `booking_arguments`), so a field added to `BookInput` reaches the
+    services the same way from all of them.
+    """
+    return appointment_book(actor=actor, **booking_arguments(actor=actor, data=data))
+
+
+def booking_arguments(*, actor: User, data: Mapping[str, Any]) -> dict[str, Any]:
+    """`BookInput`'s fields as the booking services take them (ids resolved to records)."""
+    return {
+        "doctor": selectors.doctor_for_booking(actor=actor, doctor_id=data["doctor"]),
+        "patient": selectors.patient_for_booking(patient_id=data.get("patient")),
+        "start": data["start"],
+        "reason": data["reason"],
+        "visit_type": data["visit_type"],
+    }
+
+
+def book_slot(
+    *,
+    actor: User,
+    patient: Patient,
+    slot: Slot,
+    reason: str,
+    visit_type: str,
+    overrides: Overrides,
+    series: AppointmentSeries | None = None,
+) -> Appointment:
+    """Book a free slot the caller has locked and checked: every booking's last step, so a
+    series' occurrences are ordinary appointments (same audit, event and notification)."""
+    slot.status = SlotStatus.BOOKED
+    slot.save(update_fields=["status"])
+    now = timezone.now()
+    appointment = Appointment.objects.create(
+        doctor_id=slot.doctor_id,
+        patient=patient,
+        slot=slot,
+        start=slot.start,
+        end=slot.end,
+        reason=reason,
+        visit_type=visit_type,
+        series=series,
+        booked_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    details: dict[str, Any] = {
+        "doctor": slot.doctor_id,
+        "patient": patient.pk,
+        "start": slot.start.isoformat(),
+        "visit_type": visit_type,
+    }
+    if series is not None:
+        details["series"] = series.pk
+    audit_record(actor=actor, action="appointment.booked", obj=appointment, details=overrides.audited(details))
+    events.slot_booked(slot)
+    notify_patient(appointment, "booked")
+    return appointment
 
 
 def appointment_update(
@@ -164,7 +224,7 @@ def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
         rule="reschedule_notice",
         refusal=NoticeTooShort("It is too late to move this appointment online."),
     )
-    _check_slot_window(start=start, overrides=overrides)
+    check_slot_window(start=start, overrides=overrides)
     Patient.objects.select_for_update().filter(pk=appointment.patient_id).first()
     target = Slot.objects.filter(doctor_id=appointment.doctor_id, start=start).values_list("pk", flat=True).first()
     if target is None:
