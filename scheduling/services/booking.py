@@ -81,7 +81,7 @@ def _check_patient_free(*, patient: Patient, start: datetime, end: datetime, exc
     if exclude is not None:
         clash = clash.exclude(pk=exclude)
     if clash.exists():
-        raise SlotUnavailable("The patient already has an appointment at that time.")
+        raise SlotUnavailable("The patient already has an appointment at that time.", reason="patient_busy")
 
 
 def appointment_book(
@@ -114,7 +114,7 @@ def appointment_book(
         if slot is None or slot.status == SlotStatus.BLOCKED:
             raise InvalidSlot()
         if slot.status != SlotStatus.FREE:
-            raise SlotUnavailable()
+            raise SlotUnavailable(reason="slot_taken")
         _check_open_cap(actor=actor, patient=patient, overrides=overrides)
         _check_patient_free(patient=patient, start=slot.start, end=slot.end)
         slot.status = SlotStatus.BOOKED
@@ -197,7 +197,7 @@ def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
     if new_slot.status == SlotStatus.BLOCKED:
         raise InvalidSlot()
     if new_slot.status != SlotStatus.FREE:
-        raise SlotUnavailable()
+        raise SlotUnavailable(reason="slot_taken")
     _check_patient_free(patient=appointment.patient, start=new_slot.start, end=new_slot.end, exclude=appointment.pk)
     old_slot = slots.get(appointment.slot_id) if appointment.slot_id else None
     old_start = appointment.start
