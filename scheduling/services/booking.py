@@ -80,7 +80,7 @@ def _check_patient_free(*, patient: Patient, start: datetime, end: datetime, exc
     if exclude is not None:
         clash = clash.exclude(pk=exclude)
     if clash.exists():
-        raise SlotUnavailable("The patient already has an appointment at that time.")
+        raise SlotUnavailable("The patient already has an appointment at that time.", reason="patient_busy")
 
 
 def appointment_book(
@@ -113,7 +113,7 @@ def appointment_book(
         if slot is None or slot.status == SlotStatus.BLOCKED:
             raise InvalidSlot()
         if slot.status != SlotStatus.FREE:
-            raise SlotUnavailable()
+            raise SlotUnavailable(reason="slot_taken")
         check_open_cap(patient=patient, overrides=overrides)
         _check_patient_free(patient=patient, start=slot.start, end=slot.end)
         return book_slot(
@@ -236,7 +236,7 @@ def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
     if new_slot.status == SlotStatus.BLOCKED:
         raise InvalidSlot()
     if new_slot.status != SlotStatus.FREE:
-        raise SlotUnavailable()
+        raise SlotUnavailable(reason="slot_taken")
     _check_patient_free(patient=appointment.patient, start=new_slot.start, end=new_slot.end, exclude=appointment.pk)
     old_slot = slots.get(appointment.slot_id) if appointment.slot_id else None
     old_start = appointment.start

@@ -94,6 +94,7 @@ def series_book(
             raise SlotUnavailable(
                 "Some occurrences are not free; nothing was booked.",
                 extra={"conflicts": [clinic_iso(start) for start in conflicts]},
+                reason="series_conflict",
             )
         check_open_cap(patient=patient, overrides=overrides, adding=count)
         series = AppointmentSeries.objects.create(
