@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 import psycopg
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -260,7 +261,7 @@ def bench_one_slot(base: str, data: dict[str, Any], attempts: int) -> tuple[Coun
 
 
 def _socket(base: str, token: str, user_id: int) -> Any:
-    ws = connect(base.replace("http", "ws", 1) + "/ws/", origin="http://127.0.0.1", open_timeout=30)
+    ws = connect(base.replace("http", "ws", 1) + "/ws/", origin=Origin("http://127.0.0.1"), open_timeout=30)
     ws.send(json.dumps({"action": "auth", "token": token}))
     assert json.loads(ws.recv(timeout=30))["type"] == "authenticated"
     ws.send(json.dumps({"action": "subscribe", "topic": f"user.{user_id}.notifications"}))

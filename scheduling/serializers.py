@@ -35,7 +35,7 @@ class ClinicDateTimeField(serializers.DateTimeField):
             self.fail("naive")
         return super().enforce_timezone(value)
 
-    def to_representation(self, value: datetime | None) -> str | None:
+    def to_representation(self, value: datetime | None) -> Any:
         return None if value is None else clinic_iso(value)
 
 
@@ -200,8 +200,12 @@ class SeriesInput(BookInput):
 
     every = serializers.ChoiceField(choices=SeriesEvery.choices)
     count = serializers.IntegerField(min_value=2, max_value=12)
-    # A hold keeps one slot; a series books several (a patient's own holds are booked anyway).
-    hold = None
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # A hold keeps one slot; a series books several (a patient's own holds are booked anyway).
+        fields = super().get_fields()
+        del fields["hold"]
+        return fields
 
 
 class SeriesOutput(serializers.Serializer):

@@ -11,16 +11,19 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 
 from accounts.admin import DoctorFilter
+from accounts.authentication import request_user
 from audit.backoffice import AuditedModelAdmin, ReadOnlyInline, has_role
 from core.roles import STAFF_ROLES
 from waitlist import services
 from waitlist.models import Offer, WaitlistEntry
 
+_ENTRY_FIELDS = ("doctor", "patient", "first_day", "last_day", "earliest_time", "latest_time")
+
 
 class OfferInline(ReadOnlyInline):
     model = Offer
-    fields = ["start", "expires_at", "status", "created_at", "ended_at"]
-    readonly_fields = fields
+    fields = ("start", "expires_at", "status", "created_at", "ended_at")
+    readonly_fields = ("start", "expires_at", "status", "created_at", "ended_at")
     ordering = ["-created_at"]
 
 
@@ -33,7 +36,7 @@ class WaitlistEntryAdmin(AuditedModelAdmin):
     search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
     list_select_related = ["doctor__user", "patient__user"]
     ordering = ["created_at", "id"]
-    fields = ["doctor", "patient", "first_day", "last_day", "earliest_time", "latest_time"]
+    fields = _ENTRY_FIELDS
     raw_id_fields = ["patient"]
     inlines = [OfferInline]
     actions = ["cancel"]
@@ -52,10 +55,10 @@ class WaitlistEntryAdmin(AuditedModelAdmin):
         # A new entry has no offers yet.
         return self.inlines if obj is not None else []
 
-    def get_fields(self, request: HttpRequest, obj: WaitlistEntry | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: WaitlistEntry | None = None) -> tuple[str, ...]:
         # An entry is added, then only cancelled (nobody may change one): its page shows
         # where it stands.
-        return [*self.fields, "status", "appointment"] if obj is not None else list(self.fields)
+        return (*_ENTRY_FIELDS, "status", "appointment") if obj is not None else _ENTRY_FIELDS
 
     def has_desk_permission(self, request: HttpRequest) -> bool:
         return has_role(request, STAFF_ROLES)
@@ -63,7 +66,7 @@ class WaitlistEntryAdmin(AuditedModelAdmin):
     def save_model(self, request: HttpRequest, obj: WaitlistEntry, form: ModelForm, change: bool) -> None:
         data = form.cleaned_data
         entry = services.entry_join(
-            actor=request.user,
+            actor=request_user(request),
             doctor=data["doctor"],
             patient=data["patient"],
             first_day=data["first_day"],
@@ -77,5 +80,5 @@ class WaitlistEntryAdmin(AuditedModelAdmin):
     @admin.action(description="Take the selected patients off the waitlist", permissions=["desk"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[WaitlistEntry]) -> None:
         for entry in queryset:
-            services.entry_cancel(actor=request.user, entry=entry)
+            services.entry_cancel(actor=request_user(request), entry=entry)
         messages.success(request, f"{len(queryset)} waitlist entr{'y' if len(queryset) == 1 else 'ies'} cancelled.")

@@ -22,16 +22,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Doctor, Patient, User
+from accounts.policy import Overrides
 from audit.services import audit_record
 from clinic.registry import clinic_setting
 from scheduling import events
 from scheduling.models import Hold, HoldStatus, Slot, SlotStatus
-from scheduling.services.booking import (
-    check_open_cap,
-    check_patient_free,
-    check_slot_window,
-    resolve_patient,
-)
+from scheduling.services.booking import book_for, check_open_cap, check_patient_free, check_slot_window
 from scheduling.services.errors import InvalidSlot, SlotUnavailable
 from scheduling.services.hold_state import end_and_free, ended, live_hold_on, unpin
 from scheduling.services.races import as_conflict
@@ -106,12 +102,12 @@ def hold_create(*, actor: User, doctor: Doctor, start: datetime, patient: Patien
     staff and admin for any patient). A patient's earlier hold is replaced. 409
     `slot_unavailable` when the slot is booked or held by someone else.
     """
-    patient = resolve_patient(actor=actor, patient=patient)
+    patient = book_for(actor=actor, patient=patient)
     if not doctor.is_approved:
         raise InvalidSlot("This doctor is not taking bookings.")
 
     def hold() -> Hold:
-        check_slot_window(actor=actor, start=start, overrides=[])
+        check_slot_window(start=start, overrides=Overrides(actor))
         # The booking's lock order: the patient (one hold per patient), then the slot.
         Patient.objects.select_for_update().filter(pk=patient.pk).first()
         slot = _lock_slot(doctor=doctor, start=start)
@@ -136,7 +132,9 @@ def hold_offer(*, doctor: Doctor, start: datetime, patient: Patient, minutes: in
     """
 
     def offer() -> Hold:
-        check_slot_window(actor=patient.user, start=start, overrides=[])
+        # Only what the patient could book themself: their rules, none overridden.
+        as_patient = Overrides(patient.user)
+        check_slot_window(start=start, overrides=as_patient)
         Patient.objects.select_for_update().filter(pk=patient.pk).first()
         slot = _lock_slot(doctor=doctor, start=start)
         now = timezone.now()
@@ -148,7 +146,7 @@ def hold_offer(*, doctor: Doctor, start: datetime, patient: Patient, minutes: in
                 raise SlotUnavailable("The patient is holding another slot.")
             end_and_free(own, outcome=HoldStatus.EXPIRED, actor=None, now=now)
         check_patient_free(patient=patient, start=slot.start, end=slot.end)
-        check_open_cap(actor=patient.user, patient=patient, overrides=[])
+        check_open_cap(patient=patient, overrides=as_patient)
         return _place(actor=None, patient=patient, slot=slot, minutes=minutes, now=now)
 
     return as_conflict(offer)

@@ -14,7 +14,7 @@ from scheduling.models import Hold, Slot
 from scheduling.serializers import clinic_iso
 from tests import factories
 from tests.clock import clinic_date
-from tests.scheduling.conftest import free_slots
+from tests.scheduling.helpers import free_slots
 from waitlist import services as waitlist
 from waitlist.models import WaitlistEntry
 

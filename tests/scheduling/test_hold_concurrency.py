@@ -15,7 +15,7 @@ from scheduling.models import Appointment, Hold, HoldStatus
 from tests import factories
 from tests.clock import clinic_date
 from tests.concurrency import run_together
-from tests.scheduling.conftest import free_slots
+from tests.scheduling.helpers import free_slots
 from tests.scheduling.test_concurrency import SLOT_MISMATCH_SQL, _client, _race_day_rule, _scalar
 from waitlist import services as waitlist
 from waitlist.models import Offer

@@ -16,7 +16,7 @@ from tests.backoffice import admin_login, changelist_action
 from tests.clock import clinic_date
 from tests.fhir_facade.outcomes import assert_outcome, fhir_json
 from tests.fhir_facade.test_booking import _post, _resource
-from tests.scheduling.conftest import set_policy
+from tests.scheduling.helpers import set_policy
 
 pytestmark = pytest.mark.django_db
 

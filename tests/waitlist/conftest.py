@@ -9,7 +9,6 @@ from clinic.clock import clinic_timezone
 from scheduling.models import Slot
 from tests.notifications.conftest import alice_reachable, standin  # noqa: F401
 from tests.scheduling.conftest import (  # noqa: F401
-    _fresh_clinic_settings,
     carol_hours,
     clinic,
     dave_hours,

@@ -12,7 +12,7 @@ from scheduling import services as scheduling
 from scheduling.models import Hold, HoldStatus, Slot
 from tests import factories
 from tests.concurrency import run_together
-from tests.scheduling.conftest import free_slots
+from tests.scheduling.helpers import free_slots
 from tests.scheduling.test_concurrency import _race_day_rule
 from waitlist import services
 from waitlist.models import EntryStatus, Offer, OfferStatus, WaitlistEntry
@@ -30,6 +30,8 @@ def _window(slots: list[Slot], first: int, length: int) -> tuple[time, time]:
 
 
 def _matches(entry: WaitlistEntry, slot: Slot) -> bool:
+    # Every entry of this race has both times.
+    assert entry.earliest_time is not None and entry.latest_time is not None
     tz = clinic_timezone()
     start, end = slot.start.astimezone(tz), slot.end.astimezone(tz)
     return (

@@ -16,7 +16,7 @@ from scheduling.models import Appointment, Hold, HoldStatus
 from scheduling.serializers import clinic_iso
 from tests import factories
 from tests.clock import clinic_date
-from tests.scheduling.conftest import set_policy
+from tests.scheduling.helpers import set_policy
 from tests.waitlist.conftest import window
 from waitlist import services, tasks
 from waitlist.models import Offer, OfferStatus, WaitlistEntry
