@@ -12,6 +12,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from core.access_log import AccessLogMiddleware  # noqa: E402
 from core.backends import log_backends  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
@@ -19,7 +20,8 @@ log_backends("web")
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # One access line per request, credentials in query strings redacted (run daphne -v 0).
+        "http": AccessLogMiddleware(django_asgi_app),
         # Browsers send an Origin; only pages of our own hosts may open the socket.
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }

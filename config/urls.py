@@ -4,12 +4,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.errors import api_not_found
 from core.views import HealthView
+from portals import urls as portal_urls
+from portals.views import page_not_found
 from realtime.views import display_page
 
 api_patterns = [
     path("health/", HealthView.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include(portal_urls.api_urlpatterns)),
     path("", include("core.urls")),
     path("", include("accounts.urls")),
     path("", include("audit.urls")),
@@ -28,6 +31,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The reception screen (contract §9, added): plain HTML, outside the JSON API.
     path("display/", display_page, name="display"),
+    # The landing page, the patient portal and the doctor dashboard (portals/).
+    path("", include(portal_urls)),
+    # Any other page: a plain 404 page, never Django's debug page listing the URLs.
+    re_path(r"^.*$", page_not_found),
 ]
 
 handler400 = "core.errors.handler400"

@@ -15,6 +15,8 @@ from accounts import services
 from accounts.models import User
 from tests import factories
 
+pytest_plugins = ["tests.documented_statuses"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: object) -> None:

@@ -99,6 +99,7 @@ export type DisplayTokenCreateInputRequest = {
 
 export type Doctor = {
   id: number;
+  user_id: number;
   first_name: string;
   last_name: string;
   specialization: string;
@@ -310,6 +311,13 @@ export type PaginatedDoctorList = {
   next?: string | null;
   previous?: string | null;
   results: Doctor[];
+};
+
+export type PaginatedInvoiceList = {
+  count: number;
+  next?: string | null;
+  previous?: string | null;
+  results: Invoice[];
 };
 
 export type PaginatedMessageList = {
