@@ -50,11 +50,14 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "audit",
+    "clinic",
     "scheduling",
     "realtime",
     "records",
     "notifications",
     "billing",
+    "reviews",
+    "tooling",
     "portals",
 ]
 

@@ -7,6 +7,7 @@ example of a client a portal developer would write.
 
 import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -17,7 +18,6 @@ from django.views import View
 from django.views.decorators.http import require_GET
 
 from accounts import demo
-from core.contracts import CONTRACTS
 
 
 def _demo_accounts() -> dict[str, Any] | None:
@@ -52,7 +52,9 @@ def doctor_dashboard(request: HttpRequest) -> HttpResponse:
 
 @lru_cache(maxsize=1)
 def _asyncapi_text() -> str:
-    return CONTRACTS["asyncapi.yaml"]()
+    # The committed, generated file (a test fails when it is stale): serving it needs no
+    # renderer at run time (tooling/ is loaded by no process).
+    return (Path(settings.BASE_DIR) / "frontend_contracts" / "asyncapi.yaml").read_text()
 
 
 class AsyncApiYamlView(View):

@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
-from core.contracts import default_directory
 from tests.documented_statuses import path_template, undocumented
+from tooling.contracts import default_directory
 
 SCHEMA = yaml.safe_load((default_directory() / "openapi.yaml").read_text())
 

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from accounts import demo
-from core.contracts import default_directory
+from tooling.contracts import default_directory
 
 pytestmark = pytest.mark.django_db
 
