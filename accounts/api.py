@@ -108,7 +108,11 @@ class UserDeleteApi(GenericAPIView):
         request=UserDeleteInput,
         responses={
             204: None,
-            **error_responses((400, "invalid", "Invalid input."), (404, "not_found", "No user with this id.")),
+            **error_responses(
+                (400, "invalid", "Invalid input."),
+                (404, "not_found", "No user with this id."),
+                (415, "unsupported_media_type", 'Unsupported media type "text/plain" in request.'),
+            ),
         },
     )
     def delete(self, request: Request) -> Response:

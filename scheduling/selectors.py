@@ -4,7 +4,7 @@ The queue's shape is built in `scheduling.events` (`queue_payload`), so the REST
 returns exactly what the realtime event carries.
 """
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
@@ -14,9 +14,10 @@ from django.utils import timezone
 from accounts.models import Doctor, Patient, Role, User
 from accounts.selectors import doctor_get
 from clinic.clock import clinic_timezone, clinic_today
+from clinic.registry import clinic_setting
 from core.exceptions import Forbidden, ValidationFailed
 from scheduling import calendar, events
-from scheduling.models import Appointment, AvailabilityRule, Slot
+from scheduling.models import Appointment, AvailabilityRule, Slot, SlotStatus
 
 # --- Doctors, as scheduling sees them --------------------------------------------------
 
@@ -58,30 +59,55 @@ def doctors_with_rules() -> list[int]:
 # --- Availability ---------------------------------------------------------------------
 
 
+def _why_not_bookable(*, actor: User, start: datetime, available: bool, notice_ends: datetime) -> str | None:
+    """Why this caller could not book this slot now (None: they could), checked as booking checks.
+
+    `unavailable`: booked (or held) by someone; `role`: the caller's role does not book
+    (doctors); `notice`: a patient inside the minimum notice (staff and admin may override it).
+    """
+    if not available:
+        return "unavailable"
+    if not (actor.role == Role.PATIENT or actor.is_staff_or_admin):
+        return "role"
+    if actor.role == Role.PATIENT and start < notice_ends:
+        return "notice"
+    return None
+
+
 def availability(*, actor: User, doctor_id: int, first: date | None = None, last: date | None = None) -> dict[str, Any]:
     """The doctor's slots on clinic days [first, last], future ones only, in time order.
 
-    Three queries whatever the number of slots: the time zone (cached), the doctor, the slots.
+    `available` is the slot's state for everyone; `bookable` (with a `reason` when false)
+    is whether this caller could book it now. Three queries whatever the number of slots:
+    the time zone and the notice (cached settings), the doctor, the slots.
     """
     tz = clinic_timezone()
     doctor = doctor_get(actor=actor, doctor_id=doctor_id)
     first = first or clinic_today()
     last = last or first
-    window_start = max(calendar.day_bounds(first, tz)[0], timezone.now())
+    now = timezone.now()
+    notice_ends = now + timedelta(minutes=clinic_setting("min_notice_minutes"))
+    window_start = max(calendar.day_bounds(first, tz)[0], now)
     window_end = calendar.day_bounds(last, tz)[1]
     rows = (
         Slot.objects.filter(doctor=doctor, start__gte=window_start, start__lt=window_end)
         .order_by("start")
         .values_list("start", "end", "status")
     )
-    return {
-        "doctor": doctor.pk,
-        "timezone": str(tz.key),
-        "slots": [
-            {"start": start.astimezone(tz).isoformat(), "end": end.astimezone(tz).isoformat(), "available": s == "free"}
-            for start, end, s in rows
-        ],
-    }
+    slots = []
+    for start, end, status in rows:
+        available = status == SlotStatus.FREE
+        reason = _why_not_bookable(actor=actor, start=start, available=available, notice_ends=notice_ends)
+        slots.append(
+            {
+                "start": start.astimezone(tz).isoformat(),
+                "end": end.astimezone(tz).isoformat(),
+                "available": available,
+                "bookable": reason is None,
+                "reason": reason,
+            }
+        )
+    return {"doctor": doctor.pk, "timezone": str(tz.key), "slots": slots}
 
 
 def rule_list(*, actor: User, doctor_id: int) -> QuerySet[AvailabilityRule]:
@@ -98,7 +124,7 @@ def rule_for_change(*, actor: User, doctor_id: int, rule_id: int) -> Availabilit
 
 
 def _visible_appointments(actor: User) -> QuerySet[Appointment]:
-    appointments = Appointment.objects.all()
+    appointments = Appointment.objects.select_related("patient__user")
     if actor.is_staff_or_admin:
         return appointments
     if actor.role == Role.DOCTOR:

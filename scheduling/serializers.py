@@ -45,13 +45,26 @@ class _ClinicModelSerializer(serializers.ModelSerializer):
 # --- Output ----------------------------------------------------------------------------
 
 
+def patient_display_name(appointment: Appointment) -> str:
+    user = appointment.patient.user
+    return f"{user.first_name} {user.last_name}".strip()
+
+
 class AppointmentSerializer(_ClinicModelSerializer):
+    """Appointment (contract §4), plus `patient_name`: appointments are only ever shown to
+    their patient, their doctor, staff and admin (and the queue topic to the doctor, staff
+    and admin); display screens get numbers only (`scheduling.events.display_payload`).
+    Read with `select_related("patient__user")`."""
+
+    patient_name = serializers.SerializerMethodField(help_text="The patient's display name (first and last name).")
+
     class Meta:
         model = Appointment
         fields = [
             "id",
             "doctor",
             "patient",
+            "patient_name",
             "start",
             "end",
             "status",
@@ -62,6 +75,9 @@ class AppointmentSerializer(_ClinicModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_patient_name(self, appointment: Appointment) -> str:
+        return patient_display_name(appointment)
 
 
 class RuleSerializer(_ClinicModelSerializer):
@@ -94,7 +110,14 @@ class ExceptionSerializer(_ClinicModelSerializer):
 class SlotOutput(serializers.Serializer):
     start = serializers.CharField(help_text="ISO 8601 with the clinic's offset")
     end = serializers.CharField(help_text="ISO 8601 with the clinic's offset")
-    available = serializers.BooleanField()
+    available = serializers.BooleanField(help_text="Free for everyone (not booked, held or blocked).")
+    bookable = serializers.BooleanField(help_text="Whether this caller could book it now.")
+    reason = serializers.ChoiceField(
+        choices=["unavailable", "notice", "role"],
+        allow_null=True,
+        help_text="Why it is not bookable: `unavailable` (taken), `notice` (inside the minimum notice "
+        "for patients, `min_notice_minutes`), `role` (the caller's role does not book); null when bookable.",
+    )
 
 
 class AvailabilityOutput(serializers.Serializer):

@@ -60,9 +60,12 @@ def _check_slot_window(*, actor: User, start: datetime, overrides: list[str]) ->
     now = timezone.now()
     if start <= now or start >= horizon_end():
         raise InvalidSlot()
-    if start < now + timedelta(minutes=clinic_setting("min_notice_minutes")):
+    min_notice = clinic_setting("min_notice_minutes")
+    if start < now + timedelta(minutes=min_notice):
         if is_patient(actor):
-            raise NoticeTooShort("That slot starts too soon to book online.")
+            raise NoticeTooShort(
+                f"That slot starts too soon to book online: the minimum notice is {min_notice} minutes."
+            )
         overrides.append("min_notice")
 
 
@@ -171,10 +174,13 @@ def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
     if appointment.status != AppointmentStatus.BOOKED:
         raise InvalidTransition("Only a booked appointment (not yet checked in) can be moved.")
     overrides: list[str] = []
-    notice = timedelta(minutes=clinic_setting("patient_reschedule_notice_minutes"))
-    if appointment.start < timezone.now() + notice:
+    notice_minutes = clinic_setting("patient_reschedule_notice_minutes")
+    if appointment.start < timezone.now() + timedelta(minutes=notice_minutes):
         if is_patient(actor):
-            raise NoticeTooShort("It is too late to move this appointment online.")
+            raise NoticeTooShort(
+                f"It is too late to move this appointment online: moves close {notice_minutes} minutes "
+                "before the start."
+            )
         overrides.append("reschedule_notice")
     _check_slot_window(actor=actor, start=start, overrides=overrides)
     Patient.objects.select_for_update().filter(pk=appointment.patient_id).first()

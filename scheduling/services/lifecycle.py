@@ -88,10 +88,13 @@ def _transition(*, actor: User, appointment: Appointment, status: str) -> Appoin
         appointment.finished_at = now
         fields.append("finished_at")
     elif status == S.CANCELLED:
-        notice = timedelta(minutes=clinic_setting("patient_cancel_notice_minutes"))
-        if notice and appointment.start < now + notice:
+        notice_minutes = clinic_setting("patient_cancel_notice_minutes")
+        if notice_minutes and appointment.start < now + timedelta(minutes=notice_minutes):
             if is_patient(actor):
-                raise NoticeTooShort("It is too late to cancel this appointment online.")
+                raise NoticeTooShort(
+                    f"It is too late to cancel this appointment online: cancelling closes {notice_minutes} minutes "
+                    "before the start."
+                )
             details["overrides"] = ["cancel_notice"]
         appointment.cancelled_at = now
         fields.append("cancelled_at")

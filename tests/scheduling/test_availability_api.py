@@ -38,6 +38,8 @@ def test_availability_lists_a_day_in_time_order(client_for, alice, carol_hours):
         "start": f"{day.isoformat()}T09:00:00+00:00",
         "end": f"{day.isoformat()}T09:30:00+00:00",
         "available": True,
+        "bookable": True,
+        "reason": None,
     }
     starts = [s["start"] for s in body["slots"]]
     assert starts == sorted(starts)
