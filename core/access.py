@@ -96,6 +96,10 @@ ACCESS: dict[str, dict[str, Access]] = {
         "POST": only(DOCTOR, STAFF, ADMIN, note="that doctor, staff, admin", gate="service")
     },
     "doctor-queue": {"GET": only(DOCTOR, STAFF, ADMIN, note="a doctor: their own queue only")},
+    "patient-list": {
+        "GET": signed_in("doctors: their patients (care relation); staff, admin: all; a patient: themself")
+    },
+    "patient-detail": {"GET": signed_in("doctors: their patients (care relation); staff, admin: all; others 404")},
     "appointment-book": {"POST": only(PATIENT, STAFF, ADMIN, note="a patient books for themself")},
     "appointment-list": {"GET": signed_in("the caller's appointments; staff and admin: all")},
     "appointment-detail": {"GET": signed_in("its patient, its doctor, staff, admin; others 404")},

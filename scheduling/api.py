@@ -17,8 +17,10 @@ from scheduling.serializers import (
     AvailabilityOutput,
     AvailabilityQuery,
     BookInput,
+    CarePatientSerializer,
     ExceptionInput,
     ExceptionSerializer,
+    PatientListFilter,
     QueueOutput,
     QueueQuery,
     RuleInput,
@@ -222,3 +224,22 @@ class QueueApi(GenericAPIView):
     def get(self, request: Request, doctor_id: int) -> Response:
         query = validated(QueueQuery, request.query_params)
         return Response(selectors.queue_get(actor=request.user, doctor_id=doctor_id, day=query.get("date")))
+
+
+# --- Patients, within the care relation (added) -------------------------------------
+
+
+class PatientListApi(GenericAPIView):
+    serializer_class = CarePatientSerializer
+
+    @extend_schema(parameters=[PatientListFilter], responses=CarePatientSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        filters = validated(PatientListFilter, request.query_params)
+        page = self.paginate_queryset(selectors.patient_list(actor=request.user, search=filters.get("search", "")))
+        return self.get_paginated_response(CarePatientSerializer(page, many=True).data)
+
+
+class PatientDetailApi(GenericAPIView):
+    @extend_schema(responses=CarePatientSerializer)
+    def get(self, request: Request, patient_id: int) -> Response:
+        return Response(CarePatientSerializer(selectors.patient_get(actor=request.user, patient_id=patient_id)).data)

@@ -7,7 +7,7 @@ returns exactly what the realtime event carries.
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -163,6 +163,29 @@ def queue_get(*, actor: User, doctor_id: int, day: date | None = None) -> dict[s
     if not (actor.is_staff_or_admin or (actor.role == Role.DOCTOR and doctor.user_id == actor.pk)):
         raise Forbidden("Only that doctor, staff and admins see this queue.")
     return events.queue_payload(doctor_id=doctor.pk, day=day or clinic_today())
+
+
+# --- Patients, within the care relation ------------------------------------------------
+
+
+def patient_list(*, actor: User, search: str = "") -> QuerySet[Patient]:
+    """The patients the actor may read: staff and admin all; a doctor those they have, or
+    had, an appointment with (the care relation); a patient themself. By name."""
+    patients = Patient.objects.select_related("user").filter(user__is_active=True)
+    if actor.role == Role.DOCTOR:
+        patients = patients.filter(Exists(Appointment.objects.filter(patient=OuterRef("pk"), doctor__user=actor)))
+    elif actor.role == Role.PATIENT:
+        patients = patients.filter(user=actor)
+    elif not actor.is_staff_or_admin:
+        patients = patients.none()
+    if search:
+        patients = patients.filter(Q(user__first_name__icontains=search) | Q(user__last_name__icontains=search))
+    return patients.order_by("user__last_name", "user__first_name", "pk")
+
+
+def patient_get(*, actor: User, patient_id: int) -> Patient:
+    """One patient the actor may read (see `patient_list`); anyone else's is 404."""
+    return get_object_or_404(patient_list(actor=actor), pk=patient_id)
 
 
 def care_relation_exists(*, doctor_id: int, patient_id: int) -> bool:

@@ -6,6 +6,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
+from accounts.models import Patient
 from clinic.clock import clinic_timezone
 from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule
 
@@ -46,8 +47,7 @@ class _ClinicModelSerializer(serializers.ModelSerializer):
 
 
 def patient_display_name(appointment: Appointment) -> str:
-    user = appointment.patient.user
-    return f"{user.first_name} {user.last_name}".strip()
+    return appointment.patient.user.full_name
 
 
 class AppointmentSerializer(_ClinicModelSerializer):
@@ -78,6 +78,39 @@ class AppointmentSerializer(_ClinicModelSerializer):
 
     def get_patient_name(self, appointment: Appointment) -> str:
         return patient_display_name(appointment)
+
+
+class CarePatientSerializer(serializers.ModelSerializer):
+    """A patient as their doctors and the clinic's staff see them (GET /api/patients/...)."""
+
+    user_id = serializers.IntegerField(read_only=True, help_text="For messages and `user.{id}.notifications`.")
+    first_name = serializers.CharField(source="user.first_name", read_only=True)
+    last_name = serializers.CharField(source="user.last_name", read_only=True)
+    display_name = serializers.CharField(source="user.full_name", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    phone = serializers.CharField(source="user.phone", read_only=True)
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            "user_id",
+            "first_name",
+            "last_name",
+            "display_name",
+            "email",
+            "phone",
+            "date_of_birth",
+            "gender",
+            "address",
+            "emergency_contact_name",
+            "emergency_contact_phone",
+        ]
+        read_only_fields = fields
+
+
+class PatientListFilter(serializers.Serializer):
+    search = serializers.CharField(required=False, max_length=200, allow_blank=True, help_text="Part of a name")
 
 
 class RuleSerializer(_ClinicModelSerializer):

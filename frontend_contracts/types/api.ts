@@ -47,6 +47,22 @@ export type BookInputRequest = {
   patient?: number | null;
 };
 
+/** A patient as their doctors and the clinic's staff see them (GET /api/patients/...). */
+export type CarePatient = {
+  id: number;
+  user_id: number;
+  first_name: string;
+  last_name: string;
+  display_name: string;
+  email: string;
+  phone: string;
+  date_of_birth: string | null;
+  gender: unknown;
+  address: string;
+  emergency_contact_name: string;
+  emergency_contact_phone: string;
+};
+
 /** * `sms` - SMS * `email` - Email * `in_app` - In-app */
 export type ChannelEnum = "sms" | "email" | "in_app";
 
@@ -301,6 +317,13 @@ export type PaginatedAuditLogList = {
   next?: string | null;
   previous?: string | null;
   results: AuditLog[];
+};
+
+export type PaginatedCarePatientList = {
+  count: number;
+  next?: string | null;
+  previous?: string | null;
+  results: CarePatient[];
 };
 
 export type PaginatedDisplayTokenList = {
