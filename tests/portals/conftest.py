@@ -130,9 +130,15 @@ def chromium(transactional_db: None) -> Iterator[Any]:
         pytest.skip("chromium is not installed (scripts/ensure-browser.sh installs it)")
     from playwright.sync_api import sync_playwright
 
+    from django.db import connections
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
+        # The test's ORM calls ran while Playwright's loop was set, so Django gave them their
+        # own connection (it keeps one per context): close it here, in that context, or the
+        # test database cannot be dropped at the end of the run.
+        connections.close_all()
         browser.close()
 
 
@@ -180,6 +186,16 @@ def midday_clinic(db: None) -> str:
     return zone
 
 
+@pytest.fixture
+def carol_week(midday_clinic: str, carol: User, ada: User) -> str:
+    """carol works every day, 09:00-17:00 clinic time; set up before any browser starts (the
+    events it stores are sent from this process, which Playwright's loop must not yet run in)."""
+    from tests.scheduling.conftest import give_hours
+
+    give_hours(carol, ada)
+    return midday_clinic
+
+
 def clinic_day(zone: str, days: int = 0) -> str:
     from zoneinfo import ZoneInfo
 
@@ -193,3 +209,4 @@ def with_password(user: User) -> User:
 
     User.objects.filter(pk=user.pk).update(password=make_password(PASSWORD, hasher="argon2"))
     return user
+

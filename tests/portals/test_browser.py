@@ -10,7 +10,6 @@ from realtime import topics
 from realtime.models import Event
 from scheduling.models import Slot, SlotStatus
 from tests.portals.conftest import clinic_day, sign_in, with_password
-from tests.scheduling.conftest import give_hours
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -32,11 +31,10 @@ def _slot(page, start: str):
 
 
 def test_two_patients_watch_a_week_and_one_booking_takes_the_slot_from_the_other(
-    live_servers, browser_page, midday_clinic, alice, bob, carol, ada
+    carol_week, live_servers, browser_page, alice, bob, carol, ada
 ):
-    give_hours(carol, ada)
     server = live_servers()
-    start = _slot_starts(carol, midday_clinic, clinic_day(midday_clinic, 1))[0]
+    start = _slot_starts(carol, carol_week, clinic_day(carol_week, 1))[0]
     pages = []
     for patient in (alice, bob):
         page = browser_page()
@@ -59,11 +57,10 @@ def test_two_patients_watch_a_week_and_one_booking_takes_the_slot_from_the_other
 
 
 def test_the_doctor_dashboard_shows_a_check_in_with_the_patient_name_and_new_bookings(
-    live_servers, browser_page, midday_clinic, alice, bob, carol, rita, ada
+    carol_week, live_servers, browser_page, alice, bob, carol, rita, ada
 ):
-    give_hours(carol, ada)
     server = live_servers()
-    later_today = _slot_starts(carol, midday_clinic, clinic_day(midday_clinic))
+    later_today = _slot_starts(carol, carol_week, clinic_day(carol_week))
     booked = server.api(
         rita, "POST", "/api/appointments/book/",
         json={"doctor": carol.doctor.pk, "start": later_today[0], "patient": alice.patient.pk},
@@ -98,12 +95,11 @@ def test_the_doctor_dashboard_shows_a_check_in_with_the_patient_name_and_new_boo
 
 
 def test_pages_reconnect_after_a_server_restart_and_catch_up_on_every_missed_event(
-    live_servers, browser_page, midday_clinic, alice, bob, carol, rita, ada
+    carol_week, live_servers, browser_page, alice, bob, carol, rita, ada
 ):
-    give_hours(carol, ada)
     server, other = live_servers(), live_servers()
-    tomorrow = _slot_starts(carol, midday_clinic, clinic_day(midday_clinic, 1))
-    today = _slot_starts(carol, midday_clinic, clinic_day(midday_clinic))
+    tomorrow = _slot_starts(carol, carol_week, clinic_day(carol_week, 1))
+    today = _slot_starts(carol, carol_week, clinic_day(carol_week))
     visit = server.api(
         rita, "POST", "/api/appointments/book/",
         json={"doctor": carol.doctor.pk, "start": today[0], "patient": alice.patient.pk},

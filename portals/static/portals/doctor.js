@@ -2,7 +2,7 @@
 // complete visits; new bookings appear without a reload. Public REST API and /ws/ only.
 import { Api } from "./api.js";
 import { Live } from "./live.js";
-import { $, clinicTime, dayLabel, el, flash, instant, showLiveStatus, signInForm, todayIn } from "./ui.js";
+import { $, attempt, clinicTime, dayLabel, el, flash, instant, showLiveStatus, signInForm, todayIn } from "./ui.js";
 
 const api = new Api();
 const state = { user: null, doctorId: null, today: null, live: null };
@@ -24,7 +24,7 @@ async function setStatus(appointment, status) {
     flash(error.message, "error");
   }
   // The queue topic brings the new queue; the schedule is read again for its statuses.
-  await loadSchedule();
+  await attempt(loadSchedule());
 }
 
 function actions(appointment) {
@@ -90,17 +90,17 @@ async function start(user) {
   const settings = await api.get("/api/settings/");
   state.today = todayIn((settings.find((s) => s.key === "timezone") || {}).value || "UTC");
   $("#schedule-title").textContent = `Today, ${dayLabel(state.today)}`;
-  state.live = new Live({ token: api.token, onStatus: showLiveStatus });
+  state.live = new Live({ token: api.token, onStatus: showLiveStatus, onError: (error) => attempt(Promise.reject(error)) });
   state.live.subscribe(`doctor.${state.doctorId}.queue`, {
     load: loadQueue,
     apply: (message) => {
       if (message.event !== "queue.updated") return;
       if (message.data.date === state.today) renderQueue(message.data);
-      loadSchedule();
+      attempt(loadSchedule());
     },
   });
   // New bookings, cancellations and moves of this doctor's slots: read the schedule again.
-  state.live.subscribe(`doctor.${state.doctorId}.availability`, { load: loadSchedule, apply: () => loadSchedule() });
+  state.live.subscribe(`doctor.${state.doctorId}.availability`, { load: loadSchedule, apply: () => attempt(loadSchedule()) });
   state.live.start();
   window.clinicLive = state.live;
 }

@@ -4,9 +4,10 @@
 
 export class Live {
   // onStatus(state): "connecting" | "live" | "reconnecting" | "refused"
-  constructor({ token, onStatus = () => {} }) {
+  constructor({ token, onStatus = () => {}, onError = () => {} }) {
     this.token = token;
     this.onStatus = onStatus;
+    this.onError = onError;
     this.topics = new Map(); // topic -> {load, apply, lastEventId, loading, buffer}
     this.socket = null;
     this.retryDelay = 500;
@@ -107,6 +108,11 @@ export class Live {
     entry.buffer = [];
     try {
       await entry.load();
+    } catch (error) {
+      // The state could not be read (the server went away meanwhile): the next
+      // subscription reads it again, as no event id was kept from this attempt.
+      this.onError(error);
+      if (!entry.buffer.length) entry.lastEventId = null;
     } finally {
       entry.loading = false;
       const buffered = entry.buffer;

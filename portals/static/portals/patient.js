@@ -2,7 +2,7 @@
 // notifications as they arrive, reports and invoices. Public REST API and /ws/ only.
 import { Api, openWithToken } from "./api.js";
 import { Live } from "./live.js";
-import { $, addDays, clinicDate, clinicTime, dayLabel, el, flash, instant, showLiveStatus, signInForm, todayIn } from "./ui.js";
+import { $, addDays, attempt, clinicDate, clinicTime, dayLabel, el, flash, instant, showLiveStatus, signInForm, todayIn } from "./ui.js";
 
 const api = new Api();
 const state = {
@@ -53,7 +53,7 @@ function showDoctor(doctorId, weekStart = state.today) {
   if (changed) {
     state.live.subscribe(availabilityTopic(doctorId), { load: loadWeek, apply: applyAvailabilityEvent });
   } else {
-    loadWeek();
+    attempt(loadWeek());
   }
 }
 
@@ -114,7 +114,7 @@ function applyAvailabilityEvent(message) {
     if (state.selected && slot === state.selected) closeConfirm("That slot was just taken; please pick another.");
   } else {
     // slot.released, availability.changed: whether it is bookable for this patient (notice) is the server's word.
-    loadWeek();
+    attempt(loadWeek());
   }
 }
 
@@ -157,7 +157,7 @@ async function confirmSlot(submitted) {
     await loadAppointments();
   } catch (error) {
     closeConfirm(error.code === "slot_unavailable" ? "That slot was just taken; please pick another." : error.message);
-    loadWeek();
+    attempt(loadWeek());
   }
 }
 
@@ -183,7 +183,7 @@ async function cancel(appointment) {
   } catch (error) {
     flash(error.message, "error");
   }
-  await loadAppointments();
+  await attempt(loadAppointments());
 }
 
 async function loadAppointments() {
@@ -213,7 +213,7 @@ function renderNotifications() {
   $("#notifications").replaceChildren(
     ...state.notifications.slice(0, 20).map((notification) =>
       el("li", { class: notification.read_at ? "read" : "unread", dataset: { notificationId: notification.id },
-        onclick: () => markRead(notification) },
+        onclick: () => attempt(markRead(notification)) },
         el("strong", {}, notification.subject || notification.kind), " ", el("span", {}, notification.body))),
   );
 }
@@ -231,7 +231,7 @@ function applyNotificationEvent(message) {
     state.notifications.unshift(notification);
     renderNotifications();
   }
-  loadAppointments(); // a booking, move or cancellation (or a reminder) concerns them
+  attempt(loadAppointments()); // a booking, move or cancellation (or a reminder) concerns them
 }
 
 async function markRead(notification) {
@@ -272,7 +272,7 @@ async function start(user) {
   const settings = await api.get("/api/settings/");
   state.timezone = (settings.find((s) => s.key === "timezone") || {}).value || "UTC";
   state.today = todayIn(state.timezone);
-  state.live = new Live({ token: api.token, onStatus: showLiveStatus });
+  state.live = new Live({ token: api.token, onStatus: showLiveStatus, onError: (error) => attempt(Promise.reject(error)) });
   state.live.subscribe(`user.${user.id}.notifications`, { load: loadNotifications, apply: applyNotificationEvent });
   state.live.start();
   window.clinicLive = state.live; // for the browser tests and the curious: last event ids per topic
@@ -289,7 +289,7 @@ $("#week-next").addEventListener("click", () => showDoctor(state.doctorId, addDa
 let searchTimer = null;
 $("#doctor-search").addEventListener("input", (typed) => {
   clearTimeout(searchTimer);
-  searchTimer = setTimeout(() => loadDoctors(typed.target.value.trim()), 250);
+  searchTimer = setTimeout(() => attempt(loadDoctors(typed.target.value.trim())), 250);
 });
 $("#signout").addEventListener("click", async () => {
   state.live?.stop();

@@ -40,6 +40,12 @@ export function todayIn(timeZone) {
   return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
 }
 
+// Runs a page action started by an event or a click: a failure (the server restarting, a
+// refused request) is shown, never left as an unhandled rejection.
+export function attempt(promise) {
+  return promise.catch((error) => flash(error instanceof TypeError ? "Connection lost; retrying…" : error.message, "error"));
+}
+
 export function flash(message, kind = "info") {
   const box = $("#flash");
   box.textContent = message;
@@ -69,7 +75,7 @@ export function signInForm(api, roles, onSignedIn) {
         return;
       }
       flash("");
-      onSignedIn(user);
+      await onSignedIn(user);
     } catch (error) {
       flash(error.message, "error");
     }
