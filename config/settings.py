@@ -398,5 +398,8 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         # A 4xx is already the access log's line (core.access_log); 5xx keep their traceback.
         "django.request": {"level": "ERROR"},
+        # daphne's start-up details (HTTP/2 off, endpoint set-up, listening); `daphne.cli`
+        # still says where it serves.
+        "daphne.server": {"level": "WARNING"},
     },
 }

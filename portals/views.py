@@ -6,6 +6,7 @@ example of a client a portal developer would write.
 """
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ import yaml
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.views import View
 from django.views.decorators.http import require_GET
 
@@ -64,6 +67,11 @@ class AsyncApiYamlView(View):
         return HttpResponse(_asyncapi_text(), content_type="application/yaml; charset=utf-8")
 
 
+def _inline_code(text: str) -> str:
+    """The document's `backticks` as <code>, everything else escaped."""
+    return mark_safe(re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text)))  # noqa: S308 (escaped above)
+
+
 def _message_rows(document: dict[str, Any], refs: list[dict[str, str]]) -> list[dict[str, Any]]:
     messages = document["components"]["messages"]
     rows = []
@@ -73,8 +81,8 @@ def _message_rows(document: dict[str, Any], refs: list[dict[str, str]]) -> list[
         rows.append(
             {
                 "name": message.get("name", ""),
-                "summary": message.get("summary", ""),
-                "description": message.get("description", ""),
+                "summary": _inline_code(message.get("summary", "")),
+                "description": _inline_code(message.get("description", "")),
                 "payload": json.dumps(payload, indent=2, ensure_ascii=False),
                 "examples": [
                     json.dumps(example.get("payload", example), indent=2, ensure_ascii=False)
@@ -96,7 +104,9 @@ class AsyncApiPageView(View):
             "portals/asyncapi.html",
             {
                 "info": document["info"],
-                "paragraphs": [p for p in document["info"].get("description", "").split("\n\n") if p.strip()],
+                "paragraphs": [
+                    _inline_code(p) for p in document["info"].get("description", "").split("\n\n") if p.strip()
+                ],
                 "channel": next(iter(document["channels"])),
                 "client_messages": _message_rows(document, channel["publish"]["message"]["oneOf"]),
                 "server_messages": _message_rows(document, channel["subscribe"]["message"]["oneOf"]),

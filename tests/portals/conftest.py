@@ -128,9 +128,8 @@ def chromium(transactional_db: None) -> Iterator[Any]:
     flushed: the database's teardown must not run while Playwright's event loop does."""
     if not CHROMIUM.exists():
         pytest.skip("chromium is not installed (scripts/ensure-browser.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
     from django.db import connections
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -209,4 +208,3 @@ def with_password(user: User) -> User:
 
     User.objects.filter(pk=user.pk).update(password=make_password(PASSWORD, hasher="argon2"))
     return user
-
