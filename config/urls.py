@@ -6,7 +6,7 @@ from core.errors import api_not_found
 from core.views import HealthView
 from portals import urls as portal_urls
 from portals.views import page_not_found
-from realtime.views import display_page
+from scheduling.display import display_page
 
 api_patterns = [
     path("health/", HealthView.as_view(), name="health"),

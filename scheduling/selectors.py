@@ -11,11 +11,12 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from accounts.models import Doctor, Patient, Role, User
+from accounts.models import Doctor, Patient, User
 from accounts.selectors import doctor_get
 from clinic.clock import clinic_timezone, clinic_today
 from clinic.registry import clinic_setting
 from core.exceptions import Forbidden, ValidationFailed
+from core.roles import Role
 from scheduling import calendar, events
 from scheduling.models import Appointment, AvailabilityRule, Slot, SlotStatus
 
