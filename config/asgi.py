@@ -1,5 +1,6 @@
 """The ASGI entry point: `daphne config.asgi:application` serves HTTP and `/ws/`."""
 
+import atexit
 import os
 
 from django.core.asgi import get_asgi_application
@@ -13,15 +14,17 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from config.backends import log_backends  # noqa: E402
-from core.access_log import AccessLogMiddleware  # noqa: E402
+from observability import exposition, heartbeat  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 log_backends("web")
+heartbeat.start("web", "serving")
+# A clean stop takes this process's open-socket gauges out of the deployment's sum.
+atexit.register(exposition.process_exit)
 
 application = ProtocolTypeRouter(
     {
-        # One access line per request, credentials in query strings redacted (run daphne -v 0).
-        "http": AccessLogMiddleware(django_asgi_app),
+        "http": django_asgi_app,
         # Browsers send an Origin; only pages of our own hosts may open the socket.
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }

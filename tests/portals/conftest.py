@@ -14,9 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
+import time_machine
 
 from accounts import services as accounts_services
 from accounts.models import User
+from tests.clock import in_test_clock
 from tests.realtime.conftest import _database_url, free_port
 from tests.scheduling.conftest import set_policy
 
@@ -52,8 +54,8 @@ class LiveServer:
 
         log = (self.log_dir / f"daphne-{self.port}.log").open("a")
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(self.port),
-             "config.asgi:application"],
+            in_test_clock([str(Path(sys.executable).parent / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p",
+                           str(self.port), "config.asgi:application"]),
             cwd=settings.BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         deadline = time.monotonic() + 60
@@ -153,6 +155,9 @@ def browser_page(chromium: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
 
     def open_page() -> Any:
         context = chromium.new_context(viewport={"width": 1280, "height": 900})
+        if time_machine.escape_hatch.is_travelling():
+            # The pages read the time too (today's date, what is past): the test's clock.
+            context.clock.install(time=datetime.now(UTC))
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))

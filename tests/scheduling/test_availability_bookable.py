@@ -1,9 +1,12 @@
 """Availability is honest per caller: `bookable: false` with a `reason` for a slot this
 caller could not book now, checked the way booking checks it."""
 
+from datetime import date
+
 import pytest
 from django.utils import timezone
 
+from clinic.clock import clinic_timezone
 from scheduling import services
 from tests.scheduling.conftest import set_policy
 
@@ -16,16 +19,19 @@ def _slots(client, doctor, day) -> dict[str, dict]:
 
 
 def _iso(slot) -> str:
-    from clinic.clock import clinic_timezone
-
     return slot.start.astimezone(clinic_timezone()).isoformat()
+
+
+def _clinic_date(slot) -> date:
+    return slot.start.astimezone(clinic_timezone()).date()
 
 
 def test_a_patient_sees_slots_inside_the_minimum_notice_as_not_bookable(client_for, alice, rita, carol_hours, slot_of):
     first = slot_of(0)
     # A notice that ends an hour after tomorrow's first slot starts.
     set_policy("min_notice_minutes", int((first.start - timezone.now()).total_seconds() // 60) + 60)
-    slots = _slots(client_for(alice), carol_hours, first.start.date())
+    day = _clinic_date(first)
+    slots = _slots(client_for(alice), carol_hours, day)
     assert slots[_iso(first)] == {**slots[_iso(first)], "available": True, "bookable": False, "reason": "notice"}
     later = [s for s in slots.values() if s["bookable"]]
     assert later and all(s["reason"] is None and s["available"] for s in later)
@@ -42,19 +48,19 @@ def test_a_patient_sees_slots_inside_the_minimum_notice_as_not_bookable(client_f
         == 201
     )
     # Staff may override the notice: every free slot is bookable for them.
-    assert _slots(client_for(rita), carol_hours, first.start.date())[_iso(first)]["bookable"] is True
+    assert _slots(client_for(rita), carol_hours, day)[_iso(first)]["bookable"] is True
 
 
 def test_a_long_notice_makes_every_slot_of_the_day_not_bookable_for_patients(client_for, alice, carol_hours, slot_of):
     set_policy("min_notice_minutes", 3 * 24 * 60)
-    slots = _slots(client_for(alice), carol_hours, slot_of(0).start.date())
+    slots = _slots(client_for(alice), carol_hours, _clinic_date(slot_of(0)))
     assert slots and all(s["bookable"] is False and s["reason"] == "notice" and s["available"] for s in slots.values())
 
 
 def test_a_taken_slot_is_unavailable_and_doctors_never_book(client_for, alice, bob, carol_hours, slot_of):
     slot = slot_of(0)
     services.appointment_book(actor=alice, doctor=carol_hours.doctor, patient=None, start=slot.start, reason="")
-    day = slot.start.date()
+    day = _clinic_date(slot)
     taken = _slots(client_for(bob), carol_hours, day)[_iso(slot)]
     assert taken == {**taken, "available": False, "bookable": False, "reason": "unavailable"}
     as_doctor = _slots(client_for(carol_hours), carol_hours, day)
