@@ -21,6 +21,7 @@ import yaml
 
 OPENAPI = Path(__file__).resolve().parent.parent / "frontend_contracts" / "openapi.yaml"
 _CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
+_REGEX_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
 _UNDOCUMENTED_VIEWS = {"SpectacularAPIView", "SpectacularSwaggerView"}
 _SKIPPED_METHODS = {"options", "head"}
 
@@ -30,7 +31,9 @@ _current_test = ["(no test)"]
 
 
 def path_template(route: str) -> str:
-    """Django's route (`api/appointments/<int:appointment_id>/`) as OpenAPI writes it."""
+    """Django's route (`api/appointments/<int:appointment_id>/`, or a regex such as
+    `api/health/live/?$`) as OpenAPI writes it (`/api/health/live/`)."""
+    route = _REGEX_GROUP.sub(r"{\1}", route).replace("^", "").replace("/?$", "/").replace("$", "")
     return "/" + _CONVERTER.sub(r"{\1}", route)
 
 

@@ -104,3 +104,8 @@ def test_the_checker_names_what_is_undocumented():
     assert (
         path_template("api/appointments/<int:appointment_id>/cancel/") == "/api/appointments/{appointment_id}/cancel/"
     )
+
+
+def test_regex_routes_are_compared_as_openapi_writes_them():
+    assert path_template("api/health/live/?$") == "/api/health/live/"
+    assert path_template("api/^things/(?P<thing_id>[0-9]+)/$") == "/api/things/{thing_id}/"
