@@ -238,11 +238,13 @@ SPECTACULAR_SETTINGS = {
 
 # How long a booking waits for a contended slot or patient row before answering 409.
 SCHEDULING_LOCK_TIMEOUT_MS = env.int("SCHEDULING_LOCK_TIMEOUT_MS", default=3000)
-# When (UTC hour) the daily beat task extends every doctor's slots to the booking horizon.
-SCHEDULING_EXTEND_SLOTS_HOUR = env.int("SCHEDULING_EXTEND_SLOTS_HOUR", default=2)
+# Every hour, the beat extends every doctor's slots to the booking horizon. Hourly, not at
+# a fixed UTC hour: the horizon's new last day opens at the clinic's midnight, which can be
+# any UTC hour (10:00 UTC for Kiritimati), and its slots should be there within the hour.
+# Regenerating is idempotent: a run with nothing new to add changes nothing.
 CELERY_BEAT_SCHEDULE["scheduling-extend-slots"] = {
     "task": "scheduling.tasks.extend_slots",
-    "schedule": crontab(hour=SCHEDULING_EXTEND_SLOTS_HOUR, minute=15),
+    "schedule": crontab(minute=5),
 }
 
 # --- Realtime -------------------------------------------------------------------------

@@ -54,7 +54,8 @@ class AvailabilityException(models.Model):
         constraints = [models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="exception_end_after_start")]
 
     def __str__(self) -> str:
-        return f"{self.doctor} off {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}"
+        start, end = timezone.localtime(self.start), timezone.localtime(self.end)
+        return f"{self.doctor} off {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
 
 
 class SlotStatus(models.TextChoices):
@@ -79,7 +80,7 @@ class Slot(models.Model):
         indexes = [models.Index(fields=["doctor", "status", "start"])]
 
     def __str__(self) -> str:
-        return f"{self.doctor} {self.start:%Y-%m-%d %H:%M} ({self.status})"
+        return f"{self.doctor} {timezone.localtime(self.start):%Y-%m-%d %H:%M} ({self.status})"
 
 
 class AppointmentStatus(models.TextChoices):
@@ -144,7 +145,8 @@ class Appointment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Appointment {self.pk} {self.doctor} {self.start:%Y-%m-%d %H:%M} ({self.status})"
+        # In the active zone: the clinic's on back-office pages (its admin site), else UTC.
+        return f"Appointment {self.pk} {self.doctor} {timezone.localtime(self.start):%Y-%m-%d %H:%M} ({self.status})"
 
     @property
     def is_active(self) -> bool:
