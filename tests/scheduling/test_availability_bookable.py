@@ -1,14 +1,14 @@
 """Availability is honest per caller: `bookable: false` with a `reason` for a slot this
 caller could not book now, checked the way booking checks it."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
 
-from clinic.clock import clinic_timezone
+from clinic.clock import clinic_timezone, clinic_today
 from scheduling import services
-from tests.scheduling.conftest import set_policy
+from tests.scheduling.conftest import free_slots, set_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -26,11 +26,12 @@ def _clinic_date(slot) -> date:
     return slot.start.astimezone(clinic_timezone()).date()
 
 
-def test_a_patient_sees_slots_inside_the_minimum_notice_as_not_bookable(client_for, alice, rita, carol_hours, slot_of):
-    first = slot_of(0)
-    # A notice that ends an hour after tomorrow's first slot starts.
+def test_a_patient_sees_slots_inside_the_minimum_notice_as_not_bookable(client_for, alice, rita, carol_hours):
+    # The first slot of the clinic's day after tomorrow, whatever the hour now.
+    day = clinic_today() + timedelta(days=2)
+    first = next(slot for slot in free_slots(carol_hours) if _clinic_date(slot) == day)
+    # A notice that ends an hour after that slot starts: the rest of that day stays bookable.
     set_policy("min_notice_minutes", int((first.start - timezone.now()).total_seconds() // 60) + 60)
-    day = _clinic_date(first)
     slots = _slots(client_for(alice), carol_hours, day)
     assert slots[_iso(first)] == {**slots[_iso(first)], "available": True, "bookable": False, "reason": "notice"}
     later = [s for s in slots.values() if s["bookable"]]
