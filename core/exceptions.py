@@ -23,7 +23,7 @@ class DomainError(Exception):
             self.code = code
         self.fields = fields
         # Further keys of the error body that the contract names for this error (for
-        # example `opens_at` beside `video_not_open`).
+        # example `opens_at` beside `video_not_open`, `conflicts` beside a series' 409).
         self.extra = extra or {}
         super().__init__(self.detail)
 

@@ -5,7 +5,7 @@ returns exactly what the realtime event carries.
 """
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -13,12 +13,13 @@ from django.utils import timezone
 
 from accounts.models import Doctor, Patient, User
 from accounts.selectors import doctor_get
+from audit.services import audit_record
 from clinic.clock import clinic_timezone, clinic_today
 from clinic.registry import clinic_setting
 from core.exceptions import Forbidden, ValidationFailed
 from core.roles import Role
 from scheduling import calendar, events
-from scheduling.models import Appointment, AvailabilityRule, Slot, SlotStatus
+from scheduling.models import Appointment, AppointmentSeries, AvailabilityRule, Slot, SlotStatus
 
 # --- Doctors, as scheduling sees them --------------------------------------------------
 
@@ -60,6 +61,34 @@ def doctors_with_rules() -> list[int]:
 # --- Availability ---------------------------------------------------------------------
 
 
+class SlotRow(NamedTuple):
+    id: int
+    doctor_id: int
+    start: datetime
+    end: datetime
+    available: bool
+
+
+def doctor_slots(*, actor: User, doctor_id: int, window_start: datetime, window_end: datetime) -> list[SlotRow]:
+    """The doctor's slots starting in [window_start, window_end), future ones only, in time
+    order, as the actor may see them: the one read behind REST availability and FHIR Slot."""
+    doctor = doctor_get(actor=actor, doctor_id=doctor_id)
+    rows = (
+        Slot.objects.filter(doctor=doctor, start__gte=max(window_start, timezone.now()), start__lt=window_end)
+        .order_by("start")
+        .values_list("pk", "doctor_id", "start", "end", "status")
+    )
+    return [SlotRow(*row[:4], available=row[4] == SlotStatus.FREE) for row in rows]
+
+
+def slot_get(*, actor: User, slot_id: int) -> SlotRow:
+    """One slot of a doctor the actor may see, else 404; `available` only while free and ahead."""
+    slot = get_object_or_404(Slot.objects.only("doctor_id", "start", "end", "status"), pk=slot_id)
+    doctor_get(actor=actor, doctor_id=slot.doctor_id)
+    available = slot.status == SlotStatus.FREE and slot.start > timezone.now()
+    return SlotRow(slot.pk, slot.doctor_id, slot.start, slot.end, available)
+
+
 def _why_not_bookable(*, actor: User, start: datetime, available: bool, notice_ends: datetime) -> str | None:
     """Why this caller could not book this slot now (None: they could), checked as booking checks.
 
@@ -83,32 +112,28 @@ def availability(*, actor: User, doctor_id: int, first: date | None = None, last
     the time zone and the notice (cached settings), the doctor, the slots.
     """
     tz = clinic_timezone()
-    doctor = doctor_get(actor=actor, doctor_id=doctor_id)
     first = first or clinic_today()
     last = last or first
-    now = timezone.now()
-    notice_ends = now + timedelta(minutes=clinic_setting("min_notice_minutes"))
-    window_start = max(calendar.day_bounds(first, tz)[0], now)
-    window_end = calendar.day_bounds(last, tz)[1]
-    rows = (
-        Slot.objects.filter(doctor=doctor, start__gte=window_start, start__lt=window_end)
-        .order_by("start")
-        .values_list("start", "end", "status")
+    notice_ends = timezone.now() + timedelta(minutes=clinic_setting("min_notice_minutes"))
+    rows = doctor_slots(
+        actor=actor,
+        doctor_id=doctor_id,
+        window_start=calendar.day_bounds(first, tz)[0],
+        window_end=calendar.day_bounds(last, tz)[1],
     )
     slots = []
-    for start, end, status in rows:
-        available = status == SlotStatus.FREE
-        reason = _why_not_bookable(actor=actor, start=start, available=available, notice_ends=notice_ends)
+    for row in rows:
+        reason = _why_not_bookable(actor=actor, start=row.start, available=row.available, notice_ends=notice_ends)
         slots.append(
             {
-                "start": start.astimezone(tz).isoformat(),
-                "end": end.astimezone(tz).isoformat(),
-                "available": available,
+                "start": row.start.astimezone(tz).isoformat(),
+                "end": row.end.astimezone(tz).isoformat(),
+                "available": row.available,
                 "bookable": reason is None,
                 "reason": reason,
             }
         )
-    return {"doctor": doctor.pk, "timezone": str(tz.key), "slots": slots}
+    return {"doctor": doctor_id, "timezone": str(tz.key), "slots": slots}
 
 
 def rule_list(*, actor: User, doctor_id: int) -> QuerySet[AvailabilityRule]:
@@ -152,7 +177,25 @@ def appointment_list(
 
 def appointment_get(*, actor: User, appointment_id: int) -> Appointment:
     """One appointment the actor may see (its patient, its doctor, staff, admin), else 404."""
-    return get_object_or_404(_visible_appointments(actor).select_related("doctor"), pk=appointment_id)
+    return get_object_or_404(
+        _visible_appointments(actor).select_related("doctor__user", "patient__user"), pk=appointment_id
+    )
+
+
+def appointment_read(*, actor: User, appointment_id: int) -> Appointment:
+    """`appointment_get` to show it to the actor: the read is audited, whichever API asks
+    (REST detail, FHIR read), since an appointment says who sees which doctor and why."""
+    appointment = appointment_get(actor=actor, appointment_id=appointment_id)
+    audit_record(actor=actor, action="appointment.read", obj=appointment)
+    return appointment
+
+
+def series_for_change(*, actor: User, series_id: int) -> AppointmentSeries:
+    """A series the actor may cancel: its patient's own, or any for staff and admin; else 404."""
+    series = AppointmentSeries.objects.all()
+    if not actor.is_staff_or_admin:
+        series = series.filter(patient__user=actor)
+    return get_object_or_404(series, pk=series_id)
 
 
 # --- The queue ------------------------------------------------------------------------

@@ -23,6 +23,10 @@ urlpatterns = [
     path("patients/list/", api.PatientListApi.as_view(), name="patient-list"),
     path("patients/<int:patient_id>/", api.PatientDetailApi.as_view(), name="patient-detail"),
     path("appointments/book/", api.BookApi.as_view(), name="appointment-book"),
+    path("appointments/series/", api.SeriesBookApi.as_view(), name="appointment-series"),
+    path(
+        "appointments/series/<int:series_id>/cancel/", api.SeriesCancelApi.as_view(), name="appointment-series-cancel"
+    ),
     path("appointments/list/", api.AppointmentListApi.as_view(), name="appointment-list"),
     path("appointments/<int:appointment_id>/", api.AppointmentDetailApi.as_view(), name="appointment-detail"),
     path("appointments/<int:appointment_id>/update/", api.AppointmentUpdateApi.as_view(), name="appointment-update"),

@@ -103,6 +103,10 @@ ACCESS: dict[str, dict[str, Access]] = {
     },
     "patient-detail": {"GET": signed_in("doctors: their patients (care relation); staff, admin: all; others 404")},
     "appointment-book": {"POST": only(PATIENT, STAFF, ADMIN, note="a patient books for themself")},
+    "appointment-series": {"POST": only(PATIENT, STAFF, ADMIN, note="a patient books for themself; all or nothing")},
+    "appointment-series-cancel": {
+        "DELETE": only(PATIENT, STAFF, ADMIN, note="its patient, staff, admin; future booked occurrences")
+    },
     "appointment-list": {"GET": signed_in("the caller's appointments; staff and admin: all")},
     "appointment-detail": {"GET": signed_in("its patient, its doctor, staff, admin; others 404")},
     "appointment-update": {
