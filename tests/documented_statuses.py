@@ -6,8 +6,8 @@ status); at the end of the session each one is looked up in the committed
 frontend_contracts/openapi.yaml. A status the server answered but the document does not
 list for that operation fails the run, naming the operation and the test that saw it.
 
-Only API operations are checked: paths the schema describes, or DRF views it should
-describe. Methods an endpoint does not have (answered 405) and OPTIONS/HEAD have no
+Only the REST API under /api/ is checked (the FHIR facade at /fhir/R4/ describes itself
+in its CapabilityStatement): paths the schema describes, or DRF views it should describe. Methods an endpoint does not have (answered 405) and OPTIONS/HEAD have no
 operation to document.
 """
 
@@ -52,9 +52,10 @@ def _record(request: dict[str, Any], response: Any) -> None:
     if match is None or not match.route or not _is_api_view(response):
         return
     method = request.get("REQUEST_METHOD", "GET").lower()
-    if method in _SKIPPED_METHODS:
+    template = path_template(match.route)
+    if method in _SKIPPED_METHODS or not template.startswith("/api/"):
         return
-    _seen[(method, path_template(match.route))].setdefault(response.status_code, _current_test[0])
+    _seen[(method, template)].setdefault(response.status_code, _current_test[0])
 
 
 @pytest.fixture(autouse=True, scope="session")
