@@ -7,8 +7,9 @@ frontend_contracts/openapi.yaml. A status the server answered but the document d
 list for that operation fails the run, naming the operation and the test that saw it.
 
 Only the REST API under /api/ is checked (the FHIR facade at /fhir/R4/ describes itself
-in its CapabilityStatement): paths the schema describes, or DRF views it should describe. Methods an endpoint does not have (answered 405) and OPTIONS/HEAD have no
-operation to document.
+in its CapabilityStatement): paths the schema describes, or DRF views it should describe.
+Methods an endpoint does not have (answered 405) and OPTIONS/HEAD have no operation to
+document.
 """
 
 import re
