@@ -90,7 +90,7 @@ _DESCRIPTIONS = {
 }
 
 # What the one exception handler (core/errors.py) answers for each generic status.
-_GENERIC_EXAMPLES = {
+_GENERIC_EXAMPLES: dict[str, dict[str, Any]] = {
     "400": {"code": "invalid", "detail": "Invalid input.", "fields": {"start": ["This field is required."]}},
     "401": {"code": "not_authenticated", "detail": "Authentication credentials were not provided."},
     "403": {"code": "permission_denied", "detail": "You do not have permission to perform this action."},
@@ -102,13 +102,11 @@ _GENERIC_EXAMPLES = {
 
 
 def _error_response(status: str) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": _DESCRIPTIONS[status],
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
+    media: dict[str, Any] = {"schema": {"$ref": "#/components/schemas/Error"}}
     example = _GENERIC_EXAMPLES.get(status)
     if example is not None:
-        response["content"]["application/json"]["examples"] = {example["code"]: {"value": example}}
+        media["examples"] = {example["code"]: {"value": example}}
+    response: dict[str, Any] = {"description": _DESCRIPTIONS[status], "content": {"application/json": media}}
     if status in ("429", "503"):
         response["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
     return response

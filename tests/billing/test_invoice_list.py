@@ -3,7 +3,7 @@
 import pytest
 
 from billing import services
-from tests.billing.conftest import past
+from tests.billing.helpers import past
 from tests.factories import appointment_at
 
 pytestmark = pytest.mark.django_db

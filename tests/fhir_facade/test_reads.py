@@ -8,7 +8,7 @@ from audit.models import AuditLog
 from clinic.clock import clinic_today
 from scheduling import services
 from tests.fhir_facade.outcomes import assert_outcome, fhir_json
-from tests.scheduling.conftest import free_slots
+from tests.scheduling.helpers import free_slots
 
 pytestmark = pytest.mark.django_db
 
@@ -240,3 +240,31 @@ def test_a_bad_token_is_401_even_for_metadata(anon):
 def test_an_unknown_interaction_is_a_404_outcome(client_for, alice):
     assert_outcome(client_for(alice).get(f"{R4}/Encounter/1"), 404, "not_found")
     assert_outcome(client_for(alice).delete(f"{R4}/Appointment/1"), 405, "method_not_allowed")
+
+
+# --- Query counts ----------------------------------------------------------------------
+
+
+def _queries(client, url, params):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from clinic.registry import clear_cache
+
+    clear_cache()  # every measurement reads the clinic's settings afresh, not from a warm cache
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url, params).status_code == 200
+    return len(captured)
+
+
+def test_searches_cost_the_same_queries_whatever_they_find(client_for, rita, alice, bob, carol_hours):
+    staff = client_for(rita)
+    _book(alice, carol_hours, index=0)
+    appointments = _queries(staff, f"{R4}/Appointment", {"practitioner": f"Practitioner/{carol_hours.doctor.id}"})
+    slots = _queries(staff, f"{R4}/Slot", {"schedule": f"Schedule/{carol_hours.doctor.id}"})
+    for index in (2, 4, 6):
+        _book(bob if index % 4 else alice, carol_hours, index=index)
+    assert (
+        _queries(staff, f"{R4}/Appointment", {"practitioner": f"Practitioner/{carol_hours.doctor.id}"}) == appointments
+    )
+    assert _queries(staff, f"{R4}/Slot", {"schedule": f"Schedule/{carol_hours.doctor.id}"}) == slots

@@ -19,8 +19,8 @@ import time_machine
 from accounts import services as accounts_services
 from accounts.models import User
 from tests.clock import in_test_clock
-from tests.realtime.conftest import _database_url, free_port
-from tests.scheduling.conftest import set_policy
+from tests.realtime.helpers import database_url, free_port
+from tests.scheduling.helpers import set_policy
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -97,7 +97,7 @@ def live_servers(static_root: Path, tmp_path: Path) -> Iterator[Callable[[], Liv
 
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "DEBUG": "false",
         "SECRET_KEY": "test-only-secret-key",
@@ -194,7 +194,7 @@ def midday_clinic(db: None) -> str:
 def carol_week(midday_clinic: str, carol: User, ada: User) -> str:
     """carol works every day, 09:00-17:00 clinic time; set up before any browser starts (the
     events it stores are sent from this process, which Playwright's loop must not yet run in)."""
-    from tests.scheduling.conftest import give_hours
+    from tests.scheduling.helpers import give_hours
 
     give_hours(carol, ada)
     return midday_clinic

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from accounts import services as accounts_services
-from tests.scheduling.conftest import free_slots, give_hours
+from tests.scheduling.helpers import free_slots, give_hours
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

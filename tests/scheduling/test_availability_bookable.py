@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from clinic.clock import clinic_timezone, clinic_today
 from scheduling import services
-from tests.scheduling.conftest import free_slots, set_policy
+from tests.scheduling.helpers import free_slots, set_policy
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@
 import pytest
 
 from tests import factories
-from tests.billing.conftest import past
+from tests.billing.helpers import past
 
 pytestmark = pytest.mark.django_db
 
