@@ -58,12 +58,12 @@ def test_a_long_notice_makes_every_slot_of_the_day_not_bookable_for_patients(cli
     assert slots and all(s["bookable"] is False and s["reason"] == "notice" and s["available"] for s in slots.values())
 
 
-def test_a_taken_slot_is_unavailable_and_doctors_never_book(client_for, alice, bob, carol_hours, slot_of):
-    slot = slot_of(0)
+def test_a_taken_slot_is_unavailable_and_doctors_never_book(client_for, alice, bob, carol_hours):
+    day = clinic_today() + timedelta(days=2)
+    slot, free = [slot for slot in free_slots(carol_hours) if _clinic_date(slot) == day][:2]
     services.appointment_book(actor=alice, doctor=carol_hours.doctor, patient=None, start=slot.start, reason="")
-    day = _clinic_date(slot)
     taken = _slots(client_for(bob), carol_hours, day)[_iso(slot)]
     assert taken == {**taken, "available": False, "bookable": False, "reason": "unavailable"}
     as_doctor = _slots(client_for(carol_hours), carol_hours, day)
-    assert as_doctor[_iso(slot_of(0))]["reason"] == "role"
+    assert as_doctor[_iso(free)]["reason"] == "role"
     assert all(not s["bookable"] for s in as_doctor.values())
