@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "billing",
     "reviews",
     "video",
+    "fhir_facade",
     "tooling",
 ]
 
@@ -369,6 +370,12 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 # Card payments left unconfirmed past the `card_payment_expiry_minutes` clinic setting are
 # cancelled at Stripe, so they stop holding the appointment's balance.
 CELERY_BEAT_SCHEDULE["billing-expire-card-payments"] = {"task": "billing.expire_card_payments", "schedule": 300.0}
+
+# --- FHIR facade ----------------------------------------------------------------------
+
+# The clinic's identifier system: Patient, Practitioner, Schedule and Appointment
+# identifiers are `{FHIR_IDENTIFIER_SYSTEM}/patient` (and so on) with the record's id.
+FHIR_IDENTIFIER_SYSTEM = env.str("FHIR_IDENTIFIER_SYSTEM", default="https://clinic.example/fhir/id")
 
 # --- Security -------------------------------------------------------------------------
 
