@@ -120,6 +120,7 @@ export type QueueUpdatedData = {
     id: number;
     doctor: number;
     patient: number;
+    patient_name: string;
     start: string;
     end: string;
     status: "booked" | "checked_in" | "in_progress" | "completed" | "no_show" | "cancelled";
@@ -135,6 +136,7 @@ export type QueueUpdatedData = {
     id: number;
     doctor: number;
     patient: number;
+    patient_name: string;
     start: string;
     end: string;
     status: "booked" | "checked_in" | "in_progress" | "completed" | "no_show" | "cancelled";

@@ -29,7 +29,7 @@ def dave_hours(clinic: None, dave: User, ada: User) -> User:
 
 @pytest.fixture
 def slot_of(carol_hours: User) -> Callable[[int], Slot]:
-    """`slot_of(n)`: carol's n-th free slot from tomorrow on."""
+    """`slot_of(n)`: carol's n-th free slot from the clinic's day after tomorrow on."""
 
     def pick(index: int = 0) -> Slot:
         return free_slots(carol_hours)[index]

@@ -1,14 +1,13 @@
 """Helpers of the scheduling tests (import them from here; fixtures stay in conftest.py)."""
 
-from datetime import time, timedelta
-
-from django.utils import timezone
+from datetime import time
 
 from accounts.models import User
 from clinic.registry import clear_cache
 from clinic.services import clinic_setting_set
 from scheduling import services
 from scheduling.models import Slot, SlotStatus
+from tests.clock import clinic_at
 
 HORIZON_DAYS = 7
 
@@ -26,9 +25,14 @@ def give_hours(doctor: User, actor: User, *, start: time = time(9), end: time = 
         )
 
 
-def free_slots(doctor: User, *, after: timedelta = timedelta(days=1)) -> list[Slot]:
+def free_slots(doctor: User, *, days: int = 2) -> list[Slot]:
+    """The doctor's free slots from the start of the clinic's day `days` ahead.
+
+    From a clinic midnight, not from "now plus a day": the first slots are then that day's
+    first hours whatever the hour of the run, so slot_of(0) and slot_of(1) share a day.
+    """
     return list(
-        Slot.objects.filter(doctor=doctor.doctor, status=SlotStatus.FREE, start__gte=timezone.now() + after).order_by(
-            "start"
-        )
+        Slot.objects.filter(
+            doctor=doctor.doctor, status=SlotStatus.FREE, start__gte=clinic_at(time(0), days=days)
+        ).order_by("start")
     )
