@@ -2,7 +2,7 @@
 // notifications as they arrive, reports and invoices. Public REST API and /ws/ only.
 import { Api, openWithToken } from "./api.js";
 import { Live } from "./live.js";
-import { $, addDays, attempt, clinicDate, clinicTime, dayLabel, el, flash, instant, showLiveStatus, signInForm, todayIn } from "./ui.js";
+import { $, addDays, attempt, clinicDate, clinicTime, dayLabel, el, flash, instant, joinButton, showLiveStatus, signInForm, todayIn, videoWindow } from "./ui.js";
 
 const api = new Api();
 const state = {
@@ -128,6 +128,7 @@ function chooseSlot(slot) {
     : `Book ${doctorName(doctor)}, ${when(slot.start)}?`;
   $("#confirm-book").textContent = state.moving ? "Move here" : "Book";
   $("#confirm-reason").hidden = Boolean(state.moving);
+  $("#confirm-video-label").hidden = Boolean(state.moving);
   $("#confirm").hidden = false;
 }
 
@@ -135,6 +136,7 @@ function closeConfirm(message) {
   state.selected = null;
   $("#confirm").hidden = true;
   $("#confirm-reason").value = "";
+  $("#confirm-video").checked = false;
   if (message) flash(message, "error");
 }
 
@@ -150,6 +152,7 @@ async function confirmSlot(submitted) {
     } else {
       const appointment = await api.post("/api/appointments/book/", {
         doctor: state.doctorId, start: slot.start, reason: $("#confirm-reason").value,
+        visit_type: $("#confirm-video").checked ? "video" : "in_person",
       });
       flash(`Booked: ${when(appointment.start)}, queue number on the day at check-in.`, "ok");
     }
@@ -196,6 +199,8 @@ async function loadAppointments() {
         el("span", {}, when(appointment.start)), " ",
         el("span", {}, doctorName(state.doctors.get(appointment.doctor))), " ",
         el("span", { class: "badge" }, appointment.status.replace("_", " ")),
+        appointment.visit_type === "video" ? el("span", { class: "badge video" }, "video") : null,
+        joinButton(appointment, state.videoWindow),
         appointment.queue_number ? el("span", { class: "muted" }, ` · queue #${appointment.queue_number}`) : null,
         open ? el("span", { class: "actions" },
           el("button", { type: "button", class: "move", onclick: () => startMoving(appointment) }, "Move"),
@@ -271,6 +276,9 @@ async function start(user) {
   $("#who").textContent = `${user.first_name} ${user.last_name}`;
   const settings = await api.get("/api/settings/");
   state.timezone = (settings.find((s) => s.key === "timezone") || {}).value || "UTC";
+  state.videoWindow = videoWindow(settings);
+  // A video visit's Join button appears when its room opens, without a reload.
+  setInterval(() => attempt(loadAppointments()), 60000);
   state.today = todayIn(state.timezone);
   state.live = new Live({ token: api.token, onStatus: showLiveStatus, onError: (error) => attempt(Promise.reject(error)) });
   state.live.subscribe(`user.${user.id}.notifications`, { load: loadNotifications, apply: applyNotificationEvent });
