@@ -50,6 +50,15 @@ test: export CELERY_TASK_ALWAYS_EAGER = true
 test: install services lint
 	$(BIN)/pytest
 
+# The floors and the project's benches back to back, one table (docs/benchmarks.md).
+# Makes and migrates its own database; empties its own Redis databases.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinic_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/10
+FLOOR_REDIS_URL ?= redis://127.0.0.1:6379/11
+bench: install
+	$(BIN)/python bench/suite.py --database-url $(BENCH_DATABASE_URL) --redis-url $(BENCH_REDIS_URL) \
+		--floor-redis-url $(FLOOR_REDIS_URL) $(BENCH_ARGS)
+
 # Regenerate the committed contracts in frontend_contracts/ from the code.
 schema: export DEBUG ?= true
 schema: install
