@@ -1,6 +1,7 @@
 """`make bench`: the floors and the project's benches back to back, one table.
 
-    make bench [BENCH_DATABASE_URL=...] [BENCH_REDIS_URL=...] [FLOOR_REDIS_URL=...] [BENCH_ARGS="--servers daphne uvicorn"]
+    make bench [BENCH_DATABASE_URL=...] [BENCH_REDIS_URL=...] [FLOOR_REDIS_URL=...]
+               [BENCH_ARGS="--servers daphne uvicorn"]
 
 Makes its own PostgreSQL database (created if missing, migrated, filled by
 bench/booking.py's `prepare`) and empties its own Redis database, then, for each server:
@@ -28,7 +29,6 @@ import queue
 import re
 import resource
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -209,8 +209,9 @@ def fanout(platform: Platform, data: dict[str, Any], bookings: Bookings, args: a
     """N sockets (spread over the servers) watch one doctor while bookings of it are made."""
     topic = f"doctor.{bookings.doctor}.availability"
     rss_before = _rss_kib(platform.pids)
+    urls = [base.replace("http", "ws", 1) + "/ws/" for base in platform.bases]
     client = subprocess.Popen(
-        [sys.executable, ROOT / "bench/ws_client.py", "--urls", *[b.replace("http", "ws") + "/ws/" for b in platform.bases],
+        [sys.executable, ROOT / "bench/ws_client.py", "--urls", *urls,
          "--token", data["staff_token"], "--topic", topic, "--n", str(args.subscribers)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=_raise_fd_limit,
     )  # fmt: skip
@@ -375,7 +376,8 @@ def queries_per_booking(data: dict[str, Any]) -> int:
 # --- the floors -------------------------------------------------------------------------------
 
 FLOOR_LINE = re.compile(
-    r"p50=(?P<p50>[\d.]+)ms p95=(?P<p95>[\d.]+)ms p99=(?P<p99>[\d.]+)ms KiB/conn=(?P<kib>[-\d.]+) setup_s=(?P<setup>[\d.]+)"
+    r"p50=(?P<p50>[\d.]+)ms p95=(?P<p95>[\d.]+)ms p99=(?P<p99>[\d.]+)ms "
+    r"KiB/conn=(?P<kib>[-\d.]+) setup_s=(?P<setup>[\d.]+)"
 )
 
 
@@ -423,7 +425,7 @@ class Table:
     def __init__(self) -> None:
         self.rows: list[tuple[str, str, str, str]] = []
 
-    def add(self, what: str, project: str, floor: str = "–", ratio: str = "–") -> None:
+    def add(self, what: str, project: str, floor: str = "-", ratio: str = "-") -> None:
         self.rows.append((what, project, floor, ratio))
         print(f"  {what}: {project} | floor {floor} | {ratio}", flush=True)
 
@@ -438,7 +440,7 @@ def _ms(values: list[float]) -> str:
 
 
 def _codes(codes: Counter) -> str:
-    return ", ".join(f"{n} × {code}" for code, n in sorted(codes.items(), key=lambda item: str(item[0])))
+    return ", ".join(f"{n} x {code}" for code, n in sorted(codes.items(), key=lambda item: str(item[0])))
 
 
 @contextmanager
@@ -463,7 +465,7 @@ def run_server(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
     watchers = data["doctors"][60:]
     # The doctor with the most free slots left: repeated runs use up slots of the others.
     for count in (1, args.processes) if args.processes > 1 else (1,):
-        label = f"{kind} × {count}"
+        label = f"{kind} x {count}"
         with _phase(f"project, {label}"), Platform(kind, count, env, args.profile_dir, f"p{count}") as platform:
             doctor = max(watchers, key=lambda d: len(booking._free_starts(d, 400)))
             bookings = Bookings(data, doctor, data["patient_ids"][100:150])
@@ -475,31 +477,31 @@ def run_server(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
                     f"Fan-out, {n} sockets, one booking at a time: POST → last socket, p50 / p95 ({label})",
                     _ms(fan["one"]),
                     f"{one_floor['p50']:,.0f} / {one_floor['p95']:,.0f} ms",
-                    f"{_pct(fan['one'], 0.95) / one_floor['p95']:.1f}× (p95)",
+                    f"{_pct(fan['one'], 0.95) / one_floor['p95']:.1f}x (p95)",
                 )
                 table.add(
                     f"Fan-out, {n} sockets, a booking every {args.pace_ms} ms, p50 / p95 ({label})",
                     _ms(fan["paced"]),
                     f"{paced_floor['p50']:,.0f} / {paced_floor['p95']:,.0f} ms",
-                    f"{_pct(fan['paced'], 0.95) / paced_floor['p95']:.1f}× (p95)",
+                    f"{_pct(fan['paced'], 0.95) / paced_floor['p95']:.1f}x (p95)",
                 )
                 table.add(
                     f"Connect, authenticate, subscribe {n} sockets ({label})",
                     f"{fan['setup_s']:.1f} s",
                     f"{one_floor['setup']:.1f} s",
-                    f"{fan['setup_s'] / max(one_floor['setup'], 0.1):.1f}×",
+                    f"{fan['setup_s'] / max(one_floor['setup'], 0.1):.1f}x",
                 )
                 table.add(
                     f"Server memory per subscribed socket ({label})",
                     f"{fan['kib_per_socket']:.0f} KiB",
                     f"{one_floor['kib']:.0f} KiB",
-                    f"{fan['kib_per_socket'] / max(one_floor['kib'], 0.1):.2f}×",
+                    f"{fan['kib_per_socket'] / max(one_floor['kib'], 0.1):.2f}x",
                 )
             table.add(
                 f"The booking's own latency in the paced run, p50 / p95 ({label})",
                 _ms(fan["paced_booking_ms"]),
                 f"{_ms(alone_ms)} with nobody watching",
-                f"{_pct(fan['paced_booking_ms'], 0.5) / max(_pct(alone_ms, 0.5), 0.1):.1f}× (p50)",
+                f"{_pct(fan['paced_booking_ms'], 0.5) / max(_pct(alone_ms, 0.5), 0.1):.1f}x (p50)",
             )
             table.add(
                 f"Fan-out delivery ({label})",
@@ -588,7 +590,8 @@ def main() -> None:
             table.rows[index] = (what, project, f"{floor:,.0f}/s (bare SQL)", f"{100 * rate / floor:.1f} %")
     load = os.getloadavg()
     print(
-        f"\ncommit {commit.strip()}, {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, "
+        f"\ncommit {commit.strip()}, {os.cpu_count()} cores, "
+        f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, "
         f"{args.subscribers} sockets, {args.processes} processes in the second round\n"
     )
     print(table.markdown())

@@ -1,6 +1,7 @@
 """The websocket side of `make bench` (bench/suite.py): N sockets in one process.
 
-    python bench/ws_client.py --urls ws://127.0.0.1:P1/ws/ [ws://...:P2/ws/] --token T --topic doctor.7.availability --n 2000
+    python bench/ws_client.py --urls ws://127.0.0.1:P1/ws/ [ws://...:P2/ws/] --token T \
+        --topic doctor.7.availability --n 2000
 
 Opens the sockets in batches of 50 as the floor's client does (socket i on urls[i % len]),
 authenticates each with the token (contract §9) and subscribes it, then prints

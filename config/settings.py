@@ -99,6 +99,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL;",
     }
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+# PostgreSQL connections come from one pool per process (psycopg_pool, through Django):
+# the ASGI server runs every request and every websocket's queries in a thread of its own,
+# and a connection per thread made 100 concurrent requests exhaust max_connections (503s)
+# while each new connection cost a few milliseconds. A request waits up to
+# DB_POOL_TIMEOUT_SECONDS for a free connection before it is answered 503. Size it so that
+# web processes x DB_POOL_MAX_SIZE + workers + beat + relay stays under max_connections
+# (README, "Scaling out"); 0 turns the pool off (a connection per thread, CONN_MAX_AGE).
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=20)
+if IS_POSTGRES and DB_POOL_MAX_SIZE > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(env.int("DB_POOL_MIN_SIZE", default=2), DB_POOL_MAX_SIZE),
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery broker ----------------------------------------

@@ -55,7 +55,7 @@ def publish(*, topic: str, event: str, data: dict[str, Any]) -> Event:
 
 
 def layer_message(event: Event) -> dict[str, Any]:
-    """What goes to the channel layer: handled by the consumer's `topic_event` method.
+    """What goes to the channel layer: handled by realtime.router.TopicRouter and each socket's `live`.
 
     `text` is the websocket frame, encoded once here rather than once per subscriber.
     """
