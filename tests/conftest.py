@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.models import User
 from tests import factories
+from tests.servers import daphne_server  # noqa: F401 (real server processes, for live tests)
 
 
 @pytest.fixture(autouse=True)

@@ -1,13 +1,7 @@
 """Websocket helpers: a socket that validates every message it receives against the contract."""
 
-import os
-import socket as sockets
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -124,67 +118,3 @@ def display_data(doctor_id: int, now_serving: int | None, *waiting: int) -> dict
         "now_serving": None if now_serving is None else {"queue_number": now_serving, "status": "in_progress"},
         "waiting": [{"queue_number": number, "status": "checked_in"} for number in waiting],
     }
-
-
-def _database_url() -> str:
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
-
-
-def free_port() -> int:
-    with sockets.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def daphne_server(tmp_path: Path) -> Iterator[Callable[[], str]]:
-    """`daphne_server()`: a real daphne process on a free port of 127.0.0.1, on the test
-    database and Redis; returns its base URL. Every process is stopped at teardown."""
-    from django.conf import settings
-
-    processes: list[subprocess.Popen] = []
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "DEBUG": "false",
-        "SECRET_KEY": "test-only-secret-key",
-        "THROTTLE_ENABLED": "false",
-        "CELERY_TASK_ALWAYS_EAGER": "true",
-        "LOG_LEVEL": "WARNING",
-    }
-
-    def start() -> str:
-        port = free_port()
-        log = (tmp_path / f"daphne-{port}.log").open("w")
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(port),
-             "config.asgi:application"],
-            cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        processes.append(process)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, (tmp_path / f"daphne-{port}.log").read_text()
-            with sockets.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    return f"127.0.0.1:{port}"
-            time.sleep(0.1)
-        raise AssertionError(f"daphne did not listen on {port} within 60 s")
-
-    try:
-        yield start
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)

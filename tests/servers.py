@@ -1,0 +1,84 @@
+"""Real server processes for the tests that need the whole stack (`daphne_server`)."""
+
+import os
+import socket as sockets
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+
+def database_url() -> str:
+    """The test database (the one pytest-django made), as a URL for another process."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def free_port() -> int:
+    with sockets.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    """The environment of a server process on the test database and Redis."""
+    from django.conf import settings
+
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "DEBUG": "false",
+        "SECRET_KEY": "test-only-secret-key",
+        "THROTTLE_ENABLED": "false",
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+@pytest.fixture
+def daphne_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """`daphne_server(**env)`: a real daphne process on a free port of 127.0.0.1, on the test
+    database and Redis (`env` adds to its environment); returns its address. Every process
+    is stopped at teardown."""
+    from django.conf import settings
+
+    processes: list[subprocess.Popen] = []
+
+    def start(**extra: str) -> str:
+        port = free_port()
+        log = (tmp_path / f"daphne-{port}.log").open("w")
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(port),
+             "config.asgi:application"],
+            cwd=settings.BASE_DIR, env=server_env(**extra), stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        processes.append(process)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, (tmp_path / f"daphne-{port}.log").read_text()
+            with sockets.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    return f"127.0.0.1:{port}"
+            time.sleep(0.1)
+        raise AssertionError(f"daphne did not listen on {port} within 60 s")
+
+    try:
+        yield start
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
