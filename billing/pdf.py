@@ -12,7 +12,8 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from billing.models import Invoice
 from billing.money import MINOR_UNITS
-from core.clinic_settings import clinic_setting, clinic_timezone
+from clinic.clock import clinic_timezone
+from clinic.registry import clinic_setting
 
 
 def _money(amount: Decimal, currency: str) -> str:

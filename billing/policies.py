@@ -1,6 +1,6 @@
 """Clinic settings billing owns: the default fee, the currency and the tax rate."""
 
-from core.clinic_settings import SettingSpec, register
+from clinic.registry import SettingSpec, register
 
 DEFAULT_CONSULTATION_FEE = register(
     SettingSpec(

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from accounts.models import Role, User
 from billing.models import HOLDING_STATUSES, DoctorFee, Invoice, Payment
 from billing.money import MINOR_UNITS, round_money, tax_on
-from core.clinic_settings import clinic_setting
+from clinic.registry import clinic_setting
 from core.exceptions import Conflict
 from scheduling.models import Appointment
 

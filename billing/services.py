@@ -45,7 +45,7 @@ from billing.models import (
     StripeEvent,
 )
 from billing.money import MINOR_UNITS, is_exact
-from core.clinic_settings import clinic_timezone
+from clinic.clock import clinic_timezone
 from core.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from scheduling.models import Appointment, AppointmentStatus
 

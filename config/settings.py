@@ -47,11 +47,14 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "audit",
+    "clinic",
     "scheduling",
     "realtime",
     "records",
     "notifications",
     "billing",
+    "reviews",
+    "tooling",
 ]
 
 MIDDLEWARE = [

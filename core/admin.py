@@ -6,10 +6,6 @@ permission rows, which nobody at the clinic maintains), and it writes one AdminA
 entry plus one audit entry (audit.services.admin_action_record) for every addition,
 change, deletion and action, inside the transaction of the change. Individual admins
 only say which roles may do what and which service performs each write.
-
-This module also holds the clinic settings page: every key of the registry
-(core.clinic_settings), with its type, default and help text, edited through
-`clinic_setting_set`.
 """
 
 import functools
@@ -18,22 +14,15 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
-from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
 
 from audit.services import admin_action_record
-from core import clinic_settings
-from core.clinic_settings import clinic_timezone
+from clinic.clock import clinic_timezone
 from core.exceptions import DomainError
-from core.models import ClinicSetting
 
 logger = logging.getLogger(__name__)
 
@@ -192,121 +181,3 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-# --- Clinic settings ----------------------------------------------------------------
-
-
-def _value_field(spec: clinic_settings.SettingSpec, initial: Any) -> forms.Field:
-    """A form field matching a setting's type, so the page validates as the API does."""
-    common = {"label": "Value", "help_text": spec.help, "initial": initial}
-    if spec.type == "int":
-        return forms.IntegerField(min_value=spec.min_value, max_value=spec.max_value, **common)
-    if spec.type == "decimal":
-        return forms.DecimalField(min_value=0, **common)
-    if spec.type == "bool":
-        return forms.BooleanField(required=False, **common)
-    if spec.type == "timezone":
-        from zoneinfo import available_timezones
-
-        return forms.ChoiceField(choices=[(z, z) for z in sorted(available_timezones())], **common)
-    if spec.type == "int_list":
-        common["initial"] = ", ".join(str(v) for v in initial or [])
-        common["help_text"] = f"{spec.help} Whole numbers separated by commas."
-        return forms.CharField(**common)
-    return forms.CharField(max_length=500, required=False, **common)
-
-
-def _form_value(spec: clinic_settings.SettingSpec, cleaned: Any) -> Any:
-    """The form's cleaned value in the JSON form `clinic_setting_set` expects."""
-    if spec.type == "int_list":
-        try:
-            return [int(part) for part in str(cleaned).replace(" ", "").split(",") if part]
-        except ValueError:
-            raise forms.ValidationError("Whole numbers separated by commas, such as 24, 2.") from None
-    if spec.type == "decimal":
-        return str(cleaned)
-    return cleaned
-
-
-def setting_form(spec: clinic_settings.SettingSpec, data: Any = None) -> forms.Form:
-    form = forms.Form(data)
-    form.fields["value"] = _value_field(spec, clinic_settings.clinic_setting(spec.key))
-    return form
-
-
-@admin.register(ClinicSetting)
-class ClinicSettingAdmin(AuditedModelAdmin):
-    """All settings of the registry, not only the changed rows: non-engineers see every knob.
-
-    Staff may look, admins may change. Rows are written only by `clinic_setting_set`.
-    """
-
-    view_roles = STAFF
-    change_roles = ADMIN
-
-    def get_urls(self) -> list:
-        edit = self.admin_site.admin_view(self.edit_view)
-        return [path("edit/<str:key>/", edit, name="core_clinicsetting_edit"), *super().get_urls()]
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        can_change = self.has_change_permission(request)
-        changed_keys = set(ClinicSetting.objects.values_list("key", flat=True))
-        values = clinic_settings.clinic_setting_values()
-        rows = []
-        for key in sorted(clinic_settings.REGISTRY):
-            spec = clinic_settings.REGISTRY[key]
-            rows.append(
-                {
-                    "spec": spec,
-                    "value": values[key],
-                    "changed": key in changed_keys,
-                    "edit_url": reverse("admin:core_clinicsetting_edit", args=[key]) if can_change else "",
-                }
-            )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Clinic settings",
-            "opts": self.opts,
-            "rows": rows,
-            "can_change": can_change,
-        }
-        return render(request, "admin/core/clinicsetting/registry.html", context)
-
-    def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
-        setting = ClinicSetting.objects.filter(pk=object_id).first() if object_id.isdigit() else None
-        if setting is None:
-            return HttpResponseRedirect(reverse("admin:core_clinicsetting_changelist"))
-        return HttpResponseRedirect(reverse("admin:core_clinicsetting_edit", args=[setting.key]))
-
-    def edit_view(self, request: HttpRequest, key: str) -> HttpResponse:
-        spec = clinic_settings.REGISTRY.get(key)
-        if spec is None or not self.has_change_permission(request):
-            return HttpResponseRedirect(reverse("admin:core_clinicsetting_changelist"))
-        form = setting_form(spec, request.POST if request.method == "POST" else None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                value = _form_value(spec, form.cleaned_data["value"])
-                with transaction.atomic():
-                    stored = clinic_settings.clinic_setting_set(actor=request.user, key=key, value=value)
-                    setting = ClinicSetting.objects.get(key=key)
-                    self.record(request, "changed", setting, details={"key": key, "value": stored})
-            except forms.ValidationError as exc:
-                form.add_error("value", exc)
-            except DomainError as exc:
-                for message in (exc.fields or {}).get("value", [exc.detail]):
-                    form.add_error("value", message)
-            else:
-                messages.success(request, format_html("Setting <b>{}</b> is now {}.", key, stored))
-                return HttpResponseRedirect(reverse("admin:core_clinicsetting_changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Change setting {key}",
-            "opts": self.opts,
-            "spec": spec,
-            "form": form,
-            "default": spec.default,
-        }
-        return render(request, "admin/core/clinicsetting/edit.html", context)

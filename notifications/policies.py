@@ -1,6 +1,6 @@
 """The clinic settings notifications read: reminder leads and the clinic's name in messages."""
 
-from core.clinic_settings import SettingSpec, register
+from clinic.registry import SettingSpec, register
 
 REMINDER_LEADS_MINUTES = register(
     SettingSpec(

@@ -29,7 +29,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.services import audit_record
-from core.clinic_settings import clinic_setting, clinic_timezone
+from clinic.clock import clinic_timezone
+from clinic.registry import clinic_setting
 from core.exceptions import ValidationFailed
 from notifications import selectors
 from notifications.models import (

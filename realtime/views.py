@@ -11,8 +11,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.models import Doctor
+from clinic.clock import clinic_today
 from realtime import selectors, topics
-from scheduling import selectors as scheduling_selectors
+from scheduling import events as scheduling_events
 
 
 def _refused(status: int, message: str) -> HttpResponse:
@@ -36,9 +37,7 @@ def display_page(request: HttpRequest) -> HttpResponse:
         return _refused(404, "No such doctor.")
     topic = topics.display_doctor(doctor.pk)
     last_event_id = selectors.latest_event_id(topic)
-    state = scheduling_selectors.display_payload(
-        scheduling_selectors.queue_payload(doctor_id=doctor.pk, day=scheduling_selectors.clinic_today())
-    )
+    state = scheduling_events.display_payload(scheduling_events.queue_payload(doctor_id=doctor.pk, day=clinic_today()))
     waiting = state["waiting"]
     response = render(
         request,

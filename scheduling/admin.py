@@ -1,4 +1,4 @@
-"""Scheduling in the back office: availability per doctor, the day's appointments, reviews.
+"""Scheduling in the back office: availability per doctor, the day's appointments.
 
 Bookings and availability change only through the scheduling services (which keep slots,
 the queue and the realtime events consistent): rules and time off are added (and rules
@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from accounts.admin import WEEKDAYS, DoctorFilter
 from accounts.models import Role
+from clinic.clock import clinic_timezone
 from core.admin import STAFF, AuditedModelAdmin, has_role
-from core.clinic_settings import clinic_timezone
-from scheduling import review_services, services
-from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule, Review
+from scheduling import services
+from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule
 
 
 def _is_admin(request: HttpRequest) -> bool:
@@ -157,33 +157,3 @@ class AppointmentAdmin(AuditedModelAdmin):
     @admin.action(description="Cancel the selected appointments (frees their slots)", permissions=["desk"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
         self._set_status(request, queryset, AppointmentStatus.CANCELLED)
-
-
-@admin.register(Review)
-class ReviewAdmin(AuditedModelAdmin):
-    view_roles = STAFF
-    list_display = ["created_at", "doctor", "rating", "short_comment", "is_hidden", "hidden_by"]
-    list_filter = ["is_hidden", "rating", ("doctor", DoctorFilter)]
-    search_fields = ["comment", "doctor__user__last_name"]
-    list_select_related = ["doctor__user", "hidden_by"]
-    exclude = ["patient"]
-    actions = ["hide", "unhide"]
-
-    @admin.display(description="Comment")
-    def short_comment(self, review: Review) -> str:
-        return review.comment if len(review.comment) <= 80 else f"{review.comment[:79]}…"
-
-    def has_moderate_permission(self, request: HttpRequest) -> bool:
-        return _is_admin(request)
-
-    @admin.action(description="Hide the selected reviews", permissions=["moderate"])
-    def hide(self, request: HttpRequest, queryset: QuerySet[Review]) -> None:
-        for review in queryset:
-            review_services.review_hide(actor=request.user, review=review)
-        messages.success(request, f"{len(queryset)} review(s) hidden.")
-
-    @admin.action(description="Show the selected reviews again", permissions=["moderate"])
-    def unhide(self, request: HttpRequest, queryset: QuerySet[Review]) -> None:
-        for review in queryset:
-            review_services.review_unhide(actor=request.user, review=review)
-        messages.success(request, f"{len(queryset)} review(s) shown again.")

@@ -140,31 +140,3 @@ class Appointment(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
-
-
-class Review(models.Model):
-    """A patient's rating of a doctor, at most one per completed appointment.
-
-    Written by `scheduling.review_services` only. Hidden reviews (by an admin) stay
-    stored but are neither listed nor counted in the doctor's rating.
-    """
-
-    appointment = models.OneToOneField(Appointment, on_delete=models.PROTECT, related_name="review")
-    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="reviews")
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="reviews")
-    rating = models.PositiveSmallIntegerField()
-    comment = models.TextField(blank=True, max_length=2000)
-    is_hidden = models.BooleanField(default=False)
-    hidden_at = models.DateTimeField(null=True, blank=True)
-    hidden_by = models.ForeignKey(
-        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="reviews_hidden"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="review_rating_range")]
-        indexes = [models.Index(fields=["doctor", "is_hidden", "created_at"])]
-
-    def __str__(self) -> str:
-        return f"Review {self.pk} of {self.doctor}: {self.rating}/5"

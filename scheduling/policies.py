@@ -1,16 +1,7 @@
 """The clinic's scheduling policies: typed settings stored in the database, editable by admins."""
 
-from core.clinic_settings import SettingSpec, register
+from clinic.registry import SettingSpec, register
 
-TIMEZONE = register(
-    SettingSpec(
-        key="timezone",
-        type="timezone",
-        default="UTC",
-        help="The clinic's IANA time zone: availability rules and clinic days are in its wall-clock time.",
-        public=True,
-    )
-)
 BOOKING_HORIZON_DAYS = register(
     SettingSpec(
         key="booking_horizon_days",

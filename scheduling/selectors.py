@@ -1,7 +1,7 @@
 """Reads of scheduling, scoped to the actor ("not yours" is 404).
 
-The queue payloads live here so the realtime app builds exactly what the REST endpoint
-returns (`queue_payload`) and what display screens may see (`display_payload`).
+The queue's shape is built in `scheduling.events` (`queue_payload`), so the REST endpoint
+returns exactly what the realtime event carries.
 """
 
 from datetime import date
@@ -13,16 +13,10 @@ from django.utils import timezone
 
 from accounts.models import Doctor, Patient, Role, User
 from accounts.selectors import doctor_get
-from core.clinic_settings import clinic_timezone
+from clinic.clock import clinic_timezone, clinic_today
 from core.exceptions import Forbidden, ValidationFailed
-from scheduling import calendar
-from scheduling.models import Appointment, AppointmentStatus, AvailabilityRule, Slot
-from scheduling.serializers import AppointmentSerializer
-
-
-def clinic_today() -> date:
-    return timezone.now().astimezone(clinic_timezone()).date()
-
+from scheduling import calendar, events
+from scheduling.models import Appointment, AvailabilityRule, Slot
 
 # --- Doctors, as scheduling sees them --------------------------------------------------
 
@@ -136,53 +130,13 @@ def appointment_get(*, actor: User, appointment_id: int) -> Appointment:
 
 # --- The queue ------------------------------------------------------------------------
 
-_QUEUE_STATUSES = (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS, AppointmentStatus.COMPLETED)
-
-
-def queue_payload(*, doctor_id: int, day: date) -> dict[str, Any]:
-    """The queue of one doctor's clinic day, as GET /api/doctors/{id}/queue/ returns it.
-
-    `now_serving`: the appointment in progress (the lowest number if several);
-    `waiting`: checked-in appointments in queue order; `done`: completed ones.
-    """
-    queued = list(
-        Appointment.objects.filter(doctor_id=doctor_id, queue_date=day, status__in=_QUEUE_STATUSES).order_by(
-            "queue_number"
-        )
-    )
-    serving = next((a for a in queued if a.status == AppointmentStatus.IN_PROGRESS), None)
-    return {
-        "doctor": doctor_id,
-        "date": day.isoformat(),
-        "now_serving": AppointmentSerializer(serving).data if serving is not None else None,
-        "waiting": AppointmentSerializer(
-            [a for a in queued if a.status == AppointmentStatus.CHECKED_IN], many=True
-        ).data,
-        "done": sum(1 for a in queued if a.status == AppointmentStatus.COMPLETED),
-    }
-
-
-def display_payload(queue: dict[str, Any]) -> dict[str, Any]:
-    """What a waiting-room screen may show: numbers and statuses, no names, no reasons."""
-
-    def public(appointment: dict[str, Any]) -> dict[str, Any]:
-        return {"queue_number": appointment["queue_number"], "status": appointment["status"]}
-
-    serving = queue["now_serving"]
-    return {
-        "doctor": queue["doctor"],
-        "date": queue["date"],
-        "now_serving": public(serving) if serving is not None else None,
-        "waiting": [public(a) for a in queue["waiting"]],
-    }
-
 
 def queue_get(*, actor: User, doctor_id: int, day: date | None = None) -> dict[str, Any]:
     """The queue for that doctor, staff and admin (another doctor: 403)."""
     doctor = get_object_or_404(Doctor, pk=doctor_id)
     if not (actor.is_staff_or_admin or (actor.role == Role.DOCTOR and doctor.user_id == actor.pk)):
         raise Forbidden("Only that doctor, staff and admins see this queue.")
-    return queue_payload(doctor_id=doctor.pk, day=day or clinic_today())
+    return events.queue_payload(doctor_id=doctor.pk, day=day or clinic_today())
 
 
 def care_relation_exists(*, doctor_id: int, patient_id: int) -> bool:

@@ -6,7 +6,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from core.clinic_settings import clinic_timezone
+from clinic.clock import clinic_timezone
 from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule
 
 MAX_AVAILABILITY_DAYS = 31

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from core import clinic_settings
+from clinic import registry
 from tests.factories import appointment_at
 
 WEBHOOK_SECRET = "whsec_test_local_secret"
@@ -27,9 +27,9 @@ def past(days: int = 1, hour: int = 9) -> datetime:
 @pytest.fixture(autouse=True)
 def _fresh_clinic_settings() -> Iterator[None]:
     # Settings are cached per process for a few seconds; each test starts from the defaults.
-    clinic_settings.clear_cache()
+    registry.clear_cache()
     yield
-    clinic_settings.clear_cache()
+    registry.clear_cache()
 
 
 @pytest.fixture

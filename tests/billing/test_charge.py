@@ -7,7 +7,7 @@ import pytest
 from audit.models import AuditLog
 from billing import services
 from billing.models import Payment
-from core.clinic_settings import clinic_setting_set
+from clinic.services import clinic_setting_set
 from tests.billing.conftest import past
 from tests.factories import appointment_at
 

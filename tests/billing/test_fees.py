@@ -5,7 +5,7 @@ import pytest
 from audit.models import AuditLog
 from billing.models import DoctorFee
 from billing.selectors import doctor_fee
-from core.clinic_settings import clinic_setting_set
+from clinic.services import clinic_setting_set
 
 
 def put_fee(client, doctor, **body):

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from scheduling.review_services import review_create
+from reviews.services import review_create
 from tests import factories
 from tests.backoffice import admin_login
 from tests.factories import appointment_at
@@ -19,7 +19,7 @@ PAGES = [
     "/admin/accounts/doctor/",
     "/admin/accounts/patient/",
     "/admin/scheduling/appointment/?day=week",
-    "/admin/scheduling/review/",
+    "/admin/reviews/review/",
     "/admin/audit/auditlog/",
     "/admin/audit/adminactionlog/",
 ]

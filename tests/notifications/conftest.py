@@ -5,8 +5,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
+from clinic.registry import clear_cache
 from config.celery import app as celery_app
-from core.clinic_settings import clear_cache
 from scheduling.models import Appointment
 from tests import factories
 from tests.notifications.standin import TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN, StandIn, StandInServer

@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from core.clinic_settings import clinic_setting_set
+from clinic.services import clinic_setting_set
 from core.exceptions import Conflict
 from notifications import services as notification_services
 from notifications.models import Notification

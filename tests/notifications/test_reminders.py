@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from core.clinic_settings import clinic_setting_set
+from clinic.services import clinic_setting_set
 from notifications import services
 from notifications.models import Notification
 from notifications.tasks import send_due_reminders

@@ -6,8 +6,8 @@ import pytest
 from django.conf import settings
 from jsonschema import ValidationError
 
-from core.contracts import render_all
 from realtime import contracts
+from tooling.contracts import render_all
 
 CONTRACTS = Path(settings.BASE_DIR) / "frontend_contracts"
 

@@ -5,11 +5,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from clinic.clock import clinic_today
 from realtime import services, topics
 from realtime.models import DisplayToken, hash_display_token
 from realtime.publish import publish
 from scheduling.models import Appointment
-from scheduling.selectors import clinic_today
 from tests import factories
 from tests.realtime.conftest import display_data
 

@@ -2,7 +2,7 @@
 
 import yaml
 
-from core.contracts import default_directory
+from tooling.contracts import default_directory
 
 
 def test_openapi_covers_the_records_contract():

@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from core.clinic_settings import clear_cache, clinic_setting_set
+from clinic.registry import clear_cache
+from clinic.services import clinic_setting_set
 from scheduling import services
 from scheduling.models import Slot, SlotStatus
 

@@ -1,4 +1,4 @@
-"""Scheduling in the back office: the day's appointments, availability, review moderation."""
+"""Scheduling in the back office: the day's appointments, availability."""
 
 from datetime import datetime, time, timedelta
 
@@ -6,20 +6,18 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AdminActionLog, AuditLog
-from core import clinic_settings
-from scheduling.models import Appointment, AvailabilityException, AvailabilityRule, Review, Slot, SlotStatus
-from scheduling.review_services import review_create
+from clinic.clock import clinic_timezone
+from scheduling.models import Appointment, AvailabilityException, AvailabilityRule, Slot, SlotStatus
 from tests.backoffice import admin_login, changelist_action, submit
 from tests.factories import appointment_at
 
 pytestmark = pytest.mark.django_db
 
 APPOINTMENTS = "/admin/scheduling/appointment/"
-REVIEWS = "/admin/scheduling/review/"
 
 
 def _today_at(hour: int) -> datetime:
-    zone = clinic_settings.clinic_timezone()
+    zone = clinic_timezone()
     return datetime.combine(timezone.now().astimezone(zone).date(), time(hour), tzinfo=zone)
 
 
@@ -63,37 +61,9 @@ def test_availability_rules_per_doctor(rita, carol, dave):
     assert "Monday" not in dave_page
 
 
-def test_admin_hides_a_review_and_it_is_logged(ada, alice, carol):
-    appointment = appointment_at(
-        doctor=carol, patient=alice, start=timezone.now() - timedelta(days=1), status="completed"
-    )
-    review = review_create(actor=alice, doctor=carol.doctor, appointment_id=appointment.pk, rating=1, comment="Spam")
-    browser = admin_login(ada.email)
-    assert changelist_action(browser, REVIEWS, "hide", [review.pk]).status_code == 302
-    review.refresh_from_db()
-    assert review.is_hidden
-    assert review.hidden_by == ada
-    assert AdminActionLog.objects.filter(action="review.hide", object_id=str(review.pk), admin=ada).exists()
-    assert AuditLog.objects.filter(action="review.hidden", actor=ada).exists()
-
-    assert changelist_action(browser, REVIEWS, "unhide", [review.pk]).status_code == 302
-    assert not Review.objects.get(pk=review.pk).is_hidden
-
-
-def test_reception_cannot_moderate_reviews(rita, alice, carol):
-    appointment = appointment_at(
-        doctor=carol, patient=alice, start=timezone.now() - timedelta(days=1), status="completed"
-    )
-    review = review_create(actor=alice, doctor=carol.doctor, appointment_id=appointment.pk, rating=2)
-    browser = admin_login(rita.email)
-    assert 'value="hide"' not in browser.get(REVIEWS).content.decode()
-    changelist_action(browser, REVIEWS, "hide", [review.pk])
-    assert not Review.objects.get(pk=review.pk).is_hidden
-
-
 def test_reception_adds_and_removes_working_hours_through_the_services(clinic, rita, carol):
     browser = admin_login(rita.email)
-    tomorrow = timezone.now().astimezone(clinic_settings.clinic_timezone()).date() + timedelta(days=1)
+    tomorrow = timezone.now().astimezone(clinic_timezone()).date() + timedelta(days=1)
     response = submit(
         browser,
         "/admin/scheduling/availabilityrule/add/",
@@ -150,7 +120,7 @@ def test_reception_adds_time_off_typed_in_clinic_time(clinic, rita, carol):
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     off = AvailabilityException.objects.get(doctor=carol.doctor)
-    assert off.start.astimezone(clinic_settings.clinic_timezone()).hour == 12
+    assert off.start.astimezone(clinic_timezone()).hour == 12
     assert AuditLog.objects.filter(action="availability_exception.created", actor=rita).exists()
     assert AdminActionLog.objects.filter(action="availabilityexception.added", admin=rita).exists()
 

@@ -16,10 +16,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
+from clinic.clock import clinic_today
 from core.exceptions import DomainError
 from scheduling import services
 from scheduling.models import Appointment, Slot, SlotStatus
-from scheduling.selectors import clinic_today
 from tests import factories
 from tests.concurrency import run_together
 from tests.scheduling.conftest import free_slots, set_policy

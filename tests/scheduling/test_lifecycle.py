@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from realtime.models import Event
-from scheduling import selectors, services
+from scheduling import events, services
 from scheduling.models import Appointment, Slot, SlotStatus
 from scheduling.services import TRANSITIONS
 from tests import factories
@@ -143,7 +143,7 @@ def test_queue_shows_now_serving_waiting_and_done(client_for, rita, carol, morni
         "now_serving": {"queue_number": 2, "status": "in_progress"},
         "waiting": [{"queue_number": 3, "status": "checked_in"}],
     }
-    assert display.data == selectors.display_payload(body)
+    assert display.data == events.display_payload(body)
 
 
 def test_queue_refusals(client_for, anon, alice, carol, dave, clinic):

@@ -1,8 +1,0 @@
-from django.urls import path
-
-from core import api
-
-urlpatterns = [
-    path("settings/", api.ClinicSettingListApi.as_view(), name="setting-list"),
-    path("settings/<str:key>/", api.ClinicSettingUpdateApi.as_view(), name="setting-update"),
-]

@@ -1,0 +1,267 @@
+"""Availability: weekly rules, time off (exceptions), and the slots they generate."""
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Doctor, User
+from audit.services import audit_record
+from clinic.clock import clinic_timezone, clinic_today
+from clinic.registry import clinic_setting
+from core.exceptions import ValidationFailed
+from scheduling import calendar, events
+from scheduling.models import AvailabilityException, AvailabilityRule, Slot, SlotStatus
+
+logger = logging.getLogger(__name__)
+
+
+def horizon_end() -> datetime:
+    """The end of the bookable window: the end of the last clinic day of the horizon."""
+    last_day = clinic_today() + timedelta(days=clinic_setting("booking_horizon_days"))
+    return calendar.day_bounds(last_day, clinic_timezone())[1]
+
+
+def _rule_windows(doctor: Doctor) -> list[calendar.RuleWindow]:
+    return [
+        calendar.RuleWindow(
+            rule_id=rule.pk,
+            weekday=rule.weekday,
+            start_time=rule.start_time,
+            end_time=rule.end_time,
+            slot_minutes=rule.slot_minutes,
+            valid_from=rule.valid_from,
+            valid_until=rule.valid_until,
+        )
+        for rule in AvailabilityRule.objects.filter(doctor=doctor)
+    ]
+
+
+@dataclass(frozen=True)
+class SlotChanges:
+    created: int
+    deleted: int
+    blocked: int
+    freed: int
+    window_start: datetime
+    window_end: datetime
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.deleted or self.blocked or self.freed)
+
+
+def _overlaps(start: datetime, end: datetime, intervals: list[tuple[datetime, datetime]]) -> bool:
+    return any(start < other_end and other_start < end for other_start, other_end in intervals)
+
+
+@transaction.atomic
+def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
+    """Bring the doctor's future slots in line with the rules and exceptions.
+
+    Works from now to the end of the booking horizon. Only free and blocked slots are
+    created, deleted or flipped; a booked slot is never touched, and no new slot may
+    overlap one. Idempotent: running it twice changes nothing the second time. Also
+    what the daily beat task runs, to extend the slots as the horizon moves on.
+    """
+    # One regeneration per doctor at a time (a rule change racing the daily task).
+    Doctor.objects.select_for_update().filter(pk=doctor.pk).first()
+    tz = clinic_timezone()
+    now = timezone.now()
+    today = now.astimezone(tz).date()
+    last_day = today + timedelta(days=clinic_setting("booking_horizon_days"))
+    window_start = now
+    window_end = calendar.day_bounds(last_day, tz)[1]
+
+    rules = _rule_windows(doctor)
+    wanted: dict[tuple[datetime, datetime], int | None] = {}
+    day = today
+    while day <= last_day:
+        for slot in calendar.slot_times(rules, day, tz):
+            if slot.start >= window_start:
+                wanted[(slot.start, slot.end)] = slot.rule_id
+        day += timedelta(days=1)
+
+    # Every future slot, also past the horizon's end: a shortened horizon drops free ones.
+    existing = list(Slot.objects.filter(doctor=doctor, start__gte=window_start))
+    booked = [(slot.start, slot.end) for slot in existing if slot.status == SlotStatus.BOOKED]
+    exceptions = list(
+        AvailabilityException.objects.filter(doctor=doctor, end__gt=window_start, start__lt=window_end).values_list(
+            "start", "end"
+        )
+    )
+    # A wanted slot that overlaps a booked one (left from an older rule) must wait.
+    booked_keys = set(booked)
+    wanted = {
+        key: rule_id for key, rule_id in wanted.items() if key in booked_keys or not _overlaps(key[0], key[1], booked)
+    }
+
+    to_delete: list[int] = []
+    to_block: list[int] = []
+    to_free: list[int] = []
+    kept: set[tuple[datetime, datetime]] = set()
+    for slot in existing:
+        key = (slot.start, slot.end)
+        if slot.status == SlotStatus.BOOKED:
+            kept.add(key)
+            continue
+        if key not in wanted:
+            to_delete.append(slot.pk)
+            continue
+        kept.add(key)
+        off = _overlaps(slot.start, slot.end, exceptions)
+        if off and slot.status == SlotStatus.FREE:
+            to_block.append(slot.pk)
+        elif not off and slot.status == SlotStatus.BLOCKED:
+            to_free.append(slot.pk)
+
+    # Lock what is to go, re-checking the status under the lock: a slot booked meanwhile
+    # is left alone, and one locked here cannot be booked before it is gone.
+    unbookable = [SlotStatus.FREE, SlotStatus.BLOCKED]
+    doomed = list(
+        Slot.objects.select_for_update()
+        .filter(pk__in=to_delete, status__in=unbookable)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    deleted = Slot.objects.filter(pk__in=doomed).delete()[1].get("scheduling.Slot", 0)
+    blocked = Slot.objects.filter(pk__in=to_block, status=SlotStatus.FREE).update(status=SlotStatus.BLOCKED)
+    freed = Slot.objects.filter(pk__in=to_free, status=SlotStatus.BLOCKED).update(status=SlotStatus.FREE)
+    new_slots = [
+        Slot(
+            doctor=doctor,
+            rule_id=rule_id,
+            start=start,
+            end=end,
+            status=SlotStatus.BLOCKED if _overlaps(start, end, exceptions) else SlotStatus.FREE,
+        )
+        for (start, end), rule_id in wanted.items()
+        if (start, end) not in kept
+    ]
+    # ignore_conflicts: a slot with the same start (another length, booked) stays as it is.
+    created = len(Slot.objects.bulk_create(new_slots, batch_size=1000, ignore_conflicts=True))
+    changes = SlotChanges(
+        created=created,
+        deleted=deleted,
+        blocked=blocked,
+        freed=freed,
+        window_start=window_start,
+        window_end=window_end,
+    )
+    if changes.changed:
+        events.availability_changed(doctor_id=doctor.pk, window_start=window_start, window_end=window_end)
+        logger.info(
+            "slots regenerated for doctor %s: +%s -%s blocked %s freed %s", doctor.pk, created, deleted, blocked, freed
+        )
+    return changes
+
+
+def _check_rule_overlap(
+    *, doctor: Doctor, weekday: int, start_time: time, end_time: time, valid_from: date | None, valid_until: date | None
+) -> None:
+    same_day = AvailabilityRule.objects.filter(
+        doctor=doctor, weekday=weekday, start_time__lt=end_time, end_time__gt=start_time
+    )
+    for other in same_day:
+        starts_before_other_ends = other.valid_until is None or valid_from is None or valid_from <= other.valid_until
+        ends_after_other_starts = other.valid_from is None or valid_until is None or valid_until >= other.valid_from
+        if starts_before_other_ends and ends_after_other_starts:
+            raise ValidationFailed(
+                "The rule overlaps another rule of that weekday.",
+                fields={"start_time": [f"Overlaps rule {other.pk} ({other.start_time:%H:%M}-{other.end_time:%H:%M})."]},
+            )
+
+
+@transaction.atomic
+def rule_create(
+    *,
+    actor: User,
+    doctor: Doctor,
+    weekday: int,
+    start_time: time,
+    end_time: time,
+    slot_minutes: int | None = None,
+    valid_from: date | None = None,
+    valid_until: date | None = None,
+) -> AvailabilityRule:
+    """Add weekly working hours (clinic wall-clock time) and generate their slots."""
+    if slot_minutes is None:
+        slot_minutes = clinic_setting("default_slot_minutes")
+    errors: dict[str, list[str]] = {}
+    if end_time <= start_time:
+        errors["end_time"] = ["Must be after start_time."]
+    elif (datetime.combine(date.min, end_time) - datetime.combine(date.min, start_time)) < timedelta(
+        minutes=slot_minutes
+    ):
+        errors["slot_minutes"] = ["The window is shorter than one slot."]
+    if valid_from and valid_until and valid_until < valid_from:
+        errors["valid_until"] = ["Must not be before valid_from."]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    # Serialise rule changes per doctor so the overlap check cannot be raced.
+    Doctor.objects.select_for_update().filter(pk=doctor.pk).first()
+    _check_rule_overlap(
+        doctor=doctor,
+        weekday=weekday,
+        start_time=start_time,
+        end_time=end_time,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+    rule = AvailabilityRule.objects.create(
+        doctor=doctor,
+        weekday=weekday,
+        start_time=start_time,
+        end_time=end_time,
+        slot_minutes=slot_minutes,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+    audit_record(
+        actor=actor,
+        action="availability_rule.created",
+        obj=rule,
+        details={
+            "doctor": doctor.pk,
+            "weekday": weekday,
+            "start_time": start_time.isoformat(),
+            "end_time": end_time.isoformat(),
+            "slot_minutes": slot_minutes,
+        },
+    )
+    slots_regenerate(doctor=doctor)
+    return rule
+
+
+@transaction.atomic
+def rule_delete(*, actor: User, rule: AvailabilityRule) -> None:
+    """Remove a rule and its free future slots; booked slots stay booked."""
+    doctor = rule.doctor
+    audit_record(
+        actor=actor,
+        action="availability_rule.deleted",
+        obj=rule,
+        details={"doctor": doctor.pk, "weekday": rule.weekday},
+    )
+    rule.delete()
+    slots_regenerate(doctor=doctor)
+
+
+@transaction.atomic
+def exception_create(
+    *, actor: User, doctor: Doctor, start: datetime, end: datetime, reason: str = ""
+) -> AvailabilityException:
+    """Time off: free slots inside [start, end) become unavailable; booked ones stay."""
+    if end <= start:
+        raise ValidationFailed(fields={"end": ["Must be after start."]})
+    exception = AvailabilityException.objects.create(doctor=doctor, start=start, end=end, reason=reason)
+    audit_record(
+        actor=actor,
+        action="availability_exception.created",
+        obj=exception,
+        details={"doctor": doctor.pk, "start": start.isoformat(), "end": end.isoformat()},
+    )
+    slots_regenerate(doctor=doctor)
+    return exception

@@ -1,0 +1,212 @@
+"""Booking and moving appointments.
+
+Concurrency: a booking locks the patient's row (so one patient's bookings, and the
+open-appointment cap, are serialised) and then the slot's row (`SELECT ... FOR UPDATE`),
+under a short `lock_timeout` (`races.as_conflict`). Whoever loses a race sees the slot
+booked and gets 409. Locks are always taken in one order: appointment → doctor →
+patient → slots by id.
+"""
+
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Doctor, Patient, Role, User
+from audit.services import audit_record
+from clinic.registry import clinic_setting
+from core.exceptions import Forbidden, ValidationFailed
+from notifications.services import appointment_notify
+from scheduling import events
+from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Slot, SlotStatus
+from scheduling.services.availability import horizon_end
+from scheduling.services.errors import (
+    AppointmentLimitReached,
+    InvalidSlot,
+    InvalidTransition,
+    NoticeTooShort,
+    SlotUnavailable,
+)
+from scheduling.services.races import as_conflict, lock_appointment
+
+
+def is_patient(actor: User) -> bool:
+    return actor.role == Role.PATIENT
+
+
+def notify_patient(appointment: Appointment, kind: str) -> None:
+    # After commit: a rolled-back booking, move or cancellation notifies nobody. Robust: a
+    # failure to notify is logged and must not turn the committed booking into an error.
+    transaction.on_commit(partial(appointment_notify, appointment_id=appointment.pk, kind=kind), robust=True)
+
+
+def _resolve_patient(*, actor: User, patient: Patient | None) -> Patient:
+    if is_patient(actor):
+        own = actor.patient
+        if patient is not None and patient.pk != own.pk:
+            raise Forbidden("Patients book only for themselves.")
+        return own
+    if not actor.is_staff_or_admin:
+        raise Forbidden("Only patients, staff and admins book appointments.")
+    if patient is None:
+        raise ValidationFailed(fields={"patient": ["Required when staff book for a patient."]})
+    return patient
+
+
+def _check_slot_window(*, actor: User, start: datetime, overrides: list[str]) -> None:
+    """Horizon for everyone; minimum notice for patients (staff and admin may override)."""
+    now = timezone.now()
+    if start <= now or start >= horizon_end():
+        raise InvalidSlot()
+    if start < now + timedelta(minutes=clinic_setting("min_notice_minutes")):
+        if is_patient(actor):
+            raise NoticeTooShort("That slot starts too soon to book online.")
+        overrides.append("min_notice")
+
+
+def _check_open_cap(*, actor: User, patient: Patient, overrides: list[str]) -> None:
+    open_count = Appointment.objects.filter(patient=patient, status__in=ACTIVE_STATUSES).count()
+    if open_count >= clinic_setting("max_open_appointments_per_patient"):
+        if is_patient(actor):
+            raise AppointmentLimitReached()
+        overrides.append("max_open_appointments")
+
+
+def _check_patient_free(*, patient: Patient, start: datetime, end: datetime, exclude: int | None = None) -> None:
+    clash = Appointment.objects.filter(patient=patient, status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start)
+    if exclude is not None:
+        clash = clash.exclude(pk=exclude)
+    if clash.exists():
+        raise SlotUnavailable("The patient already has an appointment at that time.")
+
+
+def appointment_book(
+    *,
+    actor: User,
+    doctor: Doctor,
+    start: datetime,
+    patient: Patient | None = None,
+    reason: str = "",
+) -> Appointment:
+    """Book the free slot of `doctor` at `start` for a patient.
+
+    Patients book for themselves, within the minimum notice, the horizon and the
+    open-appointment cap; staff and admin book for any patient and may override the
+    notice and the cap (audited). 409 `slot_unavailable` when someone else holds the
+    slot or the time, 400 `invalid_slot` when there is no such free future slot.
+    """
+    patient = _resolve_patient(actor=actor, patient=patient)
+    if not doctor.is_approved:
+        raise InvalidSlot("This doctor is not taking bookings.")
+
+    def book() -> Appointment:
+        overrides: list[str] = []
+        _check_slot_window(actor=actor, start=start, overrides=overrides)
+        # The patient's row lock serialises one patient's bookings: the cap and the
+        # "not twice at once" check below cannot be raced by a second request.
+        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        slot = Slot.objects.select_for_update().filter(doctor=doctor, start=start).first()
+        if slot is None or slot.status == SlotStatus.BLOCKED:
+            raise InvalidSlot()
+        if slot.status != SlotStatus.FREE:
+            raise SlotUnavailable()
+        _check_open_cap(actor=actor, patient=patient, overrides=overrides)
+        _check_patient_free(patient=patient, start=slot.start, end=slot.end)
+        slot.status = SlotStatus.BOOKED
+        slot.save(update_fields=["status"])
+        now = timezone.now()
+        appointment = Appointment.objects.create(
+            doctor=doctor,
+            patient=patient,
+            slot=slot,
+            start=slot.start,
+            end=slot.end,
+            reason=reason,
+            booked_by=actor,
+            created_at=now,
+            updated_at=now,
+        )
+        details: dict[str, Any] = {"doctor": doctor.pk, "patient": patient.pk, "start": slot.start.isoformat()}
+        if overrides:
+            details["overrides"] = overrides
+        audit_record(actor=actor, action="appointment.booked", obj=appointment, details=details)
+        events.slot_booked(slot)
+        notify_patient(appointment, "booked")
+        return appointment
+
+    return as_conflict(book)
+
+
+def appointment_update(
+    *,
+    actor: User,
+    appointment: Appointment,
+    start: datetime | None = None,
+    reason: str | None = None,
+) -> Appointment:
+    """Change the reason and/or move to another free slot of the same doctor, atomically.
+
+    If the new slot is taken the move is refused with 409 and the old booking stands.
+    Patients must respect the rescheduling notice and the minimum notice; staff and admin
+    may override both (audited).
+    """
+
+    def update() -> Appointment:
+        locked = lock_appointment(appointment)
+        if start is not None and start != locked.start:
+            _move(actor=actor, appointment=locked, start=start)
+        if reason is not None and reason != locked.reason:
+            locked.reason = reason
+            locked.updated_at = timezone.now()
+            locked.save(update_fields=["reason", "updated_at"])
+            audit_record(actor=actor, action="appointment.reason_changed", obj=locked)
+        return locked
+
+    return as_conflict(update)
+
+
+def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise InvalidTransition("Only a booked appointment (not yet checked in) can be moved.")
+    overrides: list[str] = []
+    notice = timedelta(minutes=clinic_setting("patient_reschedule_notice_minutes"))
+    if appointment.start < timezone.now() + notice:
+        if is_patient(actor):
+            raise NoticeTooShort("It is too late to move this appointment online.")
+        overrides.append("reschedule_notice")
+    _check_slot_window(actor=actor, start=start, overrides=overrides)
+    Patient.objects.select_for_update().filter(pk=appointment.patient_id).first()
+    target = Slot.objects.filter(doctor_id=appointment.doctor_id, start=start).values_list("pk", flat=True).first()
+    if target is None:
+        raise InvalidSlot()
+    # Both slots locked in id order: two opposite moves cannot deadlock each other.
+    ids = sorted({target, appointment.slot_id} - {None})
+    slots = {slot.pk: slot for slot in Slot.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    new_slot = slots[target]
+    if new_slot.status == SlotStatus.BLOCKED:
+        raise InvalidSlot()
+    if new_slot.status != SlotStatus.FREE:
+        raise SlotUnavailable()
+    _check_patient_free(patient=appointment.patient, start=new_slot.start, end=new_slot.end, exclude=appointment.pk)
+    old_slot = slots.get(appointment.slot_id) if appointment.slot_id else None
+    old_start = appointment.start
+    if old_slot is not None:
+        old_slot.status = SlotStatus.FREE
+        old_slot.save(update_fields=["status"])
+    new_slot.status = SlotStatus.BOOKED
+    new_slot.save(update_fields=["status"])
+    appointment.slot = new_slot
+    appointment.start = new_slot.start
+    appointment.end = new_slot.end
+    appointment.updated_at = timezone.now()
+    appointment.save(update_fields=["slot", "start", "end", "updated_at"])
+    details: dict[str, Any] = {"from": old_start.isoformat(), "to": new_slot.start.isoformat()}
+    if overrides:
+        details["overrides"] = overrides
+    audit_record(actor=actor, action="appointment.rescheduled", obj=appointment, details=details)
+    notify_patient(appointment, "rescheduled")
+    if old_slot is not None:
+        events.slot_released(old_slot)
+    events.slot_booked(new_slot)

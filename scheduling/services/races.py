@@ -1,0 +1,57 @@
+"""Races become 409: the transaction, lock timeout and error mapping every booking write runs in.
+
+PostgreSQL's exclusion constraints (migration 0002) refuse overlapping active
+appointments per doctor and per patient whatever the services do; a violation, a
+deadlock or a lock timeout becomes 409 `slot_unavailable`, never 500.
+"""
+
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+
+from scheduling.models import Appointment
+from scheduling.services.errors import SlotUnavailable
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# PostgreSQL SQLSTATEs that mean "someone else got there first": retrying later may work.
+_LOST_RACE_SQLSTATES = {
+    "40001",  # serialization_failure
+    "40P01",  # deadlock_detected
+    "55P03",  # lock_not_available (lock_timeout)
+}
+
+
+def _lost_race(exc: DatabaseError) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    if sqlstate in _LOST_RACE_SQLSTATES:
+        return True
+    # SQLite, the embedded default, reports a busy writer this way.
+    return connection.vendor == "sqlite" and "locked" in str(exc).lower()
+
+
+def as_conflict(work: Callable[[], T]) -> T:
+    """Run `work` in its own transaction (or savepoint); a lost race is 409 `slot_unavailable`."""
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # Waiting long on a contended slot helps nobody: fail fast, answer 409.
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SET LOCAL lock_timeout = '{int(settings.SCHEDULING_LOCK_TIMEOUT_MS)}ms'")
+            return work()
+    except (IntegrityError, OperationalError) as exc:
+        if not _lost_race(exc):
+            raise
+        logger.info("booking lost a race: %s", getattr(exc.__cause__, "sqlstate", None) or exc)
+        raise SlotUnavailable() from exc
+
+
+def lock_appointment(appointment: Appointment) -> Appointment:
+    return Appointment.objects.select_for_update().get(pk=appointment.pk)
