@@ -261,6 +261,16 @@ if REDIS_URL:
         }[REALTIME_CHANNEL_LAYER],
         "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_LAYER_PREFIX},
     }
+# How committed events reach the channel layer. "listen": the relay process
+# (`manage.py relay_events`), woken by PostgreSQL NOTIFY at each commit, sends them, so the
+# request that made the change only commits (docs/benchmarks.md). "inline": the process
+# that committed sends them itself, after commit: the only choice without PostgreSQL and
+# Redis (an in-process layer is unreachable from another process), as `make run` is.
+EVENT_RELAY = env.str("EVENT_RELAY", default="listen" if IS_POSTGRES and REDIS_URL else "inline")
+if EVENT_RELAY not in ("listen", "inline"):
+    raise ImproperlyConfigured("EVENT_RELAY is listen or inline.")
+if EVENT_RELAY == "listen" and not (IS_POSTGRES and REDIS_URL):
+    raise ImproperlyConfigured("EVENT_RELAY=listen needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL).")
 WS_AUTH_TIMEOUT_SECONDS = env.float("WS_AUTH_TIMEOUT_SECONDS", default=10.0)
 WS_TOKEN_RECHECK_SECONDS = env.float("WS_TOKEN_RECHECK_SECONDS", default=60.0)
 WS_MAX_MESSAGE_BYTES = env.int("WS_MAX_MESSAGE_BYTES", default=4096)

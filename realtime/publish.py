@@ -2,10 +2,13 @@
 
     publish(topic=topics.doctor_availability(doctor.id), event="slot.booked", data={...})
 
-stores the event in the outbox in the caller's transaction and, once that transaction
-commits, hands it to the channel layer. If the channel layer is down the event stays
-unsent in the outbox; the relay (realtime.tasks.relay_unsent_events) sends it later and
-subscribers can replay it by id. Nothing here runs if the transaction rolls back.
+stores the event in the outbox in the caller's transaction. Once that transaction commits
+the event goes to the channel layer: with EVENT_RELAY=listen the relay process sends it
+(realtime/relay.py, woken by the NOTIFY this transaction makes), so the writer does not
+wait for the layer; with EVENT_RELAY=inline this process sends it after commit. If the
+channel layer is down the event stays unsent in the outbox and is sent when it is back
+(the relay, or the beat task realtime.tasks.relay_unsent_events); subscribers can replay
+it by id. Nothing here runs, and nobody is notified, if the transaction rolls back.
 """
 
 import json
@@ -15,6 +18,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
@@ -23,6 +27,9 @@ from realtime import topics
 from realtime.models import Event
 
 logger = logging.getLogger(__name__)
+
+# The PostgreSQL channel the relay LISTENs on.
+NOTIFY_CHANNEL = "realtime_events"
 
 
 def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
@@ -49,8 +56,14 @@ def publish(*, topic: str, event: str, data: dict[str, Any]) -> Event:
         _lock_topic_family(topic)
         prev_id = Event.objects.filter(topic=topic).order_by("-id").values_list("id", flat=True).first()
         stored = Event.objects.create(topic=topic, name=event, data=_json_safe(data), prev_id=prev_id)
-    # partial binds this event now; a closure over a loop variable would see the last one.
-    transaction.on_commit(partial(send_event, stored.pk))
+        if settings.EVENT_RELAY == "listen":
+            # Delivered by PostgreSQL at commit, never for a rollback; one per transaction
+            # however many events it stores (identical notifications are folded).
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
+    if settings.EVENT_RELAY == "inline":
+        # partial binds this event now; a closure over a loop variable would see the last one.
+        transaction.on_commit(partial(send_event, stored.pk))
     return stored
 
 

@@ -14,7 +14,15 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.models import User
 from tests import factories
-from tests.servers import daphne_server  # noqa: F401 (real server processes, for live tests)
+from tests.servers import daphne_server, redis_server, relay_process  # noqa: F401 (real processes, for live tests)
+
+
+@pytest.fixture(autouse=True)
+def _events_sent_by_the_process_that_commits(settings: object) -> None:
+    # Most tests watch events in this one process (WebsocketCommunicator), with no relay
+    # process running: each commit sends its own events. The relay (EVENT_RELAY=listen,
+    # production's default) is tested with real processes (tests/realtime/test_relay.py).
+    settings.EVENT_RELAY = "inline"
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,8 @@
-"""Real server processes for the tests that need the whole stack (`daphne_server`)."""
+"""Real processes for the tests that need the whole stack: `daphne_server`, `relay_process`
+(manage.py relay_events) and `redis_server` (a Redis of the test's own, to stop and start)."""
 
 import os
+import shutil
 import socket as sockets
 import subprocess
 import sys
@@ -40,6 +42,8 @@ def server_env(**extra: str) -> dict[str, str]:
         "THROTTLE_ENABLED": "false",
         "CELERY_TASK_ALWAYS_EAGER": "true",
         "LOG_LEVEL": "WARNING",
+        # As in the test process (tests/conftest.py); live tests of the relay say listen.
+        "EVENT_RELAY": "inline",
         **extra,
     }
 
@@ -74,11 +78,81 @@ def daphne_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
     try:
         yield start
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        _stop(processes)
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+@pytest.fixture
+def relay_process(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
+    """`relay_process(**env)`: `manage.py relay_events` on the test database (EVENT_RELAY=listen)."""
+    from django.conf import settings
+
+    processes: list[subprocess.Popen] = []
+
+    def start(**extra: str) -> subprocess.Popen:
+        log = (tmp_path / f"relay-{len(processes)}.log").open("w")
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "relay_events"],
+            cwd=settings.BASE_DIR, env=server_env(EVENT_RELAY="listen", **extra), stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        processes.append(process)
+        return process
+
+    try:
+        yield start
+    finally:
+        _stop(processes)
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free port: stopping it disturbs nobody else."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.directory = directory
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with sockets.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop([self.process])
+            self.process = None
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
