@@ -153,7 +153,12 @@ class Platform:
 
 def background_commands() -> list[list[str]]:
     """What runs beside the web servers in production, started for every phase."""
-    return [[str(BIN / "celery"), "-A", "config", "worker", "--loglevel", "warning", "--concurrency", "1"]]
+    from django.conf import settings
+
+    commands = [[str(BIN / "celery"), "-A", "config", "worker", "--loglevel", "warning", "--concurrency", "1"]]
+    if settings.EVENT_RELAY == "listen":
+        commands.append([sys.executable, "manage.py", "relay_events"])
+    return commands
 
 
 # --- the project's benches --------------------------------------------------------------------
