@@ -115,7 +115,7 @@ if IS_POSTGRES and DB_POOL_MAX_SIZE > 0:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": min(env.int("DB_POOL_MIN_SIZE", default=2), DB_POOL_MAX_SIZE),
         "max_size": DB_POOL_MAX_SIZE,
-        "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0),
+        "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=30.0),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -18,7 +18,7 @@ from accounts.models import Doctor, Patient, Role, User
 from audit.services import audit_record
 from clinic.registry import clinic_setting
 from core.exceptions import Forbidden, ValidationFailed
-from notifications.services import appointment_notify
+from notifications.services import appointment_notify_later
 from scheduling import events
 from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Slot, SlotStatus
 from scheduling.services.availability import horizon_end
@@ -39,7 +39,8 @@ def is_patient(actor: User) -> bool:
 def notify_patient(appointment: Appointment, kind: str) -> None:
     # After commit: a rolled-back booking, move or cancellation notifies nobody. Robust: a
     # failure to notify is logged and must not turn the committed booking into an error.
-    transaction.on_commit(partial(appointment_notify, appointment_id=appointment.pk, kind=kind), robust=True)
+    # The worker makes the notifications; the request only queues the task.
+    transaction.on_commit(partial(appointment_notify_later, appointment_id=appointment.pk, kind=kind), robust=True)
 
 
 def _resolve_patient(*, actor: User, patient: Patient | None) -> Patient:
