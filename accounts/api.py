@@ -21,7 +21,7 @@ from accounts.serializers import (
     UserUpdateInput,
 )
 from core.inputs import validated
-from core.permissions import IsAdmin
+from core.permissions import IsAdmin, LocalSignInEnabled
 from core.throttling import LoginThrottle, RegisterThrottle
 
 
@@ -34,10 +34,16 @@ def _session_response(session: services.Session, status_code: int) -> Response:
 
 class PatientRegisterApi(GenericAPIView):
     authentication_classes: list = []
-    permission_classes = [AllowAny]
+    permission_classes = [LocalSignInEnabled]
     throttle_classes = [RegisterThrottle]
 
-    @extend_schema(request=PatientRegisterInput, responses={201: SessionSerializer})
+    @extend_schema(
+        request=PatientRegisterInput,
+        responses={
+            201: SessionSerializer,
+            403: OpenApiResponse(description="`local_sign_in_disabled`: password sign-up is off (Firebase only)."),
+        },
+    )
     def post(self, request: Request) -> Response:
         user = services.patient_register(**validated(PatientRegisterInput, request.data))
         return _session_response(services.token_issue(user=user), status.HTTP_201_CREATED)
@@ -45,10 +51,16 @@ class PatientRegisterApi(GenericAPIView):
 
 class DoctorRegisterApi(GenericAPIView):
     authentication_classes: list = []
-    permission_classes = [AllowAny]
+    permission_classes = [LocalSignInEnabled]
     throttle_classes = [RegisterThrottle]
 
-    @extend_schema(request=DoctorRegisterInput, responses={201: SessionSerializer})
+    @extend_schema(
+        request=DoctorRegisterInput,
+        responses={
+            201: SessionSerializer,
+            403: OpenApiResponse(description="`local_sign_in_disabled`: password sign-up is off (Firebase only)."),
+        },
+    )
     def post(self, request: Request) -> Response:
         user = services.doctor_register(**validated(DoctorRegisterInput, request.data))
         return _session_response(services.token_issue(user=user), status.HTTP_201_CREATED)

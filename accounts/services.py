@@ -14,10 +14,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts import identity
-from accounts.models import AuthToken, Doctor, Patient, Role, User, hash_token
+from accounts.models import AuthToken, Doctor, Patient, User, hash_token
+from accounts.signals import user_deactivated
 from audit.services import audit_record
 from core.exceptions import DomainError, ValidationFailed
-from notifications.services import notifications_forget_user
+from core.roles import Role
 
 logger = logging.getLogger(__name__)
 
@@ -247,7 +248,8 @@ def user_deactivate(*, actor: User, user: User) -> User:
         date_of_birth=None, gender="", address="", emergency_contact_name="", emergency_contact_phone=""
     )
     AuthToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
-    notifications_forget_user(user=user)
+    # Apps that keep data about the user erase it here, in this transaction.
+    user_deactivated.send(sender=User, user=user)
     audit_record(actor=actor, action="user.deleted", obj=user)
     return user
 
@@ -309,6 +311,20 @@ def _sign_in(user: User, provider: str) -> Session:
         return token_issue(user=user, provider=provider)
 
 
+def admin_sign_in_recorded(*, user: User, provider: str) -> None:
+    """A sign-in to the back office, on the record like the API's."""
+    with transaction.atomic():
+        audit_record(actor=user, action="auth.login", obj=user, details={"provider": provider})
+
+
+def admin_sign_in_refused(*, email: str, reason: str = "") -> None:
+    """A refused back-office sign-in, on the record like the API's."""
+    details = {"provider": "admin", "email": _normalise_email(email)[:254]}
+    if reason:
+        details["reason"] = reason
+    audit_record(actor=None, action="auth.login_failed", details=details)
+
+
 def login_local(*, email: str, password: str) -> Session:
     """Email + password sign-in. Failures are audited and look all the same."""
     if not settings.LOCAL_SIGN_IN_ENABLED:
@@ -362,10 +378,7 @@ def _firebase_user(claims: identity.FirebaseIdentity) -> tuple[User | None, str]
         elif existing is not None:
             if not claims.email_verified or existing.firebase_uid:
                 return None, "email_unverified_or_linked"
-            existing.firebase_uid = claims.uid
-            existing.save(update_fields=["firebase_uid"])
-            audit_record(actor=existing, action="auth.firebase_linked", obj=existing)
-            user = existing
+            user = _firebase_link(user=existing, uid=claims.uid)
     if user is None:
         first_name, _, last_name = claims.name.partition(" ")
         user = patient_register_from_firebase(
@@ -374,6 +387,27 @@ def _firebase_user(claims: identity.FirebaseIdentity) -> tuple[User | None, str]
     if not user.is_active:
         return None, "inactive"
     return user, ""
+
+
+def _firebase_link(*, user: User, uid: str) -> User:
+    """Link a Firebase uid to the local account that holds its verified email (row locked).
+
+    Local sign-up never proves the address, so whoever chose this account's password and
+    holds its tokens may not be the address's owner, who Firebase has just proven to be:
+    the password is reset and every token revoked before the owner is let in.
+    """
+    had_password = user.has_usable_password()
+    user.firebase_uid = uid
+    user.set_unusable_password()
+    user.save(update_fields=["firebase_uid", "password"])
+    revoked = AuthToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    audit_record(
+        actor=user,
+        action="auth.firebase_linked",
+        obj=user,
+        details={"password_reset": had_password, "tokens_revoked": revoked},
+    )
+    return user
 
 
 def patient_register_from_firebase(*, uid: str, email: str, first_name: str, last_name: str, phone: str) -> User:

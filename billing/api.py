@@ -96,7 +96,10 @@ class PaymentRefundApi(GenericAPIView):
         responses={
             201: RefundSerializer,
             409: OpenApiResponse(description="`payment_not_refundable`: not settled, or refunded in full."),
-            502: OpenApiResponse(description="`payment_gateway_unavailable`: nothing was refunded."),
+            502: OpenApiResponse(
+                description="`payment_gateway_unavailable`: the outcome is unknown; the refund stays pending "
+                "and the next refund request for this payment settles it from the provider first."
+            ),
         },
     )
     def post(self, request: Request, payment_id: int) -> Response:
@@ -105,6 +108,24 @@ class PaymentRefundApi(GenericAPIView):
             actor=request.user, payment_id=payment_id, amount=data.get("amount"), reason=data["reason"]
         )
         return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
+
+
+class PaymentCancelApi(GenericAPIView):
+    permission_classes = [IsStaffOrAdmin]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: PaymentSerializer,
+            404: OpenApiResponse(description="No such payment."),
+            409: OpenApiResponse(description="`payment_not_cancellable`: not pending, or confirmed by the payer."),
+            502: OpenApiResponse(description="`payment_gateway_unavailable`: nothing was cancelled; retry."),
+        },
+    )
+    def post(self, request: Request, payment_id: int) -> Response:
+        """Cancel a card payment the payer never confirmed, so the desk can take cash or insurance."""
+        payment = services.payment_cancel(actor=request.user, payment_id=payment_id)
+        return Response(PaymentSerializer(payment).data)
 
 
 class InvoiceGenerateApi(GenericAPIView):

@@ -66,6 +66,14 @@ class PaymentGateway(Protocol):
 
     def refund(self, request: RefundRequest) -> GatewayResult: ...
 
+    def refund_lookup(self, request: RefundRequest) -> GatewayResult | None:
+        """What became of a refund whose answer never arrived; None if the gateway has no such refund."""
+        ...
+
+    def cancel(self, reference: str) -> GatewayResult:
+        """Cancel an unconfirmed charge; answers the charge's status if it can no longer be cancelled."""
+        ...
+
 
 class DeskGateway:
     """Cash and insurance: recorded by staff at the desk, settled the moment they are recorded."""
@@ -78,6 +86,14 @@ class DeskGateway:
 
     def refund(self, request: RefundRequest) -> GatewayResult:
         return GatewayResult(status="succeeded", reference=f"desk-refund-{request.refund_id}")
+
+    def refund_lookup(self, request: RefundRequest) -> GatewayResult | None:
+        # Desk refunds settle in the transaction that records them: never unknown.
+        return None
+
+    def cancel(self, reference: str) -> GatewayResult:
+        # Desk payments settle as they are recorded: nothing is ever waiting to be cancelled.
+        return GatewayResult(status="failed", reference=reference)
 
 
 class StripeGateway:
@@ -134,6 +150,33 @@ class StripeGateway:
         except stripe.StripeError as exc:
             return self._refused_or_unavailable(exc, what=f"refund {request.refund_id}")
         return GatewayResult(status=_REFUND_STATUS.get(refund.status or "", "pending"), reference=refund.id)
+
+    def refund_lookup(self, request: RefundRequest) -> GatewayResult | None:
+        # Found by our own id in its metadata, not by the idempotency key: Stripe forgets
+        # keys after 24 hours, and resending after that would refund a second time.
+        try:
+            found = self.client.v1.refunds.list(params={"payment_intent": request.payment_reference, "limit": 100})
+        except stripe.StripeError as exc:
+            logger.warning("stripe unreachable while looking up refund %s: %s", request.refund_id, exc)
+            raise GatewayUnavailable() from exc
+        for refund in found.auto_paging_iter():
+            if (refund.metadata or {}).get("refund_id") == str(request.refund_id):
+                return GatewayResult(status=_REFUND_STATUS.get(refund.status or "", "pending"), reference=refund.id)
+        return None
+
+    def cancel(self, reference: str) -> GatewayResult:
+        try:
+            intent = self.client.v1.payment_intents.cancel(reference)
+        except stripe.InvalidRequestError as exc:
+            # Confirmed (or cancelled) meanwhile: Stripe's own status decides, not ours.
+            logger.info("stripe would not cancel %s: %s", reference, exc.user_message or exc)
+            try:
+                intent = self.client.v1.payment_intents.retrieve(reference)
+            except stripe.StripeError as retrieve_exc:
+                return self._refused_or_unavailable(retrieve_exc, what=f"intent {reference}")
+        except stripe.StripeError as exc:
+            return self._refused_or_unavailable(exc, what=f"intent {reference}")
+        return GatewayResult(status=_INTENT_STATUS.get(intent.status, "pending"), reference=intent.id)
 
     def _refused_or_unavailable(self, exc: stripe.StripeError, *, what: str) -> GatewayResult:
         # A refusal (bad card, invalid request) is final; a network or server error is

@@ -36,3 +36,14 @@ INVOICE_ISSUER = register(
         public=True,
     )
 )
+CARD_PAYMENT_EXPIRY_MINUTES = register(
+    SettingSpec(
+        key="card_payment_expiry_minutes",
+        type="int",
+        default=60,
+        help="Minutes a card payment may wait for the payer to confirm it before it is cancelled "
+        "at Stripe and no longer holds the appointment's balance (cash and insurance can then be taken).",
+        min_value=5,
+        max_value=7 * 24 * 60,
+    )
+)

@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -45,7 +45,9 @@ from billing.models import (
     StripeEvent,
 )
 from billing.money import MINOR_UNITS, is_exact
+from billing.policies import CARD_PAYMENT_EXPIRY_MINUTES
 from clinic.clock import clinic_timezone
+from clinic.registry import clinic_setting
 from core.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from scheduling.models import Appointment, AppointmentStatus
 
@@ -125,6 +127,7 @@ def payment_charge(
     if existing is not None:
         return _replay(existing, fingerprint)
     gateway = gateway_for(method)
+    card_payments_expire(appointment_id=appointment_id)
     try:
         payment, created = _payment_open(
             actor=actor,
@@ -265,6 +268,68 @@ def _payment_move(*, payment: Payment, to: str, actor: User | None) -> None:
     _invoice_sync(appointment_id=payment.appointment_id, actor=actor)
 
 
+# --- Abandoned card payments -------------------------------------------------------------
+
+
+def payment_cancel(*, actor: User, payment_id: int) -> Payment:
+    """Cancel a pending card payment (staff, at the desk): at Stripe first, then here.
+
+    If the payer confirmed it meanwhile, Stripe refuses to cancel and its answer stands:
+    the payment stays pending (or settles), and 409 `payment_not_cancellable` says so.
+    """
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is None:
+        raise NotFound()
+    if payment.status != PaymentStatus.PENDING:
+        raise Conflict(f"A {payment.status} payment cannot be cancelled.", code="payment_not_cancellable")
+    payment = _payment_abandon(payment=payment, reason="cancelled", actor=actor)
+    if payment.status != PaymentStatus.FAILED:
+        raise Conflict("The payer confirmed this payment meanwhile.", code="payment_not_cancellable")
+    return payment
+
+
+def card_payments_expire(*, appointment_id: int | None = None) -> int:
+    """Cancel the card payments left unconfirmed past `card_payment_expiry_minutes`; returns how many.
+
+    An intent that is never confirmed would hold the appointment's balance forever, and
+    cash or insurance could not be taken. Run by beat and before every charge.
+    """
+    minutes = clinic_setting(CARD_PAYMENT_EXPIRY_MINUTES.key)
+    stale = Payment.objects.filter(
+        method=PaymentMethod.CARD,
+        status=PaymentStatus.PENDING,
+        created_at__lt=timezone.now() - timedelta(minutes=minutes),
+    )
+    if appointment_id is not None:
+        stale = stale.filter(appointment_id=appointment_id)
+    expired = 0
+    for payment in stale:
+        try:
+            expired += _payment_abandon(payment=payment, reason="expired", actor=None).status == PaymentStatus.FAILED
+        except GatewayUnavailable:
+            logger.warning("card payment %s could not be expired: Stripe unreachable", payment.pk)
+    return expired
+
+
+def _payment_abandon(*, payment: Payment, reason: str, actor: User | None) -> Payment:
+    """Cancel a pending payment at its gateway (no lock held), then record the outcome."""
+    gateway = gateway_for(payment.method)
+    result = gateway.cancel(payment.gateway_reference) if payment.gateway_reference else None
+    with transaction.atomic():
+        Appointment.objects.select_for_update().filter(pk=payment.appointment_id).first()
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.status != PaymentStatus.PENDING:
+            return payment
+        if result is None or result.status == PaymentStatus.FAILED:
+            # Never reached Stripe (no reference): nobody holds a client secret to confirm it.
+            payment.failure_reason = reason
+            payment.save(update_fields=["failure_reason"])
+            _payment_move(payment=payment, to=PaymentStatus.FAILED, actor=actor)
+        elif result.status == PaymentStatus.SUCCEEDED:
+            _payment_move(payment=payment, to=PaymentStatus.SUCCEEDED, actor=actor)
+    return payment
+
+
 # --- Refunds ----------------------------------------------------------------------------
 
 
@@ -273,25 +338,55 @@ def payment_refund(*, actor: User, payment_id: int, amount: Decimal | None = Non
 
     Never more than was paid less what is refunded or being refunded. Desk refunds
     settle at once; card refunds go to Stripe after the refund is recorded.
+
+    A refund whose gateway answer never arrived stays pending: its outcome is unknown, not
+    failed, and its amount stays held. The next refund request for the payment first
+    settles it from the gateway; a request for the same amount (or for the rest) is then
+    answered with that refund, so a retry never refunds twice.
     """
+    for settled in _refunds_reconcile(payment_id=payment_id):
+        if amount is None or amount == settled.amount:
+            return settled
     refund, gateway = _refund_open(actor=actor, payment_id=payment_id, amount=amount, reason=reason)
     if refund.status != RefundStatus.PENDING:
         return refund
-    payment = refund.payment
-    request = RefundRequest(
-        refund_id=refund.pk,
-        amount=refund.amount,
-        currency=payment.currency,
-        payment_reference=payment.gateway_reference,
-    )
     try:
-        result = gateway.refund(request)
+        result = gateway.refund(_refund_request(refund))
     except GatewayUnavailable:
-        # Recorded as failed so the amount is free to refund again; Stripe's idempotency
-        # key (the refund id) keeps a late success of this attempt from being doubled.
-        _refund_record(refund_id=refund.pk, result=GatewayResult(status="failed", failure_reason="unreachable"))
+        _refund_record(refund_id=refund.pk, result=GatewayResult(status="pending", failure_reason=_OUTCOME_UNKNOWN))
         raise
     return _refund_record(refund_id=refund.pk, result=result)
+
+
+_OUTCOME_UNKNOWN = "outcome unknown: the payment provider did not answer"
+
+
+def _refund_request(refund: Refund) -> RefundRequest:
+    return RefundRequest(
+        refund_id=refund.pk,
+        amount=refund.amount,
+        currency=refund.payment.currency,
+        payment_reference=refund.payment.gateway_reference,
+    )
+
+
+def _refunds_reconcile(*, payment_id: int) -> list[Refund]:
+    """Settle from the gateway each refund of the payment whose answer never arrived.
+
+    Looked up by our refund id first; one the gateway never received is sent again under
+    its own idempotency key, so it is the same refund, not a second one. No lock is held
+    across the network; GatewayUnavailable while the gateway is still down.
+    """
+    unknown = Refund.objects.select_related("payment").filter(
+        payment_id=payment_id, status=RefundStatus.PENDING, gateway_reference=""
+    )
+    settled = []
+    for refund in unknown:
+        gateway = gateway_for(refund.payment.method)
+        request = _refund_request(refund)
+        result = gateway.refund_lookup(request) or gateway.refund(request)
+        settled.append(_refund_record(refund_id=refund.pk, result=result))
+    return settled
 
 
 @transaction.atomic
@@ -329,10 +424,7 @@ def _refund_open(*, actor: User, payment_id: int, amount: Decimal | None, reason
         details={"payment": payment.pk, "amount": str(amount), "reason": reason},
     )
     if gateway.settles_at_once:
-        request = RefundRequest(
-            refund_id=refund.pk, amount=amount, currency=payment.currency, payment_reference=payment.gateway_reference
-        )
-        _refund_apply(refund=refund, result=gateway.refund(request), actor=actor)
+        _refund_apply(refund=refund, result=gateway.refund(_refund_request(refund)), actor=actor)
     return refund, gateway
 
 
@@ -504,10 +596,16 @@ def stripe_event_handle(*, event_id: str, event_type: str, obj: dict[str, Any]) 
 
 
 def _stripe_intent_event(*, obj: dict[str, Any], to: str) -> bool:
-    payment = Payment.objects.filter(gateway="stripe", gateway_reference=obj.get("id", "")).first()
+    intent_id = str(obj.get("id") or "")
+    payment = Payment.objects.filter(gateway="stripe", gateway_reference=intent_id).first() if intent_id else None
     if payment is None:
-        logger.info("stripe intent %s is not one of ours", obj.get("id"))
-        return False
+        # The answer to our create call may have been lost: the intent carries our own id.
+        payment = _ours(Payment.objects.filter(gateway="stripe", gateway_reference=""), obj, "payment_id")
+        if payment is None:
+            logger.info("stripe intent %s is not one of ours", intent_id)
+            return False
+        payment.gateway_reference = intent_id
+        payment.save(update_fields=["gateway_reference"])
     Appointment.objects.select_for_update().filter(pk=payment.appointment_id).first()
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if to not in PAYMENT_TRANSITIONS[payment.status]:
@@ -528,14 +626,28 @@ def _stripe_intent_event(*, obj: dict[str, Any], to: str) -> bool:
 
 
 def _stripe_refund_event(*, obj: dict[str, Any]) -> bool:
-    refund = Refund.objects.filter(gateway_reference=obj.get("id", "")).first()
+    reference = str(obj.get("id") or "")
+    refund = Refund.objects.filter(gateway_reference=reference).first() if reference else None
+    intent_id = str(obj.get("payment_intent") or "")
+    if refund is None and intent_id:
+        # A refund whose create answer was lost has no reference yet; it carries our id.
+        unanswered = Refund.objects.filter(
+            gateway_reference="", payment__gateway="stripe", payment__gateway_reference=intent_id
+        )
+        refund = _ours(unanswered, obj, "refund_id")
     if refund is None:
         return False
     result = GatewayResult(
         status={"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(obj.get("status"), "pending"),
-        reference=refund.gateway_reference,
+        reference=reference,
         failure_reason=str(obj.get("failure_reason") or ""),
     )
-    if result.status == "pending":
+    if result.status == "pending" and refund.gateway_reference:
         return False
     return _refund_record(refund_id=refund.pk, result=result).status == result.status
+
+
+def _ours(rows: Any, obj: dict[str, Any], key: str) -> Any:
+    """The row of `rows` named by our own id in a Stripe object's metadata, or None."""
+    value = str((obj.get("metadata") or {}).get(key) or "")
+    return rows.filter(pk=int(value)).first() if value.isdigit() else None

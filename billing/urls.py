@@ -7,6 +7,7 @@ urlpatterns = [
     path("payments/history/", api.PaymentHistoryApi.as_view(), name="payment-history"),
     path("payments/<int:payment_id>/", api.PaymentDetailApi.as_view(), name="payment-detail"),
     path("payments/<int:payment_id>/refund/", api.PaymentRefundApi.as_view(), name="payment-refund"),
+    path("payments/<int:payment_id>/cancel/", api.PaymentCancelApi.as_view(), name="payment-cancel"),
     path("invoices/generate/", api.InvoiceGenerateApi.as_view(), name="invoice-generate"),
     path("invoices/<int:invoice_id>/", api.InvoiceDetailApi.as_view(), name="invoice-detail"),
     path("doctors/<int:doctor_id>/fee/", api.DoctorFeeApi.as_view(), name="doctor-fee"),

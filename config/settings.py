@@ -33,7 +33,8 @@ VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # django.contrib.admin, with a site in the clinic's time whose sign-in is throttled and audited.
+    "clinic.apps.BackOfficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -368,6 +369,9 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Another Stripe API address (a local stand-in in tests); empty means Stripe itself.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# Card payments left unconfirmed past the `card_payment_expiry_minutes` clinic setting are
+# cancelled at Stripe, so they stop holding the appointment's balance.
+CELERY_BEAT_SCHEDULE["billing-expire-card-payments"] = {"task": "billing.expire_card_payments", "schedule": 300.0}
 
 # --- Security -------------------------------------------------------------------------
 

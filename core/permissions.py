@@ -1,8 +1,11 @@
 """Role checks for DRF views. Object-level "is it yours" lives in the selectors (404)."""
 
+from django.conf import settings
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
+
+from core.exceptions import Forbidden
 
 
 class HasRole(BasePermission):
@@ -29,3 +32,19 @@ class IsDoctor(HasRole):
 
 class IsPatient(HasRole):
     roles = frozenset({"patient"})
+
+
+class LocalSignInEnabled(BasePermission):
+    """Admit password sign-ups only while local sign-in is on.
+
+    A password account made while it is off could never be signed into by its owner, yet
+    it would hold the address (pre-account takeover: someone else registers your email
+    first and waits for you to link it).
+    """
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if not settings.LOCAL_SIGN_IN_ENABLED:
+            raise Forbidden(
+                "Email and password sign-up is switched off; sign in with Firebase.", code="local_sign_in_disabled"
+            )
+        return True

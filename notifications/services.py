@@ -153,8 +153,8 @@ def _appointment_text(appointment: Appointment, kind: str) -> tuple[str, str]:
 def appointment_notify_later(*, appointment_id: int, kind: str) -> None:
     """Have the worker tell the patient (task notifications.notify_appointment).
 
-    Called by scheduling after its transaction commits: the request that booked, moved or
-    cancelled does not spend its time making notifications. With the broker down the
+    Called when scheduling announces a committed change (scheduling.signals.appointment_changed):
+    the request that booked, moved or cancelled does not spend its time making notifications. With the broker down the
     notifications are made here and now instead, so none is lost.
     """
     from notifications.tasks import notify_appointment
@@ -170,7 +170,8 @@ def appointment_notify_later(*, appointment_id: int, kind: str) -> None:
 def appointment_notify(*, appointment_id: int, kind: str) -> list[Notification]:
     """Tell the patient their appointment was booked, rescheduled or cancelled.
 
-    Runs after the change committed (a rolled-back booking notifies nobody). One
+    Runs after the change committed (scheduling.signals.appointment_changed, then the
+    worker: appointment_notify_later), so a rolled-back booking notifies nobody. One
     notification per channel the patient wants. Idempotent, keyed on the appointment: a
     task run twice (redelivered, retried) finds the notifications of this kind for the
     appointment's current start already made, under the appointment's row lock, and makes

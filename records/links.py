@@ -69,6 +69,10 @@ def read_token(*, token: str, report_id: int) -> LinkClaims:
         raise LinkInvalid() from exc
     if parsed.report_id != report_id:
         raise LinkInvalid()
+    # The signer chooses the expiry: a link that claims to live longer than the configured
+    # lifetime from now was not issued by download_url (or was issued under a longer TTL).
+    if parsed.expires_at > timezone.now() + timedelta(seconds=settings.RECORDS_DOWNLOAD_URL_TTL):
+        raise LinkInvalid()
     if parsed.expires_at <= timezone.now():
         raise LinkExpired()
     return parsed

@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import AuthToken, Role, User, hash_token
+from accounts.models import AuthToken, User, hash_token
 from audit.models import AuditLog
+from core.roles import Role
 from tests.assertions import assert_error
 from tests.concurrency import run_together
 from tests.factories import PASSWORD
@@ -206,6 +207,25 @@ def test_local_sign_in_can_be_switched_off(anon, alice, settings):
     settings.LOCAL_SIGN_IN_ENABLED = False
     response = anon.post(LOGIN, {"email": "alice@example.test", "password": PASSWORD}, format="json")
     assert_error(response, 401, "local_sign_in_disabled")
+
+
+@pytest.mark.parametrize(
+    ("path", "extra"),
+    [
+        ("/api/auth/register/", {}),
+        (
+            "/api/auth/register/doctor/",
+            {"specialization": "GP", "qualifications": "MD", "experience_years": 3},
+        ),
+    ],
+)
+def test_sign_up_with_a_password_is_refused_when_local_sign_in_is_off(anon, settings, path, extra):
+    # A password account made while local sign-in is off could never be signed into by its
+    # owner, but it would hold the address until a Firebase sign-in linked it.
+    settings.LOCAL_SIGN_IN_ENABLED = False
+    body = {"email": "new@example.test", "password": PASSWORD, "first_name": "N", "last_name": "N", **extra}
+    assert_error(anon.post(path, body, format="json"), 403, "local_sign_in_disabled")
+    assert not User.objects.filter(email="new@example.test").exists()
 
 
 def test_firebase_login_is_refused_when_firebase_is_not_configured(anon, settings):

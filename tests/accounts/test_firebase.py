@@ -12,8 +12,9 @@ import firebase_admin
 import pytest
 
 from accounts import identity
-from accounts.models import Role, User
+from accounts.models import User
 from audit.models import AuditLog
+from core.roles import Role
 from tests.accounts import firebase_fakes as fakes
 from tests.assertions import assert_error
 from tests.concurrency import run_together
@@ -123,6 +124,28 @@ def test_a_verified_email_links_the_existing_local_account(anon, google, google_
     alice.refresh_from_db()
     assert alice.firebase_uid == "uid-alice"
     assert AuditLog.objects.filter(action="auth.firebase_linked", actor=alice).exists()
+
+
+def test_linking_revokes_what_a_squatter_set_up_before_the_owner_arrived(anon, google, google_key):
+    # Mallory signs up locally with Nia's address (never verified) and keeps a token;
+    # Nia later signs in with Firebase, which has verified the address is hers.
+    squatter = anon.post(
+        "/api/auth/register/",
+        {"email": "nia@example.test", "password": "Squat-Pass-2026!", "first_name": "N", "last_name": "N"},
+        format="json",
+    )
+    assert squatter.status_code == 201
+    squatter_token = squatter.json()["token"]
+    google.accounts["uid-nia"] = account("uid-nia")
+    token = fakes.sign_id_token(google_key, uid="uid-nia", email="nia@example.test", email_verified=True)
+    assert sign_in(anon, token).status_code == 200
+
+    # The password and token Mallory chose no longer open the account.
+    assert anon.get("/api/users/me/", HTTP_AUTHORIZATION=f"Bearer {squatter_token}").status_code == 401
+    login = anon.post(LOGIN, {"email": "nia@example.test", "password": "Squat-Pass-2026!"}, format="json")
+    assert_error(login, 401, "invalid_credentials")
+    entry = AuditLog.objects.filter(action="auth.firebase_linked").latest("id")
+    assert entry.details == {"password_reset": True, "tokens_revoked": 1}
 
 
 def test_an_unverified_email_does_not_take_over_a_local_account(anon, google, google_key, alice):

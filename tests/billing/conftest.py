@@ -50,6 +50,8 @@ class StripeStandIn:
         self.by_key: dict[str, tuple[int, dict[str, Any]]] = {}
         self.intents = 0
         self.refunds = 0
+        self.refund_objects: list[dict[str, Any]] = []
+        self.intent_objects: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
         stand_in = self
 
@@ -57,6 +59,16 @@ class StripeStandIn:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 status, payload = stand_in.handle(self.path, dict(parse_qsl(body)), dict(self.headers))
+                raw = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def do_GET(self) -> None:
+                path, _, query = self.path.partition("?")
+                status, payload = stand_in.read(path, dict(parse_qsl(query)))
                 raw = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -76,6 +88,16 @@ class StripeStandIn:
             key = headers.get("Idempotency-Key", "")
             if key in self.by_key:
                 return self.by_key[key]
+            if path.startswith("/v1/payment_intents/") and path.endswith("/cancel"):
+                intent = self.intent_objects.get(path.split("/")[3])
+                if intent is None:
+                    return 404, {"error": {"type": "invalid_request_error", "message": "no such intent"}}
+                if intent["status"] in ("succeeded", "canceled", "processing"):
+                    message = f"You cannot cancel this PaymentIntent because it has a status of {intent['status']}."
+                    error = {"type": "invalid_request_error", "code": "payment_intent_unexpected_state"}
+                    return 400, {"error": {**error, "message": message}}
+                intent["status"] = "canceled"
+                return 200, intent
             if path == "/v1/payment_intents":
                 self.intents += 1
                 ident = f"pi_test_{self.intents}"
@@ -88,6 +110,7 @@ class StripeStandIn:
                     "client_secret": f"{ident}_secret_abc",
                     "metadata": {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
                 }
+                self.intent_objects[ident] = answer
             elif path == "/v1/refunds":
                 self.refunds += 1
                 answer = {
@@ -96,11 +119,25 @@ class StripeStandIn:
                     "amount": int(form["amount"]),
                     "payment_intent": form["payment_intent"],
                     "status": "succeeded",
+                    "metadata": {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
                 }
+                self.refund_objects.append(answer)
             else:
                 return 404, {"error": {"type": "invalid_request_error", "message": f"no route {path}"}}
             self.by_key[key] = (200, answer)
             return 200, answer
+
+    def read(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """GET /v1/payment_intents/{id}, and GET /v1/refunds?payment_intent=...: the refunds of one
+        intent, newest first, as Stripe lists them."""
+        with self.lock:
+            self.requests.append({"path": path, "query": query, "method": "GET"})
+            if path.startswith("/v1/payment_intents/") and path.split("/")[3] in self.intent_objects:
+                return 200, self.intent_objects[path.split("/")[3]]
+            if path != "/v1/refunds":
+                return 404, {"error": {"type": "invalid_request_error", "message": f"no route {path}"}}
+            found = [r for r in reversed(self.refund_objects) if r["payment_intent"] == query.get("payment_intent")]
+            return 200, {"object": "list", "url": "/v1/refunds", "has_more": False, "data": found}
 
 
 @pytest.fixture

@@ -102,3 +102,82 @@ class TestCardRefunds:
         assert refund_row.gateway_reference == "re_test_1"
         payment.refresh_from_db()
         assert (payment.status, str(payment.refunded_amount)) == ("partially_refunded", "12.34")
+
+
+def _answer_lost(handle, *, times):
+    """Stripe does the work but its answer never arrives (a timeout after the refund was made)."""
+    state = {"left": times}
+
+    def wrapped(path, form, headers):
+        answer = handle(path, form, headers)
+        if state["left"] > 0:
+            state["left"] -= 1
+            return 500, {"error": {"type": "api_error", "message": "answer lost"}}
+        return answer
+
+    return wrapped
+
+
+@pytest.mark.django_db
+class TestUnknownRefundOutcome:
+    @pytest.fixture
+    def settled(self, client_for, anon, alice, visit, stripe_stand_in):
+        client_for(alice).post(
+            "/api/payments/charge/",
+            {"appointment": visit.pk, "method": "card", "idempotency_key": "c1"},
+            format="json",
+        )
+        deliver(anon, intent_event("evt_ok", "payment_intent.succeeded", "pi_test_1"))
+        return Payment.objects.get()
+
+    def test_a_retry_after_a_lost_answer_reconciles_instead_of_refunding_twice(
+        self, client_for, rita, settled, stripe_stand_in
+    ):
+        original = stripe_stand_in.handle
+        # The SDK tries three times; every answer is lost, though Stripe made the refund.
+        stripe_stand_in.handle = _answer_lost(original, times=3)
+        lost = refund(client_for(rita), settled.pk)
+        assert lost.status_code == 502
+        unknown = Refund.objects.get()
+        assert unknown.status == "pending"  # unknown is not failed
+
+        retry = refund(client_for(rita), settled.pk)
+        assert stripe_stand_in.refunds == 1  # one refund at Stripe, whatever the retry did
+        assert retry.status_code == 201
+        assert retry.json()["id"] == unknown.pk
+        assert retry.json()["status"] == "succeeded"
+        assert Refund.objects.count() == 1
+        settled.refresh_from_db()
+        assert (settled.status, settled.refunded_amount) == ("refunded", settled.amount)
+
+    def test_a_retry_resends_a_refund_stripe_never_received(self, client_for, rita, settled, stripe_stand_in):
+        from tests.billing.test_stripe import _failing
+
+        stripe_stand_in.handle = _failing(stripe_stand_in.handle, times=3)
+        assert refund(client_for(rita), settled.pk).status_code == 502
+        unknown = Refund.objects.get()
+        retry = refund(client_for(rita), settled.pk)
+        assert retry.status_code == 201
+        assert retry.json()["id"] == unknown.pk
+        sent = [r for r in stripe_stand_in.requests if r["path"] == "/v1/refunds" and r.get("method") != "GET"]
+        assert {r["headers"]["Idempotency-Key"] for r in sent} == {f"clinic-refund-{unknown.pk}"}
+        assert stripe_stand_in.refunds == 1
+
+    def test_the_late_webhook_of_a_refund_whose_answer_was_lost_is_applied(
+        self, client_for, anon, rita, settled, stripe_stand_in
+    ):
+        stripe_stand_in.handle = _answer_lost(stripe_stand_in.handle, times=3)
+        assert refund(client_for(rita), settled.pk).status_code == 502
+        unknown = Refund.objects.get()
+        made = stripe_stand_in.refund_objects[0]
+        event = {
+            "id": "evt_refund_late",
+            "object": "event",
+            "type": "refund.updated",
+            "data": {"object": {**made, "status": "succeeded"}},
+        }
+        assert deliver(anon, event).status_code == 200
+        unknown.refresh_from_db()
+        assert (unknown.status, unknown.gateway_reference) == ("succeeded", made["id"])
+        settled.refresh_from_db()
+        assert settled.status == "refunded"

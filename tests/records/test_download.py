@@ -114,3 +114,17 @@ def test_files_are_private_on_disk_and_never_overwritten(report, records_dir):
     again = storage.save(report.storage_key, ContentFile(b"other"))
     assert again != report.storage_key
     assert hashlib.sha256(path.read_bytes()).hexdigest() == report.sha256
+
+
+@pytest.mark.django_db
+def test_a_link_signed_with_a_far_expiry_is_refused(alice, report, settings):
+    # Whoever can sign chooses the expiry; the verifier caps it at the configured lifetime.
+    token = links.download_token(
+        report_id=report.id,
+        user_id=alice.id,
+        break_glass=False,
+        expires_at=timezone.now() + timedelta(seconds=settings.RECORDS_DOWNLOAD_URL_TTL, days=365),
+    )
+    response = APIClient().get(f"/api/reports/{report.id}/download/", {"sig": token})
+    assert response.status_code == 403
+    assert response.json()["code"] == "link_invalid"

@@ -3,6 +3,8 @@
 Server-rendered with today's queue (as the display topic describes it); a small script
 then follows the topic live over the websocket, resuming after the newest event id that
 was stored before the page read the queue, so nothing between the two is missed.
+Scheduling serves it: realtime checks the display token and knows the topic, scheduling
+knows the queue.
 """
 
 from django.http import HttpRequest, HttpResponse
@@ -13,7 +15,7 @@ from django.views.decorators.http import require_GET
 from accounts.models import Doctor
 from clinic.clock import clinic_today
 from realtime import selectors, topics
-from scheduling import events as scheduling_events
+from scheduling import events
 
 
 def _refused(status: int, message: str) -> HttpResponse:
@@ -37,11 +39,11 @@ def display_page(request: HttpRequest) -> HttpResponse:
         return _refused(404, "No such doctor.")
     topic = topics.display_doctor(doctor.pk)
     last_event_id = selectors.latest_event_id(topic)
-    state = scheduling_events.display_payload(scheduling_events.queue_payload(doctor_id=doctor.pk, day=clinic_today()))
+    state = events.display_payload(events.queue_payload(doctor_id=doctor.pk, day=clinic_today()))
     waiting = state["waiting"]
     response = render(
         request,
-        "realtime/display.html",
+        "scheduling/display.html",
         {
             "doctor": doctor,
             "now_serving": (state["now_serving"] or {}).get("queue_number"),
