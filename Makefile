@@ -20,6 +20,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 # The main job on embedded defaults: SQLite, in-process channel layer and tasks, local sign-in.
+# The outbox relay starts beside daphne (with PostgreSQL and Redis it sends the events;
+# embedded, each process sends its own and the relay just says so).
 run: export DEBUG ?= true
 run: install
 	mkdir -p var
@@ -28,7 +30,8 @@ run: install
 	$(BIN)/python manage.py populate_db_master
 	$(BIN)/python manage.py backends
 	@echo "Serving on http://127.0.0.1:$(PORT)/  (API docs: /api/docs/, health: /api/health/)"
-	$(BIN)/daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
+	$(BIN)/python manage.py relay_events & trap 'kill $$! 2>/dev/null' EXIT; \
+		$(BIN)/daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
 
 services:
 	scripts/ensure-services.sh

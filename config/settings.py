@@ -111,6 +111,8 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.post
 # web processes x DB_POOL_MAX_SIZE + workers + beat + relay stays under max_connections
 # (README, "Scaling out"); 0 turns the pool off (a connection per thread, CONN_MAX_AGE).
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=20)
+# Behind PgBouncer in transaction mode a server-side cursor would not survive (README).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DB_DISABLE_SERVER_SIDE_CURSORS", default=False)
 if IS_POSTGRES and DB_POOL_MAX_SIZE > 0:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {

@@ -5,7 +5,7 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from realtime.relay import Relay
 
@@ -15,7 +15,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.EVENT_RELAY != "listen":
-            raise CommandError("EVENT_RELAY is not 'listen': each process sends its own events after commit.")
+            # `make run` starts the relay whatever the mode; embedded, there is nothing to do.
+            self.stdout.write("EVENT_RELAY=inline: each process sends its own events after commit; no relay needed.")
+            return
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
