@@ -9,7 +9,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinic
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: install run test lint format services schema bench clean
+.PHONY: install run test test-clocks lint format services schema bench clean
 
 install: $(VENV)/.installed
 
@@ -61,6 +61,13 @@ FLOOR_REDIS_URL ?= redis://127.0.0.1:6379/11
 bench: install
 	$(BIN)/python bench/suite.py --database-url $(BENCH_DATABASE_URL) --redis-url $(BENCH_REDIS_URL) \
 		--floor-redis-url $(FLOOR_REDIS_URL) $(BENCH_ARGS)
+
+# The whole suite at adversarial instants and in far clinic time zones (scripts/test-clocks.sh).
+# TEST_DATABASE_URL_2 and TEST_REDIS_URL_2 (another database and Redis db) run two at a time.
+test-clocks: export TEST_DATABASE_URL := $(TEST_DATABASE_URL)
+test-clocks: export TEST_REDIS_URL := $(TEST_REDIS_URL)
+test-clocks: install services lint
+	scripts/test-clocks.sh
 
 # Regenerate the committed contracts in frontend_contracts/ from the code.
 schema: export DEBUG ?= true

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "notifications",
     "billing",
     "reviews",
+    "video",
     "tooling",
 ]
 
@@ -345,6 +346,20 @@ TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio
 # own URL may differ). Unset: no status callbacks are asked for.
 TWILIO_STATUS_CALLBACK_URL = env.str("TWILIO_STATUS_CALLBACK_URL", default="")
 TWILIO_ENABLED = bool(TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER)
+
+# Video visits (contract §14): Twilio Video when the account and an API key (which signs
+# the participants' access tokens) are set; otherwise Jitsi Meet rooms with random names.
+TWILIO_API_KEY_SID = env.str("TWILIO_API_KEY_SID", default="")
+TWILIO_API_KEY_SECRET = env.str("TWILIO_API_KEY_SECRET", default="")
+TWILIO_VIDEO_BASE_URL = env.str("TWILIO_VIDEO_BASE_URL", default="https://video.twilio.com")
+TWILIO_VIDEO_ENABLED = bool(TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET)
+JITSI_BASE_URL = env.str("JITSI_BASE_URL", default="https://meet.jit.si")
+# Twilio's browser SDK, loaded by the video page for Twilio rooms only.
+TWILIO_VIDEO_JS_URL = env.str(
+    "TWILIO_VIDEO_JS_URL", default="https://sdk.twilio.com/js/video/releases/2.28.1/twilio-video.min.js"
+)
+# Where patients and doctors reach this service: links in reminders and the video page.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{PORT}")
 
 # SendGrid (email): on when the API key and sender address are set.
 SENDGRID_API_KEY = env.str("SENDGRID_API_KEY", default="")

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from core.errors import api_not_found
 from core.views import HealthView
 from scheduling.display import display_page
+from video.views import video_page
 
 api_patterns = [
     path("health/", HealthView.as_view(), name="health"),
@@ -18,6 +19,7 @@ api_patterns = [
     path("", include("records.urls")),
     path("", include("notifications.urls")),
     path("", include("billing.urls")),
+    path("", include("video.urls")),
     path("", include("realtime.urls")),
     # Anything else under /api/ is a JSON 404, also with DEBUG on.
     re_path(r"^.*$", api_not_found),
@@ -28,6 +30,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The reception screen (contract §9, added): plain HTML, outside the JSON API.
     path("display/", display_page, name="display"),
+    # The video join page (contract §14): the link reminders carry.
+    path("video/<int:appointment_id>/", video_page, name="video-page"),
 ]
 
 handler400 = "core.errors.handler400"

@@ -70,7 +70,7 @@ def _messages(value: Any) -> list[str]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER."""
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
+        return Response({**exc.extra, **error_body(exc.code, exc.detail, exc.fields)}, status=exc.status_code)
     if isinstance(exc, OperationalError | InterfaceError):
         # The database refused or dropped the connection (overload, failover): a
         # temporary condition the client may retry, not a bug. Services turn the

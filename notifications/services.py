@@ -46,7 +46,7 @@ from notifications.senders import OutgoingMessage, PermanentSendError, Transient
 from notifications.serializers import message_data, notification_data
 from realtime import topics
 from realtime.publish import publish
-from scheduling.models import Appointment, AppointmentStatus
+from scheduling.models import Appointment, AppointmentStatus, VisitType
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +147,13 @@ def _appointment_text(appointment: Appointment, kind: str) -> tuple[str, str]:
         clinic=clinic_setting("clinic_name"),
         when=f"{local:%A %d %B %Y} at {local:%H:%M} ({local.tzname()})",
     )
+    if appointment.visit_type == VisitType.VIDEO and kind != Kind.CANCELLED:
+        # The clinic's join page, not the room itself: it admits only the signed-in
+        # patient, inside the window, so a forwarded message lets nobody else in.
+        body += (
+            f" It is a video visit: join at {settings.PUBLIC_BASE_URL.rstrip('/')}/video/{appointment.pk}/"
+            f" from {clinic_setting('video_opens_minutes_before')} minutes before the start."
+        )
     return _SUBJECTS[kind], body
 
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from clinic.clock import clinic_timezone
-from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule
+from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule, VisitType
 
 MAX_AVAILABILITY_DAYS = 31
 
@@ -56,6 +56,7 @@ class AppointmentSerializer(_ClinicModelSerializer):
             "end",
             "status",
             "reason",
+            "visit_type",
             "queue_number",
             "checked_in_at",
             "created_at",
@@ -162,6 +163,7 @@ class BookInput(serializers.Serializer):
     start = ClinicDateTimeField()
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     patient = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    visit_type = serializers.ChoiceField(choices=VisitType.choices, default=VisitType.IN_PERSON)
 
 
 class AppointmentUpdateInput(serializers.Serializer):

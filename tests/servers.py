@@ -1,5 +1,6 @@
 """Real processes for the tests that need the whole stack: `daphne_server`, `relay_process`
-(manage.py relay_events) and `redis_server` (a Redis of the test's own, to stop and start)."""
+(manage.py relay_events) and `redis_server` (a Redis of the test's own, to stop and start).
+Started processes share the test's clock (tests/clock.py, `in_test_clock`)."""
 
 import os
 import shutil
@@ -11,6 +12,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.clock import in_test_clock
 
 
 def database_url() -> str:
@@ -61,8 +64,8 @@ def daphne_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
         port = free_port()
         log = (tmp_path / f"daphne-{port}.log").open("w")
         process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(port),
-             "config.asgi:application"],
+            in_test_clock([str(Path(sys.executable).parent / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p",
+                           str(port), "config.asgi:application"]),
             cwd=settings.BASE_DIR, env=server_env(**extra), stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         processes.append(process)
@@ -101,8 +104,10 @@ def relay_process(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
 
     def start(**extra: str) -> subprocess.Popen:
         log = (tmp_path / f"relay-{len(processes)}.log").open("w")
+        manage = str(settings.BASE_DIR / "manage.py")
+        command = in_test_clock([manage, "relay_events"])
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "relay_events"],
+            [sys.executable, *command] if command[0] == manage else command,
             cwd=settings.BASE_DIR, env=server_env(EVENT_RELAY="listen", **extra), stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         processes.append(process)

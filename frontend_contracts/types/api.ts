@@ -8,6 +8,7 @@ export type Appointment = {
   end: string;
   status: unknown;
   reason: string;
+  visit_type: unknown;
   queue_number: number | null;
   checked_in_at: string | null;
   created_at: string;
@@ -43,6 +44,7 @@ export type BookInputRequest = {
   start: string;
   reason?: string;
   patient?: number | null;
+  visit_type?: unknown;
 };
 
 /** * `sms` - SMS * `email` - Email * `in_app` - In-app */
@@ -447,6 +449,9 @@ export type PrescriptionUpdateInputRequest = {
   instructions?: string;
 };
 
+/** * `twilio` - twilio * `jitsi` - jitsi */
+export type ProviderEnum = "twilio" | "jitsi";
+
 export type QueueOutput = {
   doctor: number;
   date: string;
@@ -591,3 +596,15 @@ export type UserUpdateInputRequest = {
   qualifications?: string;
   experience_years?: number;
 };
+
+export type VideoGrantOutput = {
+  provider: ProviderEnum;
+  room: string;
+  join_url: string;
+  access_token?: string;
+  opens_at: string;
+  closes_at: string;
+};
+
+/** * `in_person` - In person * `video` - Video */
+export type VisitTypeEnum = "in_person" | "video";

@@ -17,6 +17,7 @@ from realtime import services as realtime_services
 from realtime.contracts import validate_message
 from realtime.models import Event
 from realtime.publish import publish
+from tests.clock import clinic_day
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
 
@@ -114,7 +115,7 @@ def slot_data(doctor_id: int, minutes_from_now: int = 60) -> dict[str, Any]:
 def display_data(doctor_id: int, now_serving: int | None, *waiting: int) -> dict[str, Any]:
     return {
         "doctor": doctor_id,
-        "date": timezone.localdate().isoformat(),
+        "date": clinic_day().isoformat(),
         "now_serving": None if now_serving is None else {"queue_number": now_serving, "status": "in_progress"},
         "waiting": [{"queue_number": number, "status": "checked_in"} for number in waiting],
     }
