@@ -1,5 +1,6 @@
 """The ASGI entry point: `daphne config.asgi:application` serves HTTP and `/ws/`."""
 
+import atexit
 import os
 
 from django.core.asgi import get_asgi_application
@@ -13,9 +14,13 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from config.backends import log_backends  # noqa: E402
+from observability import exposition, heartbeat  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 log_backends("web")
+heartbeat.start("web", "serving")
+# A clean stop takes this process's open-socket gauges out of the deployment's sum.
+atexit.register(exposition.process_exit)
 
 application = ProtocolTypeRouter(
     {

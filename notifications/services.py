@@ -44,6 +44,7 @@ from notifications.models import (
 )
 from notifications.senders import OutgoingMessage, PermanentSendError, TransientSendError, sender_for
 from notifications.serializers import message_data, notification_data
+from observability import metrics
 from realtime import topics
 from realtime.publish import publish
 from scheduling.models import Appointment, AppointmentStatus, VisitType
@@ -125,6 +126,10 @@ def _notification_create(
         sent_at=now if in_app else None,
         created_at=now,
         updated_at=now,
+    )
+    # Counted once committed: "pending" for a delivery handed to the worker, "sent" in-app.
+    transaction.on_commit(
+        partial(metrics.notification_delivery, channel=channel, state=notification.status), robust=True
     )
     if in_app:
         publish(
@@ -427,6 +432,14 @@ def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
     if not claimed:
         return DeliveryOutcome("skipped")
     notification = Notification.objects.select_related("user").get(pk=notification_id)
+    outcome = _attempt(notification, now)
+    # One count per attempt, by the state it reached: sent, failed, retry or skipped.
+    metrics.notification_delivery(channel=notification.channel, state=outcome.result)
+    return outcome
+
+
+def _attempt(notification: Notification, now: datetime) -> DeliveryOutcome:
+    """One claimed delivery attempt (the claim was taken at `now`)."""
     if not notification.user.is_active or not notification.recipient:
         return _finish_failed(notification, "The recipient has no address or no longer has an account.", now)
 

@@ -40,6 +40,8 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from observability import context as log_context
+from observability import metrics
 from realtime import selectors
 from realtime.router import TopicRouter
 
@@ -146,7 +148,12 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.mailbox: list[dict[str, Any]] = []
         self.drainer: asyncio.Task | None = None
         self.router = TopicRouter.current()
+        self.opened = False
+        # One id per socket for its log lines (this connection runs in its own task).
+        log_context.start(request_id=log_context.request_id_from(None), route="/ws/")
         await self.accept()
+        self.opened = True
+        metrics.websocket_opened()
         self.watcher = asyncio.ensure_future(self._close_unless_authenticated())
 
     async def disconnect(self, code: int) -> None:
@@ -156,7 +163,11 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.mailbox.clear()
         for topic in list(self.subscriptions):
             await self.router.leave(topic, self)
+            metrics.subscription_removed(topic)
         self.subscriptions.clear()
+        if self.opened:
+            self.opened = False
+            metrics.websocket_closed()
 
     async def close_with(self, code: int) -> None:
         if not self.closing:
@@ -214,6 +225,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self.close_with(CLOSE_BAD_TOKEN)
             return
         self.principal = principal
+        log_context.bind(user_id=principal.user_id)
         self.watcher.cancel()
         self.watcher = asyncio.ensure_future(self._close_at_expiry())
         TokenWatch.current().add(self, principal)
@@ -265,6 +277,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
                 for message in replay.events:
                     await self.send_json(message)
                 start_after = replay.up_to
+            if topic not in self.subscriptions:
+                metrics.subscription_added(topic)
             self.subscriptions[topic] = max(self.subscriptions.get(topic, 0), start_after)
         self._drain_later()
 
@@ -272,6 +286,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         topic = content.get("topic")
         if isinstance(topic, str) and topic in self.subscriptions:
             del self.subscriptions[topic]
+            metrics.subscription_removed(topic)
             await self.router.leave(topic, self)
         echoed = topic if isinstance(topic, str) and len(topic) <= 100 else None
         await self.send_json({"type": "unsubscribed", "topic": echoed})

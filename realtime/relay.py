@@ -19,6 +19,7 @@ Guarantees, as with the in-process send it replaces:
 import asyncio
 import logging
 import threading
+import time
 
 import psycopg
 from channels.layers import get_channel_layer
@@ -26,6 +27,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
+from observability import metrics
 from realtime import topics
 from realtime.models import Event
 from realtime.publish import NOTIFY_CHANNEL, layer_message
@@ -63,12 +65,15 @@ class Relay:
     async def _send(self, events: list[Event]) -> list[Event]:
         sent: list[Event] = []
         for event in events:
+            started = time.perf_counter()
             try:
                 await self.layer.group_send(topics.group_name(event.topic), layer_message(event))
             except Exception:
                 # Kept unsent, in order: the next pass starts again from this one.
                 logger.warning("relay: channel layer send failed at event %s", event.pk, exc_info=True)
+                metrics.event_send_failed()
                 break
+            metrics.event_sent(path="listen_relay", seconds=time.perf_counter() - started)
             sent.append(event)
         return sent
 

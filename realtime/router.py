@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Protocol
 
 from channels.layers import get_channel_layer
 
+from observability import metrics
 from realtime import topics
 
 logger = logging.getLogger(__name__)
@@ -105,9 +106,13 @@ class TopicRouter:
             await self.fan_out(message)
 
     async def fan_out(self, message: dict[str, Any]) -> None:
-        for subscriber in list(self.members.get(message["event"]["topic"], ())):
+        members = list(self.members.get(message["event"]["topic"], ()))
+        for subscriber in members:
             try:
                 await subscriber.live(message)
             except Exception:
                 # One socket's failure (closed under us) must not cost the others the event.
                 logger.warning("live event to a socket failed", exc_info=True)
+        if members:
+            # Once per event and process: from the hand-over to the layer to the last local socket.
+            metrics.event_delivered(message.get("sent_at"))

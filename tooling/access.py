@@ -60,7 +60,9 @@ def only(*roles: str, note: str = "", gate: str = "view") -> Access:
 
 ACCESS: dict[str, dict[str, Access]] = {
     # --- core ---------------------------------------------------------------------
-    "health": {"GET": anyone("liveness and readiness")},
+    "health": {"GET": anyone("database and Redis answer")},
+    "health-live": {"GET": anyone("liveness: the process answers")},
+    "health-ready": {"GET": anyone("readiness: database, Redis, outbox lag under its threshold")},
     "schema": {"GET": anyone("the OpenAPI document")},
     "docs": {"GET": anyone("Swagger UI")},
     "setting-list": {"GET": anyone("public settings; admins see every setting")},

@@ -212,6 +212,10 @@ export type IssuedDisplayToken = {
 /** * `appointment_booked` - Appointment booked * `appointment_rescheduled` - Appointment moved * `appointment_cancelled` - Appointment cancelled * `appointment_reminder` - Appointment reminder * `admin` - Sent by the clinic */
 export type KindEnum = "appointment_booked" | "appointment_rescheduled" | "appointment_cancelled" | "appointment_reminder" | "admin";
 
+export type Liveness = {
+  status: string;
+};
+
 export type LoginInputRequest = {
   id_token?: string;
   email?: string;
@@ -458,6 +462,15 @@ export type QueueOutput = {
   now_serving: unknown | null;
   waiting: Appointment[];
   done: number;
+};
+
+export type Readiness = {
+  status: string;
+  database: string;
+  redis: string;
+  outbox: string;
+  outbox_lag_seconds: number | null;
+  outbox_lag_threshold_seconds: number;
 };
 
 export type Refund = {
