@@ -393,9 +393,10 @@ def test_a_booking_request_makes_a_fixed_number_of_queries(
     with django_assert_num_queries(23), django_capture_on_commit_callbacks() as after_commit:
         response = _book(client, carol_hours, slot_of(0))
     assert response.status_code == 201, response.json()
-    # The one thing left after commit: scheduling announces the change (notifications
-    # queues its task).
-    assert len(after_commit) == 1
+    # After commit, scheduling announces the change (notifications queues its task) and
+    # the metrics count it; no event is sent from the request.
+    assert len(after_commit) == 2
+    assert not any("send_event" in repr(callback) for callback in after_commit)
 
 
 def test_a_notification_task_run_twice_notifies_once(alice, carol_hours, slot_of):
