@@ -56,9 +56,14 @@ SERVERS = {
         BIN / "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
         "--no-access-log", "--ws", "wsproto", "--lifespan", "off", "config.asgi:application",
     ],
+    "granian": lambda port: [
+        BIN / "granian", "--interface", "asginl", "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "warning", "--no-access-log", "--workers", "1", "config.asgi:application",
+    ],
 }  # fmt: skip
-# The floor's fan-out app runs under these (fanout_floor.py --server).
-FLOOR_SERVERS = {"daphne": "daphne", "uvicorn": "uvicorn", "uvicorn-wsproto": "uvicorn"}
+# The floor's fan-out app runs under these (fanout_floor.py --server); it has no granian
+# mode, so granian is set beside the uvicorn floor.
+FLOOR_SERVERS = {"daphne": "daphne", "uvicorn": "uvicorn", "uvicorn-wsproto": "uvicorn", "granian": "uvicorn"}
 
 
 def _raise_fd_limit() -> None:
@@ -72,9 +77,17 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants (granian serves from a child of the process it starts)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(child) for child in (task / "children").read_text().split()]
+    return [pid, *(descendant for child in children for descendant in _tree(child))]
+
+
 def _rss_kib(pids: list[int]) -> int:
     total = 0
-    for pid in pids:
+    for pid in (member for root in pids for member in _tree(root)):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1])
