@@ -8,12 +8,11 @@ reconnects replays from here by id.
 Display tokens let a reception screen (no user account) watch the display topics.
 """
 
-import hashlib
-import secrets
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from core.tokens import RevocableToken
 
 
 class Event(models.Model):
@@ -48,42 +47,22 @@ class Event(models.Model):
         }
 
 
-def hash_display_token(raw: str) -> str:
-    """Stored as SHA-256 digests, like API tokens: a leaked table opens no screen."""
-    return hashlib.sha256(raw.encode()).hexdigest()
+class DisplayToken(RevocableToken):
+    """A named reception-screen device. It may subscribe to display topics and nothing else.
 
-
-class DisplayTokenQuerySet(models.QuerySet["DisplayToken"]):
-    def live(self) -> "DisplayTokenQuerySet":
-        return self.filter(revoked_at__isnull=True)
-
-
-class DisplayToken(models.Model):
-    """A named reception-screen device. It may subscribe to display topics and nothing else."""
+    Stored hashed and shown once (`core.tokens`); it lives until revoked.
+    """
 
     # Display tokens carry a prefix so the socket can tell them from API tokens at a glance.
     PREFIX = "dsp_"
 
     name = models.CharField(max_length=100)
-    key_hash = models.CharField(max_length=64, unique=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    objects = DisplayTokenQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
 
     def __str__(self) -> str:
         return f"display {self.name}"
-
-    @classmethod
-    def generate_raw(cls) -> str:
-        return cls.PREFIX + secrets.token_urlsafe(32)
-
-    @property
-    def is_live(self) -> bool:
-        return self.revoked_at is None

@@ -8,7 +8,8 @@ from django.utils import timezone
 from accounts.models import User
 from audit.services import audit_record
 from core.exceptions import ValidationFailed
-from realtime.models import DisplayToken, hash_display_token
+from core.tokens import hash_token
+from realtime.models import DisplayToken
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ def display_token_create(*, actor: User | None, name: str) -> IssuedDisplayToken
     if not name:
         raise ValidationFailed(fields={"name": ["This field may not be blank."]})
     raw = DisplayToken.generate_raw()
-    display = DisplayToken.objects.create(name=name, key_hash=hash_display_token(raw), created_by=actor)
+    display = DisplayToken.objects.create(name=name, key_hash=hash_token(raw), created_by=actor)
     audit_record(actor=actor, action="display_token.created", obj=display, details={"name": name})
     return IssuedDisplayToken(display=display, token=raw)
 
