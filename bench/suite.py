@@ -234,7 +234,14 @@ def fanout(platform: Platform, data: dict[str, Any], bookings: Bookings, args: a
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=_raise_fd_limit,
     )  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in client.stdout], daemon=True).start()
+    assert client.stdin is not None and client.stdout is not None
+    output, answers = client.stdout, client.stdin
+
+    def read() -> None:
+        for line in output:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
     result: dict[str, Any] = {}
     try:
         ready = lines.get(timeout=900).split()
@@ -262,8 +269,8 @@ def fanout(platform: Platform, data: dict[str, Any], bookings: Bookings, args: a
             time.sleep(0.1)
         steady = paced(bookings, platform.bases, args.paced_events, args.pace_ms)
         wait_for(len(one) + len(steady), 120)
-        client.stdin.write("STOP\n")
-        client.stdin.flush()
+        answers.write("STOP\n")
+        answers.flush()
         report: dict = {}
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -400,7 +407,7 @@ FLOOR_LINE = re.compile(
 
 
 def floor_fanout(server: str, n: int, events: int, pace_ms: int, env: dict[str, str]) -> dict[str, float]:
-    command = [sys.executable, FLOORS / "fanout_floor.py", "--server", server, "--subscribers", str(n),
+    command = [sys.executable, str(FLOORS / "fanout_floor.py"), "--server", server, "--subscribers", str(n),
                "--events", str(events), "--pace-ms", str(pace_ms)]  # fmt: skip
     out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, preexec_fn=_raise_fd_limit)
     match = FLOOR_LINE.search(out.stdout)
@@ -410,7 +417,7 @@ def floor_fanout(server: str, n: int, events: int, pace_ms: int, env: dict[str, 
 
 
 def floor_booking(database_url: str, bookings: int, threads: int) -> float:
-    command = [sys.executable, FLOORS / "booking_floor.py", database_url, "--bookings", str(bookings),
+    command = [sys.executable, str(FLOORS / "booking_floor.py"), database_url, "--bookings", str(bookings),
                "--threads", str(threads)]  # fmt: skip
     out = subprocess.run(command, capture_output=True, text=True, timeout=900)
     match = re.search(r"= (\d+)/s", out.stdout)

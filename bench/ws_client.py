@@ -22,11 +22,12 @@ import time
 
 async def _subscriber(url: str, origin: str, token: str, topic: str, state: dict) -> None:
     import websockets
+    from websockets.typing import Origin
 
     for _attempt in range(5):
         try:
             async with websockets.connect(
-                url, origin=origin, max_queue=None, open_timeout=120, ping_interval=None
+                url, origin=Origin(origin), max_queue=None, open_timeout=120, ping_interval=None
             ) as ws:
                 await ws.send(json.dumps({"action": "auth", "token": token}))
                 await ws.recv()
@@ -64,7 +65,7 @@ async def _subscriber(url: str, origin: str, token: str, topic: str, state: dict
 
 async def _run(args: argparse.Namespace) -> None:
     state: dict = {"subscribed": 0, "count": {}, "errors": [], "duplicates": 0, "out_of_order": 0}
-    tasks = []
+    tasks: list[asyncio.Future] = []
     began = time.time()
     deadline = began + 600
     for first in range(0, args.n, 50):

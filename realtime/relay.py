@@ -92,7 +92,8 @@ class Relay:
         params = {k: v for k, v in connection.get_connection_params().items() if k not in ("cursor_factory", "context")}
         with psycopg.connect(**params, autocommit=True) as listener:
             while not stop.is_set():
-                if listener.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [RELAY_LOCK]).fetchone()[0]:
+                row = listener.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [RELAY_LOCK]).fetchone()
+                if row is not None and row[0]:
                     break
                 # Another relay sends; stand by in case it stops.
                 stop.wait(settings.EVENT_RELAY_INTERVAL_SECONDS)

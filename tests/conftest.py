@@ -23,7 +23,7 @@ from tests.servers import daphne_server, redis_server, relay_process  # noqa: F4
 
 
 @pytest.fixture(autouse=True)
-def _events_sent_by_the_process_that_commits(settings: object) -> None:
+def _events_sent_by_the_process_that_commits(settings: Any) -> None:
     # Most tests watch events in this one process (WebsocketCommunicator), with no relay
     # process running: each commit sends its own events. The relay (EVENT_RELAY=listen,
     # production's default) is tested with real processes (tests/realtime/test_relay.py).

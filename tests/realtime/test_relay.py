@@ -9,6 +9,7 @@ import httpx
 import pytest
 from django.db import transaction
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Origin
 
 from accounts import services as accounts_services
 from realtime import topics
@@ -22,7 +23,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def _watch(address: str, token: str, topic: str) -> ClientConnection:
-    ws = connect(f"ws://{address}/ws/", origin=f"http://{address}", open_timeout=10)
+    ws = connect(f"ws://{address}/ws/", origin=Origin(f"http://{address}"), open_timeout=10)
     ws.send(json.dumps({"action": "auth", "token": token}))
     assert json.loads(ws.recv(timeout=10))["type"] == "authenticated"
     ws.send(json.dumps({"action": "subscribe", "topic": topic}))
