@@ -31,7 +31,7 @@ run: install
 	$(BIN)/python manage.py backends
 	@echo "Serving on http://127.0.0.1:$(PORT)/  (API docs: /api/docs/, health: /api/health/)"
 	$(BIN)/python manage.py relay_events & trap 'kill $$! 2>/dev/null' EXIT; \
-		$(BIN)/daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
+		$(BIN)/daphne -v 0 -b 127.0.0.1 -p $(PORT) config.asgi:application
 
 services:
 	scripts/ensure-services.sh

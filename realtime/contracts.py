@@ -41,6 +41,7 @@ APPOINTMENT = _object(
         "id": ID,
         "doctor": ID,
         "patient": ID,
+        "patient_name": {"type": "string"},
         "start": DATETIME,
         "end": DATETIME,
         "status": {"enum": APPOINTMENT_STATUSES},

@@ -54,12 +54,13 @@ def queue_payload(*, doctor_id: int, day: date) -> dict[str, Any]:
     """The queue of one doctor's clinic day, as GET /api/doctors/{id}/queue/ returns it.
 
     `now_serving`: the appointment in progress (the lowest number if several);
-    `waiting`: checked-in appointments in queue order; `done`: completed ones.
+    `waiting`: checked-in appointments in queue order; `done`: completed ones. Entries carry
+    `patient_name`: the queue topic and endpoint are the doctor's, staff's and admin's only.
     """
     queued = list(
-        Appointment.objects.filter(doctor_id=doctor_id, queue_date=day, status__in=_QUEUE_STATUSES).order_by(
-            "queue_number"
-        )
+        Appointment.objects.filter(doctor_id=doctor_id, queue_date=day, status__in=_QUEUE_STATUSES)
+        .select_related("patient__user")
+        .order_by("queue_number")
     )
     serving = next((a for a in queued if a.status == AppointmentStatus.IN_PROGRESS), None)
     return {

@@ -4,10 +4,10 @@ The queue's shape is built in `scheduling.events` (`queue_payload`), so the REST
 returns exactly what the realtime event carries.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -16,6 +16,7 @@ from accounts.policy import is_that_doctor_or_staff
 from accounts.selectors import doctor_get
 from audit.services import audit_record
 from clinic.clock import clinic_timezone, clinic_today
+from clinic.registry import clinic_setting
 from core.exceptions import Forbidden, ValidationFailed
 from core.roles import Role
 from scheduling import calendar, events
@@ -89,32 +90,51 @@ def slot_get(*, actor: User, slot_id: int) -> SlotRow:
     return SlotRow(slot.pk, slot.doctor_id, slot.start, slot.end, available)
 
 
+def _why_not_bookable(*, actor: User, start: datetime, available: bool, notice_ends: datetime) -> str | None:
+    """Why this caller could not book this slot now (None: they could), checked as booking checks.
+
+    `unavailable`: booked (or held) by someone; `role`: the caller's role does not book
+    (doctors); `notice`: a patient inside the minimum notice (staff and admin may override it).
+    """
+    if not available:
+        return "unavailable"
+    if not (actor.role == Role.PATIENT or actor.is_staff_or_admin):
+        return "role"
+    if actor.role == Role.PATIENT and start < notice_ends:
+        return "notice"
+    return None
+
+
 def availability(*, actor: User, doctor_id: int, first: date | None = None, last: date | None = None) -> dict[str, Any]:
     """The doctor's slots on clinic days [first, last], future ones only, in time order.
 
-    Three queries whatever the number of slots: the time zone (cached), the doctor, the slots.
+    `available` is the slot's state for everyone; `bookable` (with a `reason` when false)
+    is whether this caller could book it now. Three queries whatever the number of slots:
+    the time zone and the notice (cached settings), the doctor, the slots.
     """
     tz = clinic_timezone()
     first = first or clinic_today()
     last = last or first
+    notice_ends = timezone.now() + timedelta(minutes=clinic_setting("min_notice_minutes"))
     rows = doctor_slots(
         actor=actor,
         doctor_id=doctor_id,
         window_start=calendar.day_bounds(first, tz)[0],
         window_end=calendar.day_bounds(last, tz)[1],
     )
-    return {
-        "doctor": doctor_id,
-        "timezone": str(tz.key),
-        "slots": [
+    slots = []
+    for row in rows:
+        reason = _why_not_bookable(actor=actor, start=row.start, available=row.available, notice_ends=notice_ends)
+        slots.append(
             {
                 "start": row.start.astimezone(tz).isoformat(),
                 "end": row.end.astimezone(tz).isoformat(),
                 "available": row.available,
+                "bookable": reason is None,
+                "reason": reason,
             }
-            for row in rows
-        ],
-    }
+        )
+    return {"doctor": doctor_id, "timezone": str(tz.key), "slots": slots}
 
 
 def rule_list(*, actor: User, doctor_id: int) -> QuerySet[AvailabilityRule]:
@@ -132,7 +152,7 @@ def rule_for_change(*, actor: User, doctor_id: int, rule_id: int) -> Availabilit
 
 def appointments_visible_to(actor: User) -> QuerySet[Appointment]:
     """The appointments the actor may see: their own (as patient or doctor); every one for staff and admin."""
-    appointments = Appointment.objects.all()
+    appointments = Appointment.objects.select_related("patient__user")
     if actor.is_staff_or_admin:
         return appointments
     if actor.role == Role.DOCTOR:
@@ -189,6 +209,29 @@ def queue_get(*, actor: User, doctor_id: int, day: date | None = None) -> dict[s
     if not is_that_doctor_or_staff(actor, doctor):
         raise Forbidden("Only that doctor, staff and admins see this queue.")
     return events.queue_payload(doctor_id=doctor.pk, day=day or clinic_today())
+
+
+# --- Patients, within the care relation ------------------------------------------------
+
+
+def patient_list(*, actor: User, search: str = "") -> QuerySet[Patient]:
+    """The patients the actor may read: staff and admin all; a doctor those they have, or
+    had, an appointment with (the care relation); a patient themself. By name."""
+    patients = Patient.objects.select_related("user").filter(user__is_active=True)
+    if actor.role == Role.DOCTOR:
+        patients = patients.filter(Exists(Appointment.objects.filter(patient=OuterRef("pk"), doctor__user=actor)))
+    elif actor.role == Role.PATIENT:
+        patients = patients.filter(user=actor)
+    elif not actor.is_staff_or_admin:
+        patients = patients.none()
+    if search:
+        patients = patients.filter(Q(user__first_name__icontains=search) | Q(user__last_name__icontains=search))
+    return patients.order_by("user__last_name", "user__first_name", "pk")
+
+
+def patient_get(*, actor: User, patient_id: int) -> Patient:
+    """One patient the actor may read (see `patient_list`); anyone else's is 404."""
+    return get_object_or_404(patient_list(actor=actor), pk=patient_id)
 
 
 def care_relation_exists(*, doctor_id: int, patient_id: int) -> bool:

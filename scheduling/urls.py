@@ -20,6 +20,8 @@ urlpatterns = [
         name="doctor-availability-exceptions",
     ),
     path("doctors/<int:doctor_id>/queue/", api.QueueApi.as_view(), name="doctor-queue"),
+    path("patients/list/", api.PatientListApi.as_view(), name="patient-list"),
+    path("patients/<int:patient_id>/", api.PatientDetailApi.as_view(), name="patient-detail"),
     path("appointments/book/", api.BookApi.as_view(), name="appointment-book"),
     path("appointments/series/", api.SeriesBookApi.as_view(), name="appointment-series"),
     path(

@@ -110,6 +110,7 @@ export type QueueUpdatedData = {
     id: number;
     doctor: number;
     patient: number;
+    patient_name: string;
     start: string;
     end: string;
     status: "booked" | "checked_in" | "in_progress" | "completed" | "no_show" | "cancelled";
@@ -125,6 +126,7 @@ export type QueueUpdatedData = {
     id: number;
     doctor: number;
     patient: number;
+    patient_name: string;
     start: string;
     end: string;
     status: "booked" | "checked_in" | "in_progress" | "completed" | "no_show" | "cancelled";

@@ -153,7 +153,8 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
     )
     if changes.changed:
         events.availability_changed(doctor_id=doctor.pk, window_start=window_start, window_end=window_end)
-        logger.info(
+        # DEBUG: the demo clinic and the daily extension regenerate every doctor at once.
+        logger.debug(
             "slots regenerated for doctor %s: +%s -%s blocked %s freed %s", doctor.pk, created, deleted, blocked, freed
         )
     return changes

@@ -58,10 +58,13 @@ def check_slot_window(*, start: datetime, overrides: Overrides) -> None:
     now = timezone.now()
     if start <= now or start >= horizon_end():
         raise InvalidSlot()
+    min_notice = clinic_setting("min_notice_minutes")
     overrides.check(
-        broken=start < now + timedelta(minutes=clinic_setting("min_notice_minutes")),
+        broken=start < now + timedelta(minutes=min_notice),
         rule="min_notice",
-        refusal=NoticeTooShort("That slot starts too soon to book online."),
+        refusal=NoticeTooShort(
+            f"That slot starts too soon to book online: the minimum notice is {min_notice} minutes."
+        ),
     )
 
 
@@ -218,11 +221,13 @@ def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
     if appointment.status != AppointmentStatus.BOOKED:
         raise InvalidTransition("Only a booked appointment (not yet checked in) can be moved.")
     overrides = Overrides(actor)
-    notice = timedelta(minutes=clinic_setting("patient_reschedule_notice_minutes"))
+    notice_minutes = clinic_setting("patient_reschedule_notice_minutes")
     overrides.check(
-        broken=appointment.start < timezone.now() + notice,
+        broken=appointment.start < timezone.now() + timedelta(minutes=notice_minutes),
         rule="reschedule_notice",
-        refusal=NoticeTooShort("It is too late to move this appointment online."),
+        refusal=NoticeTooShort(
+            f"It is too late to move this appointment online: moves close {notice_minutes} minutes before the start."
+        ),
     )
     check_slot_window(start=start, overrides=overrides)
     Patient.objects.select_for_update().filter(pk=appointment.patient_id).first()

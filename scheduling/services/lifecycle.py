@@ -90,12 +90,15 @@ def _transition(*, actor: User, appointment: Appointment, status: str) -> Appoin
         appointment.finished_at = now
         fields.append("finished_at")
     elif status == S.CANCELLED:
-        notice = timedelta(minutes=clinic_setting("patient_cancel_notice_minutes"))
+        notice_minutes = clinic_setting("patient_cancel_notice_minutes")
         overrides = Overrides(actor)
         overrides.check(
-            broken=bool(notice) and appointment.start < now + notice,
+            broken=bool(notice_minutes) and appointment.start < now + timedelta(minutes=notice_minutes),
             rule="cancel_notice",
-            refusal=NoticeTooShort("It is too late to cancel this appointment online."),
+            refusal=NoticeTooShort(
+                f"It is too late to cancel this appointment online: cancelling closes {notice_minutes} minutes "
+                "before the start."
+            ),
         )
         details = overrides.audited(details)
         appointment.cancelled_at = now
