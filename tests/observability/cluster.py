@@ -107,7 +107,7 @@ class Cluster:
 
     def relay(self, name: str = "relay") -> None:
         """The outbox relay (manage.py relay_events), as compose's `relay` service runs it."""
-        self._start(name, [sys.executable, "manage.py", "relay_events"])
+        self._start(name, in_test_clock([sys.executable, "manage.py", "relay_events"]))
         self._await_log(name, "relay: sending committed events")
 
     def beat(self, name: str = "beat") -> None:
