@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "notifications",
     "billing",
     "reviews",
+    "waitlist",
     "video",
     "fhir_facade",
     "tooling",
@@ -273,6 +274,16 @@ CELERY_BEAT_SCHEDULE["scheduling-extend-slots"] = {
     "task": "scheduling.tasks.extend_slots",
     "schedule": crontab(minute=5),
 }
+
+# Holds and the waitlist (contract §11): the beat sweeps behind the expiry task queued for
+# each hold's `expires_at` and the offer task queued when a slot opens.
+HOLD_SWEEP_SECONDS = env.float("HOLD_SWEEP_SECONDS", default=15.0)
+WAITLIST_SWEEP_SECONDS = env.float("WAITLIST_SWEEP_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["scheduling-expire-holds"] = {
+    "task": "scheduling.tasks.expire_holds",
+    "schedule": HOLD_SWEEP_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["waitlist-sweep"] = {"task": "waitlist.tasks.sweep", "schedule": WAITLIST_SWEEP_SECONDS}
 
 # --- Realtime -------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("billing.urls")),
     path("", include("video.urls")),
     path("", include("realtime.urls")),
+    path("", include("waitlist.urls")),
     # Anything else under /api/ is a JSON 404, also with DEBUG on.
     re_path(r"^.*$", api_not_found),
 ]

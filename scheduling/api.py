@@ -3,6 +3,7 @@
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,6 +22,8 @@ from scheduling.serializers import (
     CarePatientSerializer,
     ExceptionInput,
     ExceptionSerializer,
+    HoldInput,
+    HoldSerializer,
     PatientListFilter,
     QueueOutput,
     QueueQuery,
@@ -148,6 +151,44 @@ class SeriesCancelApi(GenericAPIView):
         series = selectors.series_for_change(actor=request_user(request), series_id=series_id)
         cancelled = services.series_cancel(actor=request_user(request), series=series)
         return Response(SeriesCancelOutput({"cancelled": cancelled}).data)
+
+
+# --- §11 Holds ---------------------------------------------------------------------------
+
+
+class HoldListCreateApi(GenericAPIView):
+    serializer_class = HoldSerializer
+
+    def get_permissions(self) -> list[BasePermission]:
+        # Anyone signed in lists (their own); holding is for patients and the desk.
+        return [IsPatientStaffOrAdmin()] if self.request.method == "POST" else [IsAuthenticated()]
+
+    @extend_schema(responses=HoldSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.hold_list(actor=request_user(request)))
+        return self.get_paginated_response(HoldSerializer(page, many=True).data)
+
+    @extend_schema(request=HoldInput, responses={201: HoldSerializer})
+    def post(self, request: Request) -> Response:
+        data = validated(HoldInput, request.data)
+        hold = services.hold_create(
+            actor=request_user(request),
+            doctor=selectors.doctor_for_booking(actor=request_user(request), doctor_id=data["doctor"]),
+            patient=selectors.patient_for_booking(patient_id=data.get("patient")),
+            start=data["start"],
+        )
+        return Response(HoldSerializer(hold).data, status=status.HTTP_201_CREATED)
+
+
+class HoldDeleteApi(GenericAPIView):
+    permission_classes = [IsPatientStaffOrAdmin]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, hold_id: int) -> Response:
+        services.hold_release(
+            actor=request_user(request), hold=selectors.hold_get(actor=request_user(request), hold_id=hold_id)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class AppointmentListApi(GenericAPIView):

@@ -74,3 +74,14 @@ CHECKIN_OPENS_MINUTES_BEFORE = register(
         max_value=7 * 24 * 60,
     )
 )
+HOLD_MINUTES = register(
+    SettingSpec(
+        key="hold_minutes",
+        type="int",
+        default=5,
+        help="How long a patient may hold a free slot while they confirm the booking.",
+        public=True,
+        min_value=1,
+        max_value=60,
+    )
+)

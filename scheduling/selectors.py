@@ -20,7 +20,7 @@ from clinic.registry import clinic_setting
 from core.exceptions import Forbidden, ValidationFailed
 from core.roles import Role
 from scheduling import calendar, events
-from scheduling.models import Appointment, AppointmentSeries, AvailabilityRule, Slot, SlotStatus
+from scheduling.models import Appointment, AppointmentSeries, AvailabilityRule, Hold, HoldStatus, Slot, SlotStatus
 
 # --- Doctors, as scheduling sees them --------------------------------------------------
 
@@ -76,17 +76,19 @@ def doctor_slots(*, actor: User, doctor_id: int, window_start: datetime, window_
     doctor = doctor_get(actor=actor, doctor_id=doctor_id)
     rows = (
         Slot.objects.filter(doctor=doctor, start__gte=max(window_start, timezone.now()), start__lt=window_end)
+        .annotate(held=Exists(_live_holds(exclude_user=actor).filter(slot=OuterRef("pk"))))
         .order_by("start")
-        .values_list("pk", "doctor_id", "start", "end", "status")
+        .values_list("pk", "doctor_id", "start", "end", "status", "held")
     )
-    return [SlotRow(*row[:4], available=row[4] == SlotStatus.FREE) for row in rows]
+    return [SlotRow(*row[:4], available=row[4] == SlotStatus.FREE and not row[5]) for row in rows]
 
 
 def slot_get(*, actor: User, slot_id: int) -> SlotRow:
     """One slot of a doctor the actor may see, else 404; `available` only while free and ahead."""
     slot = get_object_or_404(Slot.objects.only("doctor_id", "start", "end", "status"), pk=slot_id)
     doctor_get(actor=actor, doctor_id=slot.doctor_id)
-    available = slot.status == SlotStatus.FREE and slot.start > timezone.now()
+    held = _live_holds(exclude_user=actor).filter(slot=slot).exists()
+    available = slot.status == SlotStatus.FREE and slot.start > timezone.now() and not held
     return SlotRow(slot.pk, slot.doctor_id, slot.start, slot.end, available)
 
 
@@ -135,6 +137,61 @@ def availability(*, actor: User, doctor_id: int, first: date | None = None, last
             }
         )
     return {"doctor": doctor_id, "timezone": str(tz.key), "slots": slots}
+
+
+def _live_holds(*, exclude_user: User | None = None) -> QuerySet[Hold]:
+    """Live holds: active, and `expires_at` still ahead (to the second; an expired hold
+    counts as nothing before anything cleans it up). The holder (`exclude_user`, a
+    patient) still sees their own held slot as available."""
+    holds = Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__gt=timezone.now())
+    if exclude_user is not None:
+        holds = holds.exclude(patient__user_id=exclude_user.pk)
+    return holds
+
+
+def open_slots(
+    *, doctor_id: int, not_before: datetime, after: datetime, before: datetime
+) -> list[tuple[datetime, datetime]]:
+    """(start, end) of the doctor's free, unheld slots starting after `after` (and not
+    before `not_before`) and before `before`, in time order: what the waitlist may offer."""
+    return list(
+        Slot.objects.filter(
+            doctor_id=doctor_id, status=SlotStatus.FREE, start__gt=after, start__gte=not_before, start__lt=before
+        )
+        .exclude(Exists(_live_holds().filter(slot=OuterRef("pk"))))
+        .order_by("start")
+        .values_list("start", "end")
+    )
+
+
+def _visible_holds(actor: User) -> QuerySet[Hold]:
+    holds = Hold.objects.all()
+    if actor.is_staff_or_admin:
+        return holds
+    if actor.role == Role.PATIENT:
+        return holds.filter(patient__user=actor)
+    return holds.none()
+
+
+def hold_list(*, actor: User) -> QuerySet[Hold]:
+    """The live holds the actor may see (a patient's own, at most one; staff and admin: all)."""
+    live = _visible_holds(actor).filter(status=HoldStatus.ACTIVE, expires_at__gt=timezone.now())
+    return live.order_by("expires_at", "id")
+
+
+def hold_get(*, actor: User, hold_id: int) -> Hold:
+    """One hold the actor may end: its patient's, or any for staff and admin; else 404."""
+    return get_object_or_404(_visible_holds(actor), pk=hold_id)
+
+
+def hold_for_booking(*, actor: User, hold_id: int | None) -> Hold | None:
+    """The hold named by a booking; another person's (or none such) is a 400 on `hold`."""
+    if hold_id is None:
+        return None
+    hold = _visible_holds(actor).filter(pk=hold_id).first()
+    if hold is None:
+        raise ValidationFailed(fields={"hold": ["No hold of yours with this id."]})
+    return hold
 
 
 def rule_list(*, actor: User, doctor_id: int) -> QuerySet[AvailabilityRule]:

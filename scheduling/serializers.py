@@ -13,6 +13,7 @@ from scheduling.models import (
     AppointmentStatus,
     AvailabilityException,
     AvailabilityRule,
+    Hold,
     SeriesEvery,
     VisitType,
 )
@@ -150,6 +151,13 @@ class ExceptionSerializer(_ClinicModelSerializer):
         read_only_fields = fields
 
 
+class HoldSerializer(_ClinicModelSerializer):
+    class Meta:
+        model = Hold
+        fields = ["id", "doctor", "patient", "start", "end", "expires_at"]
+        read_only_fields = fields
+
+
 class SlotOutput(serializers.Serializer):
     start = serializers.CharField(help_text="ISO 8601 with the clinic's offset")
     end = serializers.CharField(help_text="ISO 8601 with the clinic's offset")
@@ -232,6 +240,15 @@ class BookInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     patient = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     visit_type = serializers.ChoiceField(choices=VisitType.choices, default=VisitType.IN_PERSON)
+    hold = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, help_text="The patient's hold on this slot (§11)"
+    )
+
+
+class HoldInput(serializers.Serializer):
+    doctor = serializers.IntegerField(min_value=1)
+    start = ClinicDateTimeField()
+    patient = serializers.IntegerField(min_value=1, required=False, allow_null=True)
 
 
 class SeriesInput(BookInput):
@@ -239,6 +256,12 @@ class SeriesInput(BookInput):
 
     every = serializers.ChoiceField(choices=SeriesEvery.choices)
     count = serializers.IntegerField(min_value=2, max_value=12)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # A hold keeps one slot; a series books several (a patient's own holds are booked anyway).
+        fields = super().get_fields()
+        del fields["hold"]
+        return fields
 
 
 class SeriesOutput(serializers.Serializer):

@@ -27,6 +27,8 @@ urlpatterns = [
     path(
         "appointments/series/<int:series_id>/cancel/", api.SeriesCancelApi.as_view(), name="appointment-series-cancel"
     ),
+    path("holds/", api.HoldListCreateApi.as_view(), name="holds"),
+    path("holds/<int:hold_id>/", api.HoldDeleteApi.as_view(), name="hold-detail"),
     path("appointments/list/", api.AppointmentListApi.as_view(), name="appointment-list"),
     path("appointments/<int:appointment_id>/", api.AppointmentDetailApi.as_view(), name="appointment-detail"),
     path("appointments/<int:appointment_id>/update/", api.AppointmentUpdateApi.as_view(), name="appointment-update"),

@@ -122,6 +122,19 @@ ACCESS: dict[str, dict[str, Access]] = {
     "appointment-video": {
         "GET": only(PATIENT, DOCTOR, note="its patient, its doctor, inside the window; others 404; every grant audited")
     },
+    "holds": {
+        "GET": signed_in("the caller's live holds; staff and admin: all"),
+        "POST": only(PATIENT, STAFF, ADMIN, note="a patient holds for themself"),
+    },
+    "hold-detail": {"DELETE": only(PATIENT, STAFF, ADMIN, note="its patient, staff, admin; others 404")},
+    # --- waitlist -----------------------------------------------------------------
+    "waitlist": {
+        "GET": signed_in("the caller's entries; staff and admin: all"),
+        "POST": only(PATIENT, STAFF, ADMIN, note="a patient joins for themself"),
+    },
+    "waitlist-entry": {"DELETE": only(PATIENT, STAFF, ADMIN, note="its patient, staff, admin; others 404")},
+    "waitlist-accept": {"POST": only(PATIENT, note="its patient; others 404")},
+    "waitlist-decline": {"POST": only(PATIENT, note="its patient; others 404")},
     # --- records: every read is audited -------------------------------------------
     "report-upload": {"POST": only(DOCTOR, note="a doctor with a care relation to the patient")},
     "report-detail": {"GET": only(PATIENT, DOCTOR, note="its patient, doctors with a care relation")},

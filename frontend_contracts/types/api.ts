@@ -48,6 +48,7 @@ export type BookInputRequest = {
   reason?: string;
   patient?: number | null;
   visit_type?: unknown;
+  hold?: number | null;
 };
 
 /** A patient as their doctors and the clinic's staff see them (GET /api/patients/...). */
@@ -161,6 +162,33 @@ export type DoctorRegisterInputRequest = {
   phone?: string;
 };
 
+export type EntryInputRequest = {
+  doctor: number;
+  to: string;
+  earliest_time?: string | null;
+  latest_time?: string | null;
+  patient?: number | null;
+  from: string;
+};
+
+/** An entry; `from` and `to` are clinic days. `offer` is set while a slot is offered. */
+export type EntryOutput = {
+  id: number;
+  doctor: number;
+  patient: number;
+  to: string;
+  earliest_time: string | null;
+  latest_time: string | null;
+  status: EntryOutputStatusEnum;
+  offer: unknown | null;
+  appointment: number | null;
+  created_at: string;
+  from: string;
+};
+
+/** * `waiting` - Waiting * `offered` - Offered a slot * `booked` - Booked * `expired` - Expired * `cancelled` - Cancelled */
+export type EntryOutputStatusEnum = "waiting" | "offered" | "booked" | "expired" | "cancelled";
+
 /** The error body of every failed request (contract §1). */
 export type Error = {
   code: string;
@@ -194,6 +222,21 @@ export type Health = {
   status: string;
   database: string;
   redis: string;
+};
+
+export type Hold = {
+  id: number;
+  doctor: number;
+  patient: number;
+  start: string;
+  end: string;
+  expires_at: string;
+};
+
+export type HoldInputRequest = {
+  doctor: number;
+  start: string;
+  patient?: number | null;
 };
 
 /** Invoice (contract §7); `patient` is the Patient profile id. */
@@ -233,8 +276,8 @@ export type IssuedDisplayToken = {
   token: string;
 };
 
-/** * `appointment_booked` - Appointment booked * `appointment_rescheduled` - Appointment moved * `appointment_cancelled` - Appointment cancelled * `appointment_reminder` - Appointment reminder * `admin` - Sent by the clinic */
-export type KindEnum = "appointment_booked" | "appointment_rescheduled" | "appointment_cancelled" | "appointment_reminder" | "admin";
+/** * `appointment_booked` - Appointment booked * `appointment_rescheduled` - Appointment moved * `appointment_cancelled` - Appointment cancelled * `appointment_reminder` - Appointment reminder * `waitlist_offer` - Waitlist offer * `admin` - Sent by the clinic */
+export type KindEnum = "appointment_booked" | "appointment_rescheduled" | "appointment_cancelled" | "appointment_reminder" | "waitlist_offer" | "admin";
 
 export type Liveness = {
   status: string;
@@ -316,6 +359,13 @@ export type NotificationSendInputRequest = {
 
 export type NullEnum =  | null;
 
+export type OfferOutput = {
+  hold: number;
+  start: string;
+  end: string;
+  expires_at: string;
+};
+
 export type PaginatedAppointmentList = {
   count: number;
   next?: string | null;
@@ -349,6 +399,20 @@ export type PaginatedDoctorList = {
   next?: string | null;
   previous?: string | null;
   results: Doctor[];
+};
+
+export type PaginatedEntryOutputList = {
+  count: number;
+  next?: string | null;
+  previous?: string | null;
+  results: EntryOutput[];
+};
+
+export type PaginatedHoldList = {
+  count: number;
+  next?: string | null;
+  previous?: string | null;
+  results: Hold[];
 };
 
 export type PaginatedInvoiceList = {

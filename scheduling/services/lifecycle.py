@@ -12,7 +12,7 @@ from clinic.clock import clinic_timezone
 from clinic.registry import clinic_setting
 from core.exceptions import Forbidden
 from core.roles import Role
-from scheduling import events
+from scheduling import events, signals
 from scheduling.models import Appointment, AppointmentStatus, Slot, SlotStatus
 from scheduling.services.booking import notify_patient
 from scheduling.services.errors import InvalidTransition, NoticeTooShort
@@ -113,6 +113,7 @@ def _transition(*, actor: User, appointment: Appointment, status: str) -> Appoin
             slot.save(update_fields=["status"])
             if slot.start > now:
                 events.slot_released(slot)
+                signals.announce_slots_opened(slot.doctor_id)
     audit_record(actor=actor, action=f"appointment.{status}", obj=appointment, details=details)
     if status == S.CANCELLED:
         notify_patient(appointment, "cancelled")

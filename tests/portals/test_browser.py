@@ -43,7 +43,11 @@ def test_two_patients_watch_a_week_and_one_booking_takes_the_slot_from_the_other
         pages.append(page)
     alices, bobs = pages
 
-    _slot(alices, start).click()
+    # Choosing the slot holds it for Alice while she confirms: Bob sees it held, live.
+    with alices.expect_response("**/api/holds/") as held:
+        _slot(alices, start).click()
+    assert held.value.status == 201
+    expect(_slot(bobs, start)).to_have_attribute("data-state", "held", timeout=2000)
     alices.fill("#confirm-reason", "Check-up")
     with alices.expect_response("**/api/appointments/book/") as booked:
         alices.click("#confirm-book")
@@ -152,3 +156,27 @@ def test_pages_reconnect_after_a_server_restart_and_catch_up_on_every_missed_eve
     ):
         newest = Event.objects.filter(topic=topic).order_by("-pk").values_list("pk", flat=True).first()
         assert page.evaluate("(topic) => window.clinicLive.lastEventId(topic)", topic) == newest
+
+
+def test_the_patient_portal_shows_join_while_a_video_visits_room_is_open(live_servers, browser_page, alice, carol):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from scheduling.models import Appointment, VisitType
+    from tests import factories
+
+    # Starting in two minutes: inside the room's window (10 minutes before the start).
+    open_visit = factories.appointment_at(doctor=carol, patient=alice, start=timezone.now() + timedelta(minutes=2))
+    # Three days away: its room is not open yet.
+    later_visit = factories.appointment_at(doctor=carol, patient=alice, start=timezone.now() + timedelta(days=3))
+    Appointment.objects.filter(pk__in=[open_visit.pk, later_visit.pk]).update(visit_type=VisitType.VIDEO)
+    server = live_servers()
+
+    page = browser_page()
+    sign_in(page, server, "/patient/", with_password(alice))
+    row = page.locator(f'#appointments li[data-appointment-id="{open_visit.pk}"]')
+    expect(row.locator("a.join")).to_have_attribute("href", f"/video/{open_visit.pk}/", timeout=10000)
+    later = page.locator(f'#appointments li[data-appointment-id="{later_visit.pk}"]')
+    expect(later).to_contain_text("video")
+    expect(later.locator("a.join")).to_have_count(0)

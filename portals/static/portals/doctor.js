@@ -2,7 +2,7 @@
 // complete visits; new bookings appear without a reload. Public REST API and /ws/ only.
 import { Api } from "./api.js";
 import { Live } from "./live.js";
-import { $, attempt, clinicTime, dayLabel, el, flash, instant, showLiveStatus, signInForm, todayIn } from "./ui.js";
+import { $, attempt, clinicTime, dayLabel, el, flash, instant, joinButton, showLiveStatus, signInForm, todayIn, videoWindow } from "./ui.js";
 
 const api = new Api();
 const state = { user: null, doctorId: null, today: null, live: null };
@@ -33,6 +33,8 @@ function actions(appointment) {
   if (appointment.status === "booked" && instant(appointment.start) <= Date.now()) {
     buttons.push(el("button", { type: "button", class: "to-no_show", onclick: () => setStatus(appointment, "no_show") }, "No-show"));
   }
+  const join = joinButton(appointment, state.videoWindow);
+  if (join) buttons.push(join);
   return buttons;
 }
 
@@ -46,7 +48,8 @@ async function loadSchedule() {
         el("td", { class: "patient" }, patientName(appointment)),
         el("td", {}, appointment.reason),
         el("td", {}, el("span", { class: "badge" }, appointment.status.replace("_", " ")),
-          appointment.queue_number ? ` #${appointment.queue_number}` : ""),
+          appointment.queue_number ? ` #${appointment.queue_number}` : "",
+          appointment.visit_type === "video" ? el("span", { class: "badge video" }, "video") : ""),
         el("td", { class: "actions" }, actions(appointment)))),
   );
   if (!active.length) $("#schedule").append(el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No appointments today.")));
@@ -89,6 +92,9 @@ async function start(user) {
   $("#who").textContent = `Dr ${user.first_name} ${user.last_name}`;
   const settings = await api.get("/api/settings/");
   state.today = todayIn((settings.find((s) => s.key === "timezone") || {}).value || "UTC");
+  state.videoWindow = videoWindow(settings);
+  // A video visit's Join button appears when its room opens, without a reload.
+  setInterval(() => attempt(loadSchedule()), 60000);
   $("#schedule-title").textContent = `Today, ${dayLabel(state.today)}`;
   state.live = new Live({ token: api.token, onStatus: showLiveStatus, onError: (error) => attempt(Promise.reject(error)) });
   state.live.subscribe(`doctor.${state.doctorId}.queue`, {

@@ -2,7 +2,7 @@
 // notifications as they arrive, reports and invoices. Public REST API and /ws/ only.
 import { Api, openWithToken } from "./api.js";
 import { Live } from "./live.js";
-import { $, addDays, attempt, clinicDate, clinicTime, dayLabel, el, flash, instant, showLiveStatus, signInForm, todayIn } from "./ui.js";
+import { $, addDays, attempt, clinicDate, clinicTime, dayLabel, el, flash, instant, joinButton, showLiveStatus, signInForm, todayIn, videoWindow } from "./ui.js";
 
 const api = new Api();
 const state = {
@@ -93,7 +93,7 @@ function slotButton(slot) {
   return el("button", {
     type: "button", class: `slot ${status}`, title: STATE_TITLE[status] || status,
     disabled: status !== "free", dataset: { start: slot.start, state: status },
-    onclick: () => chooseSlot(slot),
+    onclick: () => attempt(chooseSlot(slot)),
   }, clinicTime(slot.start));
 }
 
@@ -120,21 +120,36 @@ function applyAvailabilityEvent(message) {
 
 // --- Booking and moving ----------------------------------------------------------------
 
-function chooseSlot(slot) {
-  state.selected = slot;
+async function chooseSlot(slot) {
   const doctor = state.doctors.get(state.doctorId);
+  if (!state.moving) {
+    // Hold the slot while the patient confirms (contract §11): nobody else can take it
+    // meanwhile, and a new hold replaces any earlier one of this patient.
+    try {
+      state.hold = await api.post("/api/holds/", { doctor: state.doctorId, start: slot.start });
+    } catch (error) {
+      flash(error.code === "slot_unavailable" ? "That slot was just taken; please pick another." : error.message, "error");
+      attempt(loadWeek());
+      return;
+    }
+  }
+  state.selected = slot;
   $("#confirm-text").textContent = state.moving
     ? `Move your appointment to ${doctorName(doctor)}, ${when(slot.start)}?`
-    : `Book ${doctorName(doctor)}, ${when(slot.start)}?`;
+    : `Book ${doctorName(doctor)}, ${when(slot.start)}? Held for you until ${clinicTime(state.hold.expires_at)}.`;
   $("#confirm-book").textContent = state.moving ? "Move here" : "Book";
   $("#confirm-reason").hidden = Boolean(state.moving);
+  $("#confirm-video-label").hidden = Boolean(state.moving);
   $("#confirm").hidden = false;
 }
 
-function closeConfirm(message) {
+function closeConfirm(message, { release = true } = {}) {
+  if (state.hold && release) api.delete(`/api/holds/${state.hold.id}/`).catch(() => null);
+  state.hold = null;
   state.selected = null;
   $("#confirm").hidden = true;
   $("#confirm-reason").value = "";
+  $("#confirm-video").checked = false;
   if (message) flash(message, "error");
 }
 
@@ -150,10 +165,11 @@ async function confirmSlot(submitted) {
     } else {
       const appointment = await api.post("/api/appointments/book/", {
         doctor: state.doctorId, start: slot.start, reason: $("#confirm-reason").value,
+        visit_type: $("#confirm-video").checked ? "video" : "in_person", hold: state.hold?.id,
       });
       flash(`Booked: ${when(appointment.start)}, queue number on the day at check-in.`, "ok");
     }
-    closeConfirm();
+    closeConfirm(undefined, { release: false });
     await loadAppointments();
   } catch (error) {
     closeConfirm(error.code === "slot_unavailable" ? "That slot was just taken; please pick another." : error.message);
@@ -196,6 +212,8 @@ async function loadAppointments() {
         el("span", {}, when(appointment.start)), " ",
         el("span", {}, doctorName(state.doctors.get(appointment.doctor))), " ",
         el("span", { class: "badge" }, appointment.status.replace("_", " ")),
+        appointment.visit_type === "video" ? el("span", { class: "badge video" }, "video") : null,
+        joinButton(appointment, state.videoWindow),
         appointment.queue_number ? el("span", { class: "muted" }, ` · queue #${appointment.queue_number}`) : null,
         open ? el("span", { class: "actions" },
           el("button", { type: "button", class: "move", onclick: () => startMoving(appointment) }, "Move"),
@@ -271,6 +289,9 @@ async function start(user) {
   $("#who").textContent = `${user.first_name} ${user.last_name}`;
   const settings = await api.get("/api/settings/");
   state.timezone = (settings.find((s) => s.key === "timezone") || {}).value || "UTC";
+  state.videoWindow = videoWindow(settings);
+  // A video visit's Join button appears when its room opens, without a reload.
+  setInterval(() => attempt(loadAppointments()), 60000);
   state.today = todayIn(state.timezone);
   state.live = new Live({ token: api.token, onStatus: showLiveStatus, onError: (error) => attempt(Promise.reject(error)) });
   state.live.subscribe(`user.${user.id}.notifications`, { load: loadNotifications, apply: applyNotificationEvent });

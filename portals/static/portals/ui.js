@@ -81,3 +81,22 @@ export function signInForm(api, roles, onSignedIn) {
     }
   });
 }
+
+// --- Video visits (contract §14) -------------------------------------------------------
+
+const ACTIVE = ["booked", "checked_in", "in_progress"];
+
+// The room's window from the clinic's public settings (defaults as the server's).
+export function videoWindow(settings) {
+  const minutes = (key, fallback) => (settings.find((s) => s.key === key) || {}).value ?? fallback;
+  return { before: minutes("video_opens_minutes_before", 10), after: minutes("video_closes_minutes_after", 30) };
+}
+
+// "Join video" while the room is open; the join page asks the API, which decides in the end.
+export function joinButton(appointment, hours, now = Date.now()) {
+  if (appointment.visit_type !== "video" || !ACTIVE.includes(appointment.status)) return null;
+  const opens = instant(appointment.start) - hours.before * 60000;
+  const closes = instant(appointment.end) + hours.after * 60000;
+  if (now < opens || now >= closes) return null;
+  return el("a", { class: "button join", href: `/video/${appointment.id}/` }, "Join video");
+}
