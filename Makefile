@@ -20,6 +20,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 # The main job on embedded defaults: SQLite, in-process channel layer and tasks, local sign-in.
+# The outbox relay starts beside daphne (with PostgreSQL and Redis it sends the events;
+# embedded, each process sends its own and the relay just says so).
 run: export DEBUG ?= true
 run: install
 	mkdir -p var
@@ -28,7 +30,8 @@ run: install
 	$(BIN)/python manage.py populate_db_master
 	$(BIN)/python manage.py backends
 	@echo "Serving on http://127.0.0.1:$(PORT)/  (API docs: /api/docs/, health: /api/health/)"
-	$(BIN)/daphne -v 0 -b 127.0.0.1 -p $(PORT) config.asgi:application
+	$(BIN)/python manage.py relay_events & trap 'kill $$! 2>/dev/null' EXIT; \
+		$(BIN)/daphne -v 0 -b 127.0.0.1 -p $(PORT) config.asgi:application
 
 services:
 	scripts/ensure-services.sh
@@ -62,6 +65,15 @@ test: install services
 	$(BIN)/pytest || status=1; \
 	if [ $$status -ne 0 ]; then echo "make test: FAILED (check or tests, see above)"; fi; \
 	exit $$status
+
+# The floors and the project's benches back to back, one table (docs/benchmarks.md).
+# Makes and migrates its own database; empties its own Redis databases.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinic_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/10
+FLOOR_REDIS_URL ?= redis://127.0.0.1:6379/11
+bench: install
+	$(BIN)/python bench/suite.py --database-url $(BENCH_DATABASE_URL) --redis-url $(BENCH_REDIS_URL) \
+		--floor-redis-url $(FLOOR_REDIS_URL) $(BENCH_ARGS)
 
 # The whole suite at adversarial instants and in far clinic time zones (scripts/test-clocks.sh).
 # TEST_DATABASE_URL_2 and TEST_REDIS_URL_2 (another database and Redis db) run two at a time.

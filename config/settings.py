@@ -116,6 +116,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL;",
     }
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+# PostgreSQL connections come from one pool per process (psycopg_pool, through Django):
+# the ASGI server runs every request and every websocket's queries in a thread of its own,
+# and a connection per thread made 100 concurrent requests exhaust max_connections (503s)
+# while each new connection cost a few milliseconds. A request waits up to
+# DB_POOL_TIMEOUT_SECONDS for a free connection before it is answered 503. Size it so that
+# web processes x DB_POOL_MAX_SIZE + workers + beat + relay stays under max_connections
+# (README, "Scaling out"); 0 turns the pool off (a connection per thread, CONN_MAX_AGE).
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=20)
+# Behind PgBouncer in transaction mode a server-side cursor would not survive (README).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DB_DISABLE_SERVER_SIDE_CURSORS", default=False)
+if IS_POSTGRES and DB_POOL_MAX_SIZE > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(env.int("DB_POOL_MIN_SIZE", default=2), DB_POOL_MAX_SIZE),
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=30.0),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery broker ----------------------------------------
@@ -285,6 +302,16 @@ if REDIS_URL:
         }[REALTIME_CHANNEL_LAYER],
         "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_LAYER_PREFIX},
     }
+# How committed events reach the channel layer. "listen": the relay process
+# (`manage.py relay_events`), woken by PostgreSQL NOTIFY at each commit, sends them, so the
+# request that made the change only commits (docs/benchmarks.md). "inline": the process
+# that committed sends them itself, after commit: the only choice without PostgreSQL and
+# Redis (an in-process layer is unreachable from another process), as `make run` is.
+EVENT_RELAY = env.str("EVENT_RELAY", default="listen" if IS_POSTGRES and REDIS_URL else "inline")
+if EVENT_RELAY not in ("listen", "inline"):
+    raise ImproperlyConfigured("EVENT_RELAY is listen or inline.")
+if EVENT_RELAY == "listen" and not (IS_POSTGRES and REDIS_URL):
+    raise ImproperlyConfigured("EVENT_RELAY=listen needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL).")
 WS_AUTH_TIMEOUT_SECONDS = env.float("WS_AUTH_TIMEOUT_SECONDS", default=10.0)
 WS_TOKEN_RECHECK_SECONDS = env.float("WS_TOKEN_RECHECK_SECONDS", default=60.0)
 WS_MAX_MESSAGE_BYTES = env.int("WS_MAX_MESSAGE_BYTES", default=4096)

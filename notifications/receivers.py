@@ -2,14 +2,14 @@
 
 - An account is deactivated (accounts): the addresses its notifications went to are
   erased, in the same transaction.
-- An appointment is booked, moved or cancelled (scheduling, after commit): the patient
-  is told.
+- An appointment is booked, moved or cancelled (scheduling, after commit): the worker
+  tells the patient (task notifications.notify_appointment).
 """
 
 from typing import Any
 
 from accounts.signals import user_deactivated
-from notifications.services import appointment_notify, notifications_forget_user
+from notifications.services import appointment_notify_later, notifications_forget_user
 from scheduling.signals import appointment_changed
 
 
@@ -18,7 +18,7 @@ def _forget_user(sender: Any, *, user: Any, **kwargs: Any) -> None:
 
 
 def _tell_patient(sender: Any, *, appointment_id: int, kind: str, **kwargs: Any) -> None:
-    appointment_notify(appointment_id=appointment_id, kind=kind)
+    appointment_notify_later(appointment_id=appointment_id, kind=kind)
 
 
 def connect() -> None:

@@ -1,4 +1,4 @@
-"""Thin Celery tasks: delivery, reminders and the sweep for stalled deliveries.
+"""Thin Celery tasks: appointment notifications, delivery, reminders and the sweep for stalled deliveries.
 
 The project runs Celery with acks_late, reject-on-worker-lost and prefetch 1 (settings):
 a task whose worker dies is delivered again, and services.notification_deliver makes
@@ -25,6 +25,12 @@ def deliver_notification(self: Task, notification_id: int) -> str:
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.result
+
+
+@shared_task(name="notifications.notify_appointment", acks_late=True, ignore_result=True)
+def notify_appointment(appointment_id: int, kind: str) -> None:
+    """A booking, move or cancellation committed: make the patient's notifications (idempotent)."""
+    services.appointment_notify(appointment_id=appointment_id, kind=kind)
 
 
 @shared_task(name="notifications.send_due_reminders", acks_late=True)

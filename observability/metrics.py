@@ -50,7 +50,8 @@ websocket_subscriptions = Gauge(
 events_stored = Counter("clinic_realtime_events_stored_total", "Events written to the outbox.", ["topic"])
 events_sent = Counter(
     "clinic_realtime_events_sent_total",
-    "Events handed to the channel layer, by path: after_commit (the publisher) or relay (the beat task).",
+    "Events handed to the channel layer, by path: after_commit (the publisher, EVENT_RELAY=inline), "
+    "listen_relay (manage.py relay_events) or relay (the beat task).",
     ["path"],
 )
 event_send_failures = Counter(

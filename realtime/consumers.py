@@ -12,39 +12,77 @@ Protocol (JSON text frames):
   `not_authenticated`, `already_authenticated`, `too_many_subscriptions`, `forbidden`,
   `unknown_topic`, `unavailable` (channel layer down: retry).
 
-Delivery: per topic the consumer remembers the id of the last event it delivered. A live
-event at or below it is a duplicate (relay re-sends, the replay seam) and is dropped; a
-live event whose predecessor on the topic (`prev_id`) is newer than it means events went
-missing on the way (a failed send, a full channel) and the gap is read from the outbox.
-So each subscriber sees every event of a topic once, in id order.
+Delivery: events reach a socket through its process's TopicRouter (realtime/router.py),
+not through a channel of its own. Per topic the consumer remembers the id of the last
+event it delivered. A live event at or below it is a duplicate (relay re-sends, the replay
+seam) and is dropped; a live event whose predecessor on the topic (`prev_id`) is newer than
+it means events went missing on the way (a failed send, Redis briefly down) and the gap is
+read from the outbox. While a subscribe or such a gap read is under way, live events wait
+in the socket's mailbox and are then delivered in arrival order. So each subscriber sees
+every event of a topic once, in id order.
+
+Database work (token, subscribe decision, latest id, replay) runs in the event loop's
+thread pool on pooled connections, not on Channels' one database thread: with thousands of
+sockets (re)connecting at once, that thread was the queue.
 """
 
 import asyncio
 import json
 import logging
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, ClassVar, TypeVar
 
-from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import connections
 from django.utils import timezone
 
 from observability import context as log_context
 from observability import metrics
-from realtime import selectors, topics
+from realtime import selectors
+from realtime.router import TopicRouter
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 CLOSE_AUTH_TIMEOUT = 4000
 CLOSE_BAD_TOKEN = 4001
 
-_principal_for_token = database_sync_to_async(selectors.principal_for_token)
-_principal_is_live = database_sync_to_async(selectors.principal_is_live)
-_subscribe_decision = database_sync_to_async(selectors.subscribe_decision)
-_latest_event_id = database_sync_to_async(selectors.latest_event_id)
-_replay_after = database_sync_to_async(selectors.replay_after)
-_events_between = database_sync_to_async(selectors.events_between)
-_dead_principals = database_sync_to_async(selectors.dead_principals)
+
+# The sockets' database work runs in these threads, on connections from the process's
+# pool, rather than on Channels' one database thread: with thousands of sockets
+# (re)connecting at once, that one thread was the queue (docs/benchmarks.md).
+_DATABASE_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ws-db")
+
+
+def _closing(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    try:
+        return function(*args, **kwargs)
+    finally:
+        # Back to the pool (or closed, without one) after every call, as Channels'
+        # database_sync_to_async does after each of its calls.
+        connections.close_all()
+
+
+def _in_pool(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    async def call(*args: Any, **kwargs: Any) -> T:
+        # run_in_executor does not copy this task's context into the thread, so Django's
+        # connection belongs to the thread, never to a socket.
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_DATABASE_THREADS, partial(_closing, function, *args, **kwargs))
+
+    return call
+
+
+_principal_for_token = _in_pool(selectors.principal_for_token)
+_subscribe_start = _in_pool(selectors.subscribe_start)
+_replay_after = _in_pool(selectors.replay_after)
+_events_between = _in_pool(selectors.events_between)
+_dead_principals = _in_pool(selectors.dead_principals)
 
 
 class TokenWatch:
@@ -95,11 +133,21 @@ class TokenWatch:
 
 
 class RealtimeConsumer(AsyncJsonWebsocketConsumer):
+    # No channel per socket: this alias names no layer, so Channels makes none, and the
+    # process's TopicRouter hands events to `live`.
+    channel_layer_alias = "realtime-sockets-use-the-topic-router"
+
     async def connect(self) -> None:
         self.principal: selectors.Principal | None = None
         # topic -> id of the last event delivered on it (or known to be older than the subscription).
         self.subscriptions: dict[str, int] = {}
         self.closing = False
+        # Live events wait here, in arrival order, while `ordered` is held (a subscribe or a
+        # gap read under way); `drainer` delivers them once it is free.
+        self.ordered = asyncio.Lock()
+        self.mailbox: list[dict[str, Any]] = []
+        self.drainer: asyncio.Task | None = None
+        self.router = TopicRouter.current()
         self.opened = False
         # One id per socket for its log lines (this connection runs in its own task).
         log_context.start(request_id=log_context.request_id_from(None), route="/ws/")
@@ -112,8 +160,9 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.closing = True
         self.watcher.cancel()
         TokenWatch.current().discard(self)
+        self.mailbox.clear()
         for topic in list(self.subscriptions):
-            await self._leave(topic)
+            await self.router.leave(topic, self)
             metrics.subscription_removed(topic)
         self.subscriptions.clear()
         if self.opened:
@@ -195,7 +244,10 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         ):
             await self.error("bad_message", "last_event_id is a non-negative integer.", topic=echoed)
             return
-        decision = await _subscribe_decision(self.principal, topic)
+        # The decision and, for a fresh subscription, the newest id on the topic, in one
+        # trip to the database. Read before joining: an event committed in between reaches
+        # us as a gap (its successor's prev_id) rather than being mistaken for history.
+        decision, latest = await _subscribe_start(self.principal, topic)
         if decision != selectors.ALLOWED:
             await self.error(decision, None, topic=echoed)
             return
@@ -207,55 +259,87 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         if topic in self.subscriptions and last_event_id is None:
             await self.send_json({"type": "subscribed", "topic": topic})
             return
-        if last_event_id is None:
-            # Read before joining: an event committed in between reaches us as a gap
-            # (its successor's prev_id) rather than being mistaken for history.
-            start_after = await _latest_event_id(topic)
-        if not await self._join(topic):
-            return
-        await self.send_json({"type": "subscribed", "topic": topic})
-        if last_event_id is not None:
-            # Joined first, replayed second: live events arriving meanwhile wait in this
-            # consumer's channel (Channels runs one handler at a time) and are then
-            # dropped by `topic_event` up to the last id replayed, so the seam has no gap
-            # and no duplicate.
-            replay = await _replay_after(topic, last_event_id)
-            if replay.resync_required:
-                await self.send_json({"type": "resync_required", "topic": topic})
-            for message in replay.events:
-                await self.send_json(message)
-            start_after = replay.up_to
-        if topic not in self.subscriptions:
-            metrics.subscription_added(topic)
-        self.subscriptions[topic] = max(self.subscriptions.get(topic, 0), start_after)
+        # Live events arriving from the join on wait in the mailbox until the subscription
+        # is recorded; then `live` drops those up to the last id replayed, so the seam has
+        # no gap and no duplicate.
+        async with self.ordered:
+            try:
+                await self.router.join(topic, self)
+            except Exception:
+                logger.warning("channel layer unavailable; subscribe to %s refused", topic, exc_info=True)
+                await self.error("unavailable", "Live updates are unavailable; retry shortly.", topic=topic)
+                return
+            await self.send_json({"type": "subscribed", "topic": topic})
+            start_after = latest
+            if last_event_id is not None:
+                replay = await _replay_after(topic, last_event_id)
+                if replay.resync_required:
+                    await self.send_json({"type": "resync_required", "topic": topic})
+                for message in replay.events:
+                    await self.send_json(message)
+                start_after = replay.up_to
+            if topic not in self.subscriptions:
+                metrics.subscription_added(topic)
+            self.subscriptions[topic] = max(self.subscriptions.get(topic, 0), start_after)
+        self._drain_later()
 
     async def action_unsubscribe(self, content: dict[str, Any]) -> None:
         topic = content.get("topic")
         if isinstance(topic, str) and topic in self.subscriptions:
             del self.subscriptions[topic]
             metrics.subscription_removed(topic)
-            await self._leave(topic)
+            await self.router.leave(topic, self)
         echoed = topic if isinstance(topic, str) and len(topic) <= 100 else None
         await self.send_json({"type": "unsubscribed", "topic": echoed})
 
-    # --- events from the channel layer ---------------------------------------------------
+    # --- events from the topic router ----------------------------------------------------
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        # Channels runs close_old_connections() before every handler: a hop to the one
-        # database thread per message per socket, which serialised fan-out to thousands of
-        # sockets (docs/benchmarks.md, "Websocket fan-out"). A live event touches no
-        # database; the rare gap read goes through database_sync_to_async, which does its own.
-        if message["type"] == "topic.event":
-            await self.topic_event(message)
-        else:
-            await super().dispatch(message)
+        # Channels runs close_old_connections() before every handler: a hop to its one
+        # database thread per client message, which queued a reconnect storm of thousands
+        # of sockets behind it (docs/benchmarks.md). The database calls here close their
+        # own connections (`_in_pool`), so the hop buys nothing.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
-    async def topic_event(self, message: dict[str, Any]) -> None:
-        """A stored event, sent by realtime.publish (after commit) or by the relay."""
+    async def live(self, message: dict[str, Any]) -> None:
+        """A stored event from the router (sent by realtime.publish after commit, or by the relay)."""
+        if self.closing:
+            return
+        if self.mailbox or self.ordered.locked():
+            self.mailbox.append(message)
+            self._drain_later()
+            return
+        event = message["event"]
+        last = self.subscriptions.get(event["topic"])
+        if last is None or event["id"] <= last:
+            return
+        prev_id = message.get("prev_id")
+        if prev_id is not None and prev_id > last:
+            # Something went missing on the way: read the gap without holding up the
+            # router's other sockets.
+            self.mailbox.append(message)
+            self._drain_later()
+            return
+        self.subscriptions[event["topic"]] = event["id"]
+        await self.send(text_data=message["text"])
+
+    def _drain_later(self) -> None:
+        if self.mailbox and (self.drainer is None or self.drainer.done()):
+            self.drainer = asyncio.ensure_future(self._drain())
+
+    async def _drain(self) -> None:
+        async with self.ordered:
+            while self.mailbox and not self.closing:
+                await self._deliver(self.mailbox.pop(0))
+
+    async def _deliver(self, message: dict[str, Any]) -> None:
         event = message["event"]
         topic = event["topic"]
         last = self.subscriptions.get(topic)
-        if last is None or self.closing or event["id"] <= last:
+        if last is None or event["id"] <= last:
             return
         prev_id = message.get("prev_id")
         if prev_id is not None and prev_id > last:
@@ -266,8 +350,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json(stored)
         else:
             await self.send(text_data=message["text"])
-        metrics.event_delivered(message.get("sent_at"))
-        self.subscriptions[topic] = event["id"]
+        if topic in self.subscriptions:
+            self.subscriptions[topic] = max(self.subscriptions[topic], event["id"])
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -278,22 +362,6 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         if detail:
             message["detail"] = detail
         await self.send_json(message)
-
-    async def _join(self, topic: str) -> bool:
-        try:
-            await self.channel_layer.group_add(topics.group_name(topic), self.channel_name)
-        except Exception:
-            logger.warning("channel layer unavailable; subscribe to %s refused", topic, exc_info=True)
-            await self.error("unavailable", "Live updates are unavailable; retry shortly.", topic=topic)
-            return False
-        return True
-
-    async def _leave(self, topic: str) -> None:
-        try:
-            await self.channel_layer.group_discard(topics.group_name(topic), self.channel_name)
-        except Exception:
-            # The group membership expires by itself (channel layer group_expiry).
-            logger.warning("channel layer unavailable; could not leave %s", topic, exc_info=True)
 
     async def _close_unless_authenticated(self) -> None:
         await asyncio.sleep(settings.WS_AUTH_TIMEOUT_SECONDS)

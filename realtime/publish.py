@@ -2,10 +2,13 @@
 
     publish(topic=topics.doctor_availability(doctor.id), event="slot.booked", data={...})
 
-stores the event in the outbox in the caller's transaction and, once that transaction
-commits, hands it to the channel layer. If the channel layer is down the event stays
-unsent in the outbox; the relay (realtime.tasks.relay_unsent_events) sends it later and
-subscribers can replay it by id. Nothing here runs if the transaction rolls back.
+stores the event in the outbox in the caller's transaction. Once that transaction commits
+the event goes to the channel layer: with EVENT_RELAY=listen the relay process sends it
+(realtime/relay.py, woken by the NOTIFY this transaction makes), so the writer does not
+wait for the layer; with EVENT_RELAY=inline this process sends it after commit. If the
+channel layer is down the event stays unsent in the outbox and is sent when it is back
+(the relay, or the beat task realtime.tasks.relay_unsent_events); subscribers can replay
+it by id. Nothing here runs, and nobody is notified, if the transaction rolls back.
 """
 
 import json
@@ -16,6 +19,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
@@ -25,6 +29,9 @@ from realtime import topics
 from realtime.models import Event
 
 logger = logging.getLogger(__name__)
+
+# The PostgreSQL channel the relay LISTENs on.
+NOTIFY_CHANNEL = "realtime_events"
 
 
 def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
@@ -51,16 +58,22 @@ def publish(*, topic: str, event: str, data: dict[str, Any]) -> Event:
         _lock_topic_family(topic)
         prev_id = Event.objects.filter(topic=topic).order_by("-id").values_list("id", flat=True).first()
         stored = Event.objects.create(topic=topic, name=event, data=_json_safe(data), prev_id=prev_id)
+        if settings.EVENT_RELAY == "listen":
+            # Delivered by PostgreSQL at commit, never for a rollback; one per transaction
+            # however many events it stores (identical notifications are folded).
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
     # Logged with the request id of the change that caused it (observability.context).
     logger.info("event %s %s stored on %s", stored.pk, event, topic)
     metrics.event_stored(topic)
-    # partial binds this event now; a closure over a loop variable would see the last one.
-    transaction.on_commit(partial(send_event, stored.pk))
+    if settings.EVENT_RELAY == "inline":
+        # partial binds this event now; a closure over a loop variable would see the last one.
+        transaction.on_commit(partial(send_event, stored.pk))
     return stored
 
 
 def layer_message(event: Event) -> dict[str, Any]:
-    """What goes to the channel layer: handled by the consumer's `topic_event` method.
+    """What goes to the channel layer: handled by realtime.router.TopicRouter and each socket's `live`.
 
     `text` is the websocket frame, encoded once here rather than once per subscriber;
     `sent_at` (wall clock) lets each web process time the fan-out to its sockets.
@@ -78,7 +91,7 @@ def layer_message(event: Event) -> dict[str, Any]:
 def send_event(event_id: int, *, path: str = "after_commit") -> bool:
     """Send one stored event to its topic's group and mark it sent. False if the layer failed.
 
-    `path` says who sends, for the metrics: the publisher after commit, or the relay.
+    `path` says who sends, for the metrics: the publisher after commit, or the beat task.
     """
     event = Event.objects.filter(pk=event_id).first()
     if event is None:

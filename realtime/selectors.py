@@ -91,6 +91,13 @@ def subscribe_decision(principal: Principal, topic_name: object) -> str:
     return ALLOWED if staff else FORBIDDEN
 
 
+def subscribe_start(principal: Principal, topic_name: object) -> tuple[str, int]:
+    """The subscribe decision and, when allowed, the newest event id on the topic (one call
+    from the consumer, so one trip to a pooled connection)."""
+    decision = subscribe_decision(principal, topic_name)
+    return decision, latest_event_id(str(topic_name)) if decision == ALLOWED else 0
+
+
 def latest_event_id(topic: str) -> int:
     """The id of the newest stored event on `topic` (0 when there is none)."""
     return Event.objects.filter(topic=topic).order_by("-id").values_list("id", flat=True).first() or 0

@@ -19,6 +19,15 @@ from accounts.models import User
 from clinic import registry as clinic_registry
 from tests import factories
 from tests.clock import fixed_clinic_timezone, fixed_now
+from tests.servers import daphne_server, redis_server, relay_process  # noqa: F401 (real processes, for live tests)
+
+
+@pytest.fixture(autouse=True)
+def _events_sent_by_the_process_that_commits(settings: Any) -> None:
+    # Most tests watch events in this one process (WebsocketCommunicator), with no relay
+    # process running: each commit sends its own events. The relay (EVENT_RELAY=listen,
+    # production's default) is tested with real processes (tests/realtime/test_relay.py).
+    settings.EVENT_RELAY = "inline"
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -133,21 +133,50 @@ def _appointment_text(appointment: Appointment, kind: Kind) -> tuple[str, str]:
     return _SUBJECTS[kind], body
 
 
+def appointment_notify_later(*, appointment_id: int, kind: str) -> None:
+    """Have the worker tell the patient (task notifications.notify_appointment).
+
+    Called when scheduling announces a committed change (scheduling.signals.appointment_changed):
+    the request that booked, moved or cancelled does not spend its time making notifications.
+    With the broker down the notifications are made here and now instead, so none is lost.
+    """
+    from notifications.tasks import notify_appointment
+
+    try:
+        notify_appointment.delay(appointment_id, kind)
+    except Exception:
+        logger.warning("broker unavailable; notifying appointment %s (%s) in-process", appointment_id, kind)
+        appointment_notify(appointment_id=appointment_id, kind=kind)
+
+
 @transaction.atomic
 def appointment_notify(*, appointment_id: int, kind: str) -> list[Notification]:
     """Tell the patient their appointment was booked, rescheduled or cancelled.
 
-    Called when scheduling announces the change after its transaction commits
-    (`scheduling.signals.appointment_changed`), so a rolled-back booking notifies
-    nobody. One notification per channel the patient wants.
+    Runs after the change committed (scheduling.signals.appointment_changed, then the
+    worker: appointment_notify_later), so a rolled-back booking notifies nobody. One
+    notification per channel the patient wants. Idempotent, keyed on the appointment: a
+    task run twice (redelivered, retried) finds the notifications of this kind for the
+    appointment's current start already made, under the appointment's row lock, and makes
+    none; two moves in quick succession announce the final time once.
     """
     notification_kind = APPOINTMENT_KINDS[kind]
-    appointment = Appointment.objects.select_related("doctor__user", "patient__user").filter(pk=appointment_id).first()
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("doctor__user", "patient__user")
+        .filter(pk=appointment_id)
+        .first()
+    )
     if appointment is None:
         logger.warning("appointment %s to notify (%s) no longer exists", appointment_id, kind)
         return []
     patient = appointment.patient.user
     if not patient.is_active:
+        return []
+    announced = Notification.objects.filter(
+        appointment=appointment, kind=notification_kind, appointment_start=appointment.start
+    )
+    if announced.exists():
         return []
     subject, body = _appointment_text(appointment, notification_kind)
     created = [

@@ -86,7 +86,7 @@ def command(service: dict) -> str:
 
 def test_compose_has_every_service(compose):
     assert set(compose["services"]) == {
-        "postgres", "redis", "migrate", "web", "proxy", "worker", "beat", "prometheus", "grafana",
+        "postgres", "redis", "migrate", "web", "proxy", "worker", "beat", "relay", "prometheus", "grafana",
     }  # fmt: skip
     assert set(compose["volumes"]) >= {"pgdata", "media"}
     # Monitoring is opt-in; everything else starts with a plain `docker compose up`.
@@ -141,11 +141,12 @@ def test_compose_runs_the_documented_processes(compose):
     assert "daphne" in command(services["web"]) and "config.asgi:application" in command(services["web"])
     assert command(services["worker"]).startswith("celery -A config worker")
     assert command(services["beat"]).startswith("celery -A config beat")
+    assert command(services["relay"]) == "python manage.py relay_events"
     assert command(services["migrate"]) == "python manage.py migrate --noinput"
 
 
 def test_app_services_wait_for_healthy_databases_and_the_migration(compose):
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "beat", "relay"):
         depends = compose["services"][name]["depends_on"]
         assert depends["postgres"]["condition"] == "service_healthy"
         assert depends["redis"]["condition"] == "service_healthy"
@@ -156,7 +157,7 @@ def test_app_services_wait_for_healthy_databases_and_the_migration(compose):
 
 
 def test_app_services_share_one_configuration(compose):
-    for name in ("migrate", "web", "worker", "beat"):
+    for name in ("migrate", "web", "worker", "beat", "relay"):
         service = compose["services"][name]
         assert service["build"] == "."
         environment = service["environment"]

@@ -1,5 +1,5 @@
 """Real processes on one machine, as a deployment runs them: daphne web processes, a Celery
-worker and beat, and Debian's nginx in front (deploy/nginx/clinic.conf), all on free ports,
+worker and beat, the outbox relay, and Debian's nginx in front (deploy/nginx/clinic.conf), all on free ports,
 sharing the test database, Redis and one PROMETHEUS_MULTIPROC_DIR."""
 
 import os
@@ -54,6 +54,7 @@ class Cluster:
             "LOG_FORMAT": "json",
             "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
             "METRICS_TOKEN": METRICS_TOKEN,
+            "EVENT_RELAY": "listen",
             "EVENT_RELAY_INTERVAL_SECONDS": "1",
             "HEARTBEAT_INTERVAL_SECONDS": "1",
         }
@@ -103,6 +104,11 @@ class Cluster:
                            "--loglevel", "INFO", "--without-mingle", "--without-gossip", "-n", f"{name}@%h"]),
         )  # fmt: skip
         self._await_log(name, "ready")
+
+    def relay(self, name: str = "relay") -> None:
+        """The outbox relay (manage.py relay_events), as compose's `relay` service runs it."""
+        self._start(name, in_test_clock([sys.executable, "manage.py", "relay_events"]))
+        self._await_log(name, "relay: sending committed events")
 
     def beat(self, name: str = "beat") -> None:
         self._start(

@@ -118,11 +118,14 @@ def test_scrape_time_readings(scrape):
     assert ("clinic_celery_queue_length", frozenset({("queue", "celery")})) in scraped
 
 
-def test_the_pool_gauge_counts_connections_in_use_and_idle(scrape):
+def test_the_pool_gauge_counts_connections_in_use_and_idle(scrape, monkeypatch):
     from django.db import connection
     from psycopg_pool import ConnectionPool
 
     from observability import pool as pool_gauge
+
+    # Only this test's pool: the scrape would otherwise report the process's own (Django's).
+    monkeypatch.setattr(pool_gauge, "refresh", lambda: None)
 
     params = connection.get_connection_params()
     with ConnectionPool(kwargs=params, min_size=2, max_size=2, open=True) as pool:

@@ -103,6 +103,8 @@ def live_servers(static_root: Path, tmp_path: Path) -> Iterator[Callable[[], Liv
         "SECRET_KEY": "test-only-secret-key",
         "THROTTLE_ENABLED": "false",
         "CELERY_TASK_ALWAYS_EAGER": "true",
+        # No relay process here: each server sends the events of its own commits.
+        "EVENT_RELAY": "inline",
         "LOG_LEVEL": "WARNING",
         "VAR_DIR": str(static_root),
     }

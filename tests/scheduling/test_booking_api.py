@@ -382,3 +382,32 @@ def test_list_query_count_is_fixed(client_for, rita, alice, carol_hours, slot_of
     with django_assert_num_queries(3):
         response = client.get("/api/appointments/list/")
     assert response.json()["count"] == count
+
+
+def test_a_booking_request_makes_a_fixed_number_of_queries(
+    client_for, alice, carol_hours, slot_of, settings, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    # Only the transaction is in the request: the relay sends the event (EVENT_RELAY=listen,
+    # production's default) and the worker makes the notifications; after commit the
+    # request only queues that task (docs/benchmarks.md, "Realtime at the floor").
+    settings.EVENT_RELAY = "listen"
+    client = client_for(alice)
+    client.get("/api/users/me/")  # warm the clinic-settings cache
+    with django_assert_num_queries(23), django_capture_on_commit_callbacks() as after_commit:
+        response = _book(client, carol_hours, slot_of(0))
+    assert response.status_code == 201, response.json()
+    # After commit, scheduling announces the change (notifications queues its task) and
+    # the metrics count it; no event is sent from the request.
+    assert len(after_commit) == 2
+    assert not any("send_event" in repr(callback) for callback in after_commit)
+
+
+def test_a_notification_task_run_twice_notifies_once(alice, carol_hours, slot_of):
+    from notifications.models import Notification
+    from notifications.tasks import notify_appointment
+
+    appointment = services.appointment_book(actor=alice, doctor=carol_hours.doctor, start=slot_of(0).start)
+    notify_appointment(appointment.pk, "booked")
+    made = Notification.objects.filter(appointment=appointment).count()
+    notify_appointment(appointment.pk, "booked")
+    assert made > 0 and Notification.objects.filter(appointment=appointment).count() == made

@@ -1,10 +1,15 @@
 """No double booking, whatever the concurrency (PostgreSQL, real threads, own connections)."""
 
 import random
+import threading
+import time as clock
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import time, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -84,6 +89,79 @@ def test_fifty_clients_one_slot_exactly_one_wins(carol, ada, clinic):
     assert {r.json()["code"] for r in statuses if r.status_code == 409} == {"slot_unavailable"}
     assert Appointment.objects.filter(slot=slot, status="booked").count() == 1
     assert Slot.objects.get(pk=slot.pk).status == SlotStatus.BOOKED
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_hundred_clients_racing_over_http_get_one_201_and_199_409(daphne_server, carol, ada, clinic):
+    """Through a real server process: the 200 requests share its connection pool (here 10)
+    and wait their turn for a connection, so PostgreSQL never refuses one (no 503)."""
+    _race_day_rule(carol, ada)
+    slot = free_slots(carol)[0]
+    tokens = [
+        account_services.token_issue(user=factories.PatientFactory(email=f"p{i}@racers.test")).token for i in range(200)
+    ]
+    before = _sessions() | {_backend_pid()}
+    server = daphne_server(DB_POOL_MAX_SIZE="10")
+    body = {"doctor": carol.doctor.id, "start": slot.start.isoformat()}
+
+    def attempt(index: int) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {tokens[index]}"}
+        return httpx.post(f"http://{server}/api/appointments/book/", json=body, headers=headers, timeout=120)
+
+    peak = _peak_connections_while(lambda: run_together(200, attempt), besides=before)
+
+    responses = peak.result
+    codes = Counter(r.status_code if hasattr(r, "status_code") else repr(r) for r in responses)
+    assert codes == {201: 1, 409: 199}, codes
+    assert Appointment.objects.filter(slot=slot, status="booked").count() == 1
+    # The server never held more connections than its pool: PostgreSQL's limit is safe
+    # whatever the number of concurrent requests.
+    assert peak.connections <= 10, peak.connections
+
+
+@dataclass
+class _Peak:
+    result: Any = None
+    connections: int = 0
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _sessions() -> set[int]:
+    """The backends on the test database, other than this connection's."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _peak_connections_while(work: Callable[[], Any], *, besides: set[int]) -> _Peak:
+    """Run `work` while sampling how many sessions, beyond `besides`, the test database has."""
+    peak = _Peak()
+    done = threading.Event()
+
+    def sample() -> None:
+        try:
+            while not done.is_set():
+                peak.connections = max(peak.connections, len(_sessions() - besides))
+                clock.sleep(0.005)
+        finally:
+            connection.close()
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        peak.result = work()
+    finally:
+        done.set()
+        sampler.join()
+    return peak
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,626 @@
+"""`make bench`: the floors and the project's benches back to back, one table.
+
+    make bench [BENCH_DATABASE_URL=...] [BENCH_REDIS_URL=...] [FLOOR_REDIS_URL=...]
+               [BENCH_ARGS="--servers daphne uvicorn"]
+
+Makes its own PostgreSQL database (created if missing, migrated, filled by
+bench/booking.py's `prepare`) and empties its own Redis database, then, for each server:
+
+- the floors of ../shared/bench (see its README): fan-out of a bare ASGI app to the same
+  number of sockets, one event at a time and paced; the booking transaction in bare SQL;
+- the project on one server process, then on N (default: the number of cores, one process
+  per port, clients spread over them as a load balancer would), with the Celery worker
+  running: fan-out from a booking request (POST) to the last of N sockets watching that
+  doctor, one at a time and at a booking every `--pace-ms`; the booking's own latency in
+  that paced run and with nobody watching; the time to connect, authenticate and
+  subscribe every socket (a reconnect storm); server memory per subscribed socket;
+  bookings/s on distinct slots; concurrent clients racing for one slot; availability
+  reads of a doctor-month;
+- the queries one booking makes (through Django's test client, in this process).
+
+Prints one Markdown table: every figure beside its floor and the ratio. Speed claims are
+ratios to a floor taken in the same run: the machine is shared and noisy.
+"""
+
+import argparse
+import json
+import os
+import queue
+import re
+import resource
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+FLOORS = Path(os.environ.get("BENCH_FLOORS_DIR", ROOT.parent / "shared" / "bench"))
+
+# How each server serves config.asgi:application on a port (one process each).
+SERVERS = {
+    "daphne": lambda port: [BIN / "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+    "uvicorn": lambda port: [
+        BIN / "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        "--no-access-log", "--ws", "websockets", "--lifespan", "off", "config.asgi:application",
+    ],
+    "uvicorn-wsproto": lambda port: [
+        BIN / "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        "--no-access-log", "--ws", "wsproto", "--lifespan", "off", "config.asgi:application",
+    ],
+    "granian": lambda port: [
+        BIN / "granian", "--interface", "asginl", "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "warning", "--no-access-log", "--workers", "1", "config.asgi:application",
+    ],
+}  # fmt: skip
+# The floor's fan-out app runs under these (fanout_floor.py --server); it has no granian
+# mode, so granian is set beside the uvicorn floor.
+FLOOR_SERVERS = {"daphne": "daphne", "uvicorn": "uvicorn", "uvicorn-wsproto": "uvicorn", "granian": "uvicorn"}
+
+
+def _raise_fd_limit() -> None:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants (granian serves from a child of the process it starts)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(child) for child in (task / "children").read_text().split()]
+    return [pid, *(descendant for child in children for descendant in _tree(child))]
+
+
+def _rss_kib(pids: list[int]) -> int:
+    total = 0
+    for pid in (member for root in pids for member in _tree(root)):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+# --- processes -----------------------------------------------------------------------------
+
+
+class Platform:
+    """The project's processes for one phase: web servers (one per port) and background ones."""
+
+    def __init__(self, kind: str, count: int, env: dict[str, str], profile_dir: Path | None, label: str) -> None:
+        self.kind, self.env, self.profile_dir, self.label = kind, env, profile_dir, label
+        self.ports = [_free_port() for _ in range(count)]
+        self.servers: list[subprocess.Popen] = []
+        self.background: list[subprocess.Popen] = []
+        self.profilers: list[subprocess.Popen] = []
+
+    @property
+    def bases(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.ports]
+
+    @property
+    def pids(self) -> list[int]:
+        return [server.pid for server in self.servers]
+
+    def __enter__(self) -> "Platform":
+        import httpx
+
+        for command in background_commands():
+            self.background.append(subprocess.Popen(command, cwd=ROOT, env=self.env))
+        for port in self.ports:
+            command = [str(part) for part in SERVERS[self.kind](port) if part]
+            self.servers.append(subprocess.Popen(command, cwd=ROOT, env=self.env, preexec_fn=_raise_fd_limit))
+        deadline = time.time() + 60
+        for base in self.bases:
+            while True:
+                try:
+                    if httpx.get(f"{base}/api/health/", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.time() > deadline:
+                    raise RuntimeError(f"{self.kind} did not answer at {base}")
+                time.sleep(0.2)
+        if self.profile_dir:
+            for server in self.servers:
+                out = self.profile_dir / f"{self.label}-{self.kind}-{server.pid}.svg"
+                self.profilers.append(
+                    subprocess.Popen(
+                        [BIN / "py-spy", "record", "--pid", str(server.pid), "--rate", "50", "--output", out],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for profiler in self.profilers:
+            profiler.send_signal(2)
+            profiler.wait(60)
+        for process in self.servers + self.background:
+            process.terminate()
+        for process in self.servers + self.background:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def background_commands() -> list[list[str]]:
+    """What runs beside the web servers in production, started for every phase."""
+    from django.conf import settings
+
+    commands = [[str(BIN / "celery"), "-A", "config", "worker", "--loglevel", "warning", "--concurrency", "1"]]
+    if settings.EVENT_RELAY == "listen":
+        commands.append([sys.executable, "manage.py", "relay_events"])
+    return commands
+
+
+# --- the project's benches --------------------------------------------------------------------
+
+
+class Bookings:
+    """Distinct free slots of one doctor, booked by reception for rotating patients."""
+
+    def __init__(self, data: dict[str, Any], doctor: int, patients: list[int]) -> None:
+        import booking
+
+        self.data, self.doctor, self.patients = data, doctor, patients
+        self.starts = booking._free_starts(doctor, 400)
+        self.used = 0
+        self.lock = threading.Lock()
+
+    def post(self, base: str) -> tuple[str, float, float, Any]:
+        """Book the next slot: (start, when the POST began, its latency, status code)."""
+        import httpx
+
+        with self.lock:
+            start = self.starts[self.used]
+            patient = self.patients[self.used % len(self.patients)]
+            self.used += 1
+        began = time.time()
+        try:
+            code: Any = httpx.post(
+                f"{base}/api/appointments/book/",
+                json={"doctor": self.doctor, "start": start, "patient": patient},
+                headers={"Authorization": f"Bearer {self.data['staff_token']}"},
+                timeout=120,
+            ).status_code
+        except httpx.HTTPError as error:
+            code = type(error).__name__
+        return start, began, time.time() - began, code
+
+
+def _same_instant(a: str, b: str) -> bool:
+    return datetime.fromisoformat(a) == datetime.fromisoformat(b)
+
+
+def paced(bookings: Bookings, bases: list[str], count: int, pace_ms: int) -> list[tuple[str, float, float, Any]]:
+    """`count` bookings, one every `pace_ms` whatever the answers (sustained load)."""
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        futures = []
+        for index in range(count):
+            futures.append(pool.submit(bookings.post, bases[index % len(bases)]))
+            time.sleep(pace_ms / 1000)
+        return [future.result() for future in futures]
+
+
+def fanout(platform: Platform, data: dict[str, Any], bookings: Bookings, args: argparse.Namespace) -> dict[str, Any]:
+    """N sockets (spread over the servers) watch one doctor while bookings of it are made."""
+    topic = f"doctor.{bookings.doctor}.availability"
+    rss_before = _rss_kib(platform.pids)
+    urls = [base.replace("http", "ws", 1) + "/ws/" for base in platform.bases]
+    client = subprocess.Popen(
+        [sys.executable, ROOT / "bench/ws_client.py", "--urls", *urls,
+         "--token", data["staff_token"], "--topic", topic, "--n", str(args.subscribers)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=_raise_fd_limit,
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    assert client.stdin is not None and client.stdout is not None
+    output, answers = client.stdout, client.stdin
+
+    def read() -> None:
+        for line in output:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    result: dict[str, Any] = {}
+    try:
+        ready = lines.get(timeout=900).split()
+        assert ready[0] == "READY", ready
+        subscribed, result["setup_s"] = int(ready[1]), float(ready[2])
+        time.sleep(1)
+        result["kib_per_socket"] = (_rss_kib(platform.pids) - rss_before) / max(subscribed, 1)
+        result["subscribed"] = f"{subscribed}/{args.subscribers}"
+        done: list[dict] = []
+
+        def wait_for(count: int, timeout: float) -> None:
+            deadline = time.time() + timeout
+            while len(done) < count and time.time() < deadline:
+                try:
+                    line = lines.get(timeout=max(0.01, deadline - time.time()))
+                except queue.Empty:
+                    break
+                if line.startswith("DONE "):
+                    done.append(json.loads(line[5:]))
+
+        one: list[tuple[str, float, float, Any]] = []
+        for index in range(args.events):
+            one.append(bookings.post(platform.bases[index % len(platform.bases)]))
+            wait_for(len(one), 60)
+            time.sleep(0.1)
+        steady = paced(bookings, platform.bases, args.paced_events, args.pace_ms)
+        wait_for(len(one) + len(steady), 120)
+        answers.write("STOP\n")
+        answers.flush()
+        report: dict = {}
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            line = lines.get(timeout=60)
+            if line.startswith("REPORT "):
+                report = json.loads(line[7:])
+                break
+            if line.startswith("DONE "):
+                done.append(json.loads(line[5:]))
+    finally:
+        client.kill()
+
+    def latencies(posted: list[tuple[str, float, float, Any]]) -> list[float]:
+        out = []
+        for start, began, _took, _code in posted:
+            last = next((d["last"] for d in done if d["start"] and _same_instant(d["start"], start)), None)
+            if last is not None:
+                out.append((last - began) * 1000)
+        return out
+
+    result["one"] = latencies(one)
+    result["paced"] = latencies(steady)
+    result["paced_booking_ms"] = [took * 1000 for _s, _b, took, _c in steady]
+    result["delivered"] = f"{len(result['one']) + len(result['paced'])}/{len(one) + len(steady)}"
+    result["codes"] = Counter(code for *_rest, code in one + steady)
+    result["duplicates"], result["out_of_order"] = report.get("duplicates"), report.get("out_of_order")
+    result["errors"] = report.get("errors")
+    return result
+
+
+def distinct_slots(data: dict[str, Any], bases: list[str], bookings: int, threads: int) -> dict[str, Any]:
+    """Reception books `bookings` distinct slots across 50 doctors from `threads` clients."""
+    import booking
+    import httpx
+
+    doctors = data["doctors"][:50]
+    patients = data["patient_ids"][-len(doctors) :]
+    per_doctor = -(-bookings // len(doctors))
+    jobs = [
+        {"doctor": doctor, "start": start, "patient": patients[column]}
+        for column, doctor in enumerate(doctors)
+        for start in booking._free_starts(doctor, per_doctor)
+    ][:bookings]
+    local = threading.local()
+    counter = iter(range(10**9))
+
+    def book(body: dict[str, Any]) -> tuple[Any, float]:
+        if not hasattr(local, "client"):
+            base = bases[next(counter) % len(bases)]
+            local.client = httpx.Client(
+                base_url=base, headers={"Authorization": f"Bearer {data['staff_token']}"}, timeout=120
+            )
+        return booking._timed(lambda: local.client.post("/api/appointments/book/", json=body))
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        results = list(pool.map(book, jobs))
+    took = time.perf_counter() - began
+    codes = Counter(code for code, _ in results)
+    return {"per_s": codes.get(201, 0) / took, "codes": codes, "p50": _pct([t * 1000 for _, t in results], 0.5)}
+
+
+def racers(data: dict[str, Any], bases: list[str], count: int) -> Counter:
+    """`count` patients, each on their own connection, released together on one free slot."""
+    import booking
+    import httpx
+
+    doctor = data["doctors"][0]
+    start = booking._free_starts(doctor, 1)[0]
+    tokens = data["patient_tokens"][150 : 150 + count]
+    barrier = threading.Barrier(len(tokens))
+    codes: list[Any] = [None] * len(tokens)
+
+    def attempt(index: int) -> None:
+        headers = {"Authorization": f"Bearer {tokens[index]}"}
+        with httpx.Client(base_url=bases[index % len(bases)], headers=headers, timeout=120) as client:
+            barrier.wait()
+            codes[index] = booking._timed(
+                lambda: client.post("/api/appointments/book/", json={"doctor": doctor, "start": start})
+            )[0]
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(len(tokens))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return Counter(codes)
+
+
+def availability(data: dict[str, Any], bases: list[str], requests: int) -> dict[str, float]:
+    """One doctor-month of availability (~500 slots), doctor after doctor, one client."""
+    from datetime import timedelta
+
+    import httpx
+    from django.utils import timezone
+
+    first = (timezone.now() + timedelta(days=1)).date()
+    window = {"from": first.isoformat(), "to": (first + timedelta(days=30)).isoformat()}
+    took = []
+    headers = {"Authorization": f"Bearer {data['patient_tokens'][0]}"}
+    with httpx.Client(base_url=bases[0], headers=headers, timeout=60) as client:
+        for index in range(requests):
+            began = time.perf_counter()
+            client.get(f"/api/doctors/{data['doctors'][index % 100]}/availability/", params=window).raise_for_status()
+            took.append((time.perf_counter() - began) * 1000)
+    return {"p50": _pct(took, 0.5), "p99": _pct(took, 0.99)}
+
+
+def queries_per_booking(data: dict[str, Any]) -> int:
+    """The queries of one booking request, counted through Django's test client."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    bookings = Bookings(data, data["doctors"][60], data["patient_ids"][100:150])
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {data['staff_token']}")
+    start = bookings.starts[0]
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(
+            "/api/appointments/book/",
+            {"doctor": bookings.doctor, "start": start, "patient": bookings.patients[0]},
+            content_type="application/json",
+        )
+    assert response.status_code == 201, response.content
+    return len(captured.captured_queries)
+
+
+# --- the floors -------------------------------------------------------------------------------
+
+FLOOR_LINE = re.compile(
+    r"p50=(?P<p50>[\d.]+)ms p95=(?P<p95>[\d.]+)ms p99=(?P<p99>[\d.]+)ms "
+    r"KiB/conn=(?P<kib>[-\d.]+) setup_s=(?P<setup>[\d.]+)"
+)
+
+
+def floor_fanout(server: str, n: int, events: int, pace_ms: int, env: dict[str, str]) -> dict[str, float]:
+    command = [sys.executable, str(FLOORS / "fanout_floor.py"), "--server", server, "--subscribers", str(n),
+               "--events", str(events), "--pace-ms", str(pace_ms)]  # fmt: skip
+    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, preexec_fn=_raise_fd_limit)
+    match = FLOOR_LINE.search(out.stdout)
+    if match is None:
+        raise RuntimeError(f"fanout floor said: {out.stdout}{out.stderr}")
+    return {key: float(value) for key, value in match.groupdict().items()}
+
+
+def floor_booking(database_url: str, bookings: int, threads: int) -> float:
+    command = [sys.executable, str(FLOORS / "booking_floor.py"), database_url, "--bookings", str(bookings),
+               "--threads", str(threads)]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    match = re.search(r"= (\d+)/s", out.stdout)
+    if match is None:
+        raise RuntimeError(f"booking floor said: {out.stdout}{out.stderr}")
+    return float(match.group(1))
+
+
+# --- set-up and the table -----------------------------------------------------------------------
+
+
+def prepare_database(database_url: str) -> None:
+    import psycopg
+
+    name = urlsplit(database_url).path.lstrip("/")
+    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def flush_redis(*urls: str) -> None:
+    import redis
+
+    for url in urls:
+        redis.from_url(url).flushdb()
+
+
+class Table:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str]] = []
+
+    def add(self, what: str, project: str, floor: str = "-", ratio: str = "-") -> None:
+        self.rows.append((what, project, floor, ratio))
+        print(f"  {what}: {project} | floor {floor} | {ratio}", flush=True)
+
+    def markdown(self) -> str:
+        lines = ["| What | Project | Floor | Ratio |", "| --- | --- | --- | --- |"]
+        lines += [f"| {what} | {project} | {floor} | {ratio} |" for what, project, floor, ratio in self.rows]
+        return "\n".join(lines)
+
+
+def _ms(values: list[float]) -> str:
+    return f"{_pct(values, 0.5):,.0f} / {_pct(values, 0.95):,.0f} ms" if values else "none delivered"
+
+
+def _codes(codes: Counter) -> str:
+    return ", ".join(f"{n} x {code}" for code, n in sorted(codes.items(), key=lambda item: str(item[0])))
+
+
+@contextmanager
+def _phase(name: str):
+    began = time.time()
+    print(f"# {name}", flush=True)
+    yield
+    print(f"  ({time.time() - began:.0f} s)", flush=True)
+
+
+def run_server(kind: str, args: argparse.Namespace, env: dict[str, str], data: dict, table: Table) -> None:
+    import booking
+
+    floor_env = {**os.environ, "FLOOR_REDIS_URL": args.floor_redis_url}
+    floor_server = FLOOR_SERVERS.get(kind)
+    n = args.subscribers
+    one_floor = paced_floor = None
+    if floor_server:
+        with _phase(f"floor fan-out, {floor_server}, {n} sockets"):
+            one_floor = floor_fanout(floor_server, n, args.events, 0, floor_env)
+            paced_floor = floor_fanout(floor_server, n, args.paced_events, args.pace_ms, floor_env)
+    watchers = data["doctors"][60:]
+    # The doctor with the most free slots left: repeated runs use up slots of the others.
+    for count in (1, args.processes) if args.processes > 1 else (1,):
+        label = f"{kind} x {count}"
+        with _phase(f"project, {label}"), Platform(kind, count, env, args.profile_dir, f"p{count}") as platform:
+            doctor = max(watchers, key=lambda d: len(booking._free_starts(d, 400)))
+            bookings = Bookings(data, doctor, data["patient_ids"][100:150])
+            alone = paced(bookings, platform.bases, args.paced_events, args.pace_ms)
+            alone_ms = [took * 1000 for *_rest, took, _code in alone]
+            fan = fanout(platform, data, bookings, args)
+            if one_floor and paced_floor:
+                table.add(
+                    f"Fan-out, {n} sockets, one booking at a time: POST → last socket, p50 / p95 ({label})",
+                    _ms(fan["one"]),
+                    f"{one_floor['p50']:,.0f} / {one_floor['p95']:,.0f} ms",
+                    f"{_pct(fan['one'], 0.95) / one_floor['p95']:.1f}x (p95)",
+                )
+                table.add(
+                    f"Fan-out, {n} sockets, a booking every {args.pace_ms} ms, p50 / p95 ({label})",
+                    _ms(fan["paced"]),
+                    f"{paced_floor['p50']:,.0f} / {paced_floor['p95']:,.0f} ms",
+                    f"{_pct(fan['paced'], 0.95) / paced_floor['p95']:.1f}x (p95)",
+                )
+                table.add(
+                    f"Connect, authenticate, subscribe {n} sockets ({label})",
+                    f"{fan['setup_s']:.1f} s",
+                    f"{one_floor['setup']:.1f} s",
+                    f"{fan['setup_s'] / max(one_floor['setup'], 0.1):.1f}x",
+                )
+                table.add(
+                    f"Server memory per subscribed socket ({label})",
+                    f"{fan['kib_per_socket']:.0f} KiB",
+                    f"{one_floor['kib']:.0f} KiB",
+                    f"{fan['kib_per_socket'] / max(one_floor['kib'], 0.1):.2f}x",
+                )
+            table.add(
+                f"The booking's own latency in the paced run, p50 / p95 ({label})",
+                _ms(fan["paced_booking_ms"]),
+                f"{_ms(alone_ms)} with nobody watching",
+                f"{_pct(fan['paced_booking_ms'], 0.5) / max(_pct(alone_ms, 0.5), 0.1):.1f}x (p50)",
+            )
+            table.add(
+                f"Fan-out delivery ({label})",
+                f"{fan['subscribed']} sockets, {fan['delivered']} events to all, {fan['duplicates']} duplicates, "
+                f"{fan['out_of_order']} out of order; bookings {_codes(fan['codes'])}",
+            )
+            if fan["errors"]:
+                print(f"  client errors: {fan['errors']}", flush=True)
+            rate = distinct_slots(data, platform.bases, args.bookings, args.threads)
+            table.add(
+                f"Bookings/s on distinct slots, {args.threads} clients ({label})",
+                f"{rate['per_s']:.1f}/s (p50 {rate['p50']:.0f} ms; {_codes(rate['codes'])})",
+                "floor_booking",
+                "",
+            )
+            table.add(
+                f"{args.racers} clients racing for one slot ({label})",
+                _codes(racers(data, platform.bases, args.racers)),
+            )
+            if count == 1:
+                read = availability(data, platform.bases, args.availability_requests)
+                table.add(
+                    f"Availability, one doctor-month, p50 / p99 ({label})", f"{read['p50']:.0f} / {read['p99']:.0f} ms"
+                )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clinic_bench"),
+    )
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"))
+    parser.add_argument("--floor-redis-url", default=os.environ.get("FLOOR_REDIS_URL", "redis://127.0.0.1:6379/11"))
+    parser.add_argument("--servers", nargs="+", default=["daphne"], choices=sorted(SERVERS))
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="web processes of the second round")
+    parser.add_argument("--subscribers", type=int, default=2000)
+    parser.add_argument("--events", type=int, default=20, help="bookings one at a time while the sockets watch")
+    parser.add_argument("--paced-events", type=int, default=50, help="bookings of the paced run")
+    parser.add_argument("--pace-ms", type=int, default=100)
+    parser.add_argument("--bookings", type=int, default=500)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--racers", type=int, default=200)
+    parser.add_argument("--availability-requests", type=int, default=200)
+    parser.add_argument("--profile-dir", type=Path, help="py-spy flame graphs of every server process go here")
+    args = parser.parse_args()
+    _raise_fd_limit()
+    if args.profile_dir:
+        args.profile_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
+        "DEBUG": "false",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-secret-key",
+        "THROTTLE_ENABLED": "false",
+        "LOG_LEVEL": "ERROR",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
+    os.environ.update(env)
+    sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+    prepare_database(args.database_url)
+    flush_redis(args.redis_url, args.floor_redis_url)
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    import booking
+
+    with _phase("prepare"):
+        data = booking.prepare(patients=400)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    table = Table()
+    with _phase("queries per booking"):
+        table.add("Queries per booking request", str(queries_per_booking(data)))
+    for kind in args.servers:
+        run_server(kind, args, env, data, table)
+    with _phase("floor booking"):
+        floor = floor_booking(args.database_url, 2000, args.threads)
+    for index, (what, project, mark, _ratio) in enumerate(table.rows):
+        if mark == "floor_booking":
+            rate = float(project.split("/s")[0])
+            table.rows[index] = (what, project, f"{floor:,.0f}/s (bare SQL)", f"{100 * rate / floor:.1f} %")
+    load = os.getloadavg()
+    print(
+        f"\ncommit {commit.strip()}, {os.cpu_count()} cores, "
+        f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, "
+        f"{args.subscribers} sockets, {args.processes} processes in the second round\n"
+    )
+    print(table.markdown())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The outbox relay: hands committed events to the channel layer, woken by PostgreSQL.
+
+With EVENT_RELAY=listen (the default on PostgreSQL with Redis), `realtime.publish`
+stores an event and calls `pg_notify` in the writer's transaction; PostgreSQL delivers the
+notification only if, and when, that transaction commits. This relay (run by
+`python manage.py relay_events`, one per deployment; more stand by) LISTENs, and on each
+wake sends every unsent event, oldest id first, then marks them sent. The request that
+made the change only commits: it no longer waits for the channel layer.
+
+Guarantees, as with the in-process send it replaces:
+- only after commit: an uncommitted event is invisible to the relay and notifies nobody;
+- in commit order per topic: ids on a topic rise in commit order (realtime.publish takes
+  the topic's lock), and the relay sends by id;
+- never lost: an event stays unsent until the layer took it; when Redis is down the relay
+  retries every second, and a subscriber that missed one live reads the gap by `prev_id`;
+- a re-send (the relay died between sending and marking) is dropped by id at the socket.
+"""
+
+import asyncio
+import logging
+import threading
+import time
+
+import psycopg
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection
+from django.utils import timezone
+
+from observability import metrics
+from realtime import topics
+from realtime.models import Event
+from realtime.publish import NOTIFY_CHANNEL, layer_message
+
+logger = logging.getLogger(__name__)
+
+# Held (a session advisory lock) by the one relay that sends; the others wait for it.
+RELAY_LOCK = "realtime.relay"
+# How long to wait before trying again when the channel layer or PostgreSQL failed.
+RETRY_SECONDS = 1.0
+
+
+class Relay:
+    """Sends unsent events from a loop of its own, so the layer's Redis connection is kept."""
+
+    def __init__(self, *, batch: int = 500) -> None:
+        self.batch = batch
+        self.loop = asyncio.new_event_loop()
+        self.layer = get_channel_layer()
+
+    def send_pending(self) -> bool:
+        """Send unsent events, oldest first, until none is left. False if the layer failed."""
+        while True:
+            pending = list(Event.objects.filter(sent_at__isnull=True).order_by("id")[: self.batch])
+            if not pending:
+                return True
+            sent = self.loop.run_until_complete(self._send(pending))
+            if sent:
+                Event.objects.filter(pk__in=[event.pk for event in sent], sent_at__isnull=True).update(
+                    sent_at=timezone.now()
+                )
+            if len(sent) < len(pending):
+                return False
+
+    async def _send(self, events: list[Event]) -> list[Event]:
+        sent: list[Event] = []
+        for event in events:
+            started = time.perf_counter()
+            try:
+                await self.layer.group_send(topics.group_name(event.topic), layer_message(event))
+            except Exception:
+                # Kept unsent, in order: the next pass starts again from this one.
+                logger.warning("relay: channel layer send failed at event %s", event.pk, exc_info=True)
+                metrics.event_send_failed()
+                break
+            metrics.event_sent(path="listen_relay", seconds=time.perf_counter() - started)
+            sent.append(event)
+        return sent
+
+    def run(self, stop: threading.Event) -> None:
+        """Relay until `stop` is set: listen, take the lock, send on every wake."""
+        while not stop.is_set():
+            try:
+                self._listen(stop)
+            except (psycopg.Error, DatabaseError):
+                logger.warning("relay: PostgreSQL connection lost; reconnecting", exc_info=True)
+                close_old_connections()
+                stop.wait(RETRY_SECONDS)
+
+    def _listen(self, stop: threading.Event) -> None:
+        # Django's own connection parameters, minus its cursor and adapter set-up.
+        params = {k: v for k, v in connection.get_connection_params().items() if k not in ("cursor_factory", "context")}
+        with psycopg.connect(**params, autocommit=True) as listener:
+            while not stop.is_set():
+                row = listener.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [RELAY_LOCK]).fetchone()
+                if row is not None and row[0]:
+                    break
+                # Another relay sends; stand by in case it stops.
+                stop.wait(settings.EVENT_RELAY_INTERVAL_SECONDS)
+            listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            logger.info("relay: sending committed events")
+            while not stop.is_set():
+                if not self.send_pending():
+                    # The layer is down (Redis stopped): the events wait, in order.
+                    stop.wait(RETRY_SECONDS)
+                    continue
+                # Woken by the next commit that stored an event; at the latest after a
+                # second (to see `stop`, and to pick up an event whose notification was
+                # lost while reconnecting: one query on the partial index of unsent ids).
+                for _notification in listener.notifies(timeout=1.0, stop_after=1):
+                    break
