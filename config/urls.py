@@ -1,15 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from core.errors import api_not_found
-from core.views import HealthView
+from core.views import DocsView, HealthView
 from realtime.views import display_page
 
 api_patterns = [
     path("health/", HealthView.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("docs/", DocsView.as_view(url_name="schema"), name="docs"),
     path("", include("clinic.urls")),
     path("", include("accounts.urls")),
     path("", include("audit.urls")),

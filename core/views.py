@@ -3,8 +3,10 @@ import logging
 from django.conf import settings
 from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -61,3 +63,14 @@ class HealthView(APIView):
             "redis": "not_configured" if redis_state is None else ("ok" if redis_state else "down"),
         }
         return Response(body, status=200 if healthy else 503)
+
+
+class DocsView(SpectacularSwaggerView):
+    """The browsable API docs (Swagger UI); OPTIONS answers JSON like every other endpoint
+    (the page's HTML renderer has no template for it and failed with a 500)."""
+
+    def options(self, request: Request, *args: object, **kwargs: object) -> Response:
+        response = super().options(request, *args, **kwargs)
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+        return response
