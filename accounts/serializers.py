@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Doctor, Gender, Patient, Role, User
+from core.inputs import BoundedDateField
 
 
 class PatientProfileSerializer(serializers.ModelSerializer):
@@ -90,7 +91,7 @@ class PatientRegisterInput(serializers.Serializer):
     first_name = serializers.CharField(**_name)
     last_name = serializers.CharField(**_name)
     phone = serializers.CharField(**_phone)
-    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    date_of_birth = BoundedDateField(required=False, allow_null=True)
     gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
     address = serializers.CharField(max_length=500, required=False, allow_blank=True)
     emergency_contact_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
@@ -125,7 +126,7 @@ class UserUpdateInput(serializers.Serializer):
     first_name = serializers.CharField(**_name, required=False)
     last_name = serializers.CharField(**_name, required=False)
     phone = serializers.CharField(**_phone)
-    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    date_of_birth = BoundedDateField(required=False, allow_null=True)
     gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
     address = serializers.CharField(max_length=500, required=False, allow_blank=True)
     emergency_contact_name = serializers.CharField(max_length=150, required=False, allow_blank=True)

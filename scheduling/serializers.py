@@ -7,6 +7,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from clinic.clock import clinic_timezone
+from core.inputs import BoundedDateField, BoundedDateTimeField
 from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule
 
 MAX_AVAILABILITY_DAYS = 31
@@ -17,7 +18,7 @@ def clinic_iso(value: datetime) -> str:
     return value.astimezone(clinic_timezone()).isoformat()
 
 
-class ClinicDateTimeField(serializers.DateTimeField):
+class ClinicDateTimeField(BoundedDateTimeField):
     """Out: the clinic's offset (`+00:00`, not DRF's `Z`). In: an offset is required."""
 
     default_error_messages = {"naive": "Include a UTC offset, e.g. 2026-12-01T09:30:00+00:00."}
@@ -117,12 +118,12 @@ class QueueOutput(serializers.Serializer):
 class AvailabilityQuery(serializers.Serializer):
     """`?date=` or `?from=&to=` (inclusive clinic days, at most 31); neither: today."""
 
-    date = serializers.DateField(required=False)
-    to = serializers.DateField(required=False)
+    date = BoundedDateField(required=False)
+    to = BoundedDateField(required=False)
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
-        fields["from"] = serializers.DateField(required=False)  # a Python keyword, so added here
+        fields["from"] = BoundedDateField(required=False)  # a Python keyword, so added here
         return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -147,8 +148,8 @@ class RuleInput(serializers.Serializer):
     start_time = serializers.TimeField(help_text='Clinic wall-clock time, "09:00"')
     end_time = serializers.TimeField(help_text='Clinic wall-clock time, "12:00"')
     slot_minutes = serializers.IntegerField(min_value=5, max_value=240, required=False)
-    valid_from = serializers.DateField(required=False, allow_null=True)
-    valid_until = serializers.DateField(required=False, allow_null=True)
+    valid_from = BoundedDateField(required=False, allow_null=True)
+    valid_until = BoundedDateField(required=False, allow_null=True)
 
 
 class ExceptionInput(serializers.Serializer):
@@ -180,9 +181,9 @@ class StatusInput(serializers.Serializer):
 
 class AppointmentListFilter(serializers.Serializer):
     status = serializers.ChoiceField(choices=AppointmentStatus.choices, required=False)
-    date = serializers.DateField(required=False, help_text="A clinic day")
+    date = BoundedDateField(required=False, help_text="A clinic day")
     doctor = serializers.IntegerField(min_value=1, required=False)
 
 
 class QueueQuery(serializers.Serializer):
-    date = serializers.DateField(required=False, help_text="A clinic day; default today")
+    date = BoundedDateField(required=False, help_text="A clinic day; default today")
