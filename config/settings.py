@@ -248,6 +248,8 @@ if REDIS_URL:
         }[REALTIME_CHANNEL_LAYER],
         "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_LAYER_PREFIX},
     }
+# How long a reception screen's display token works before it must be rotated.
+DISPLAY_TOKEN_TTL_DAYS = env.int("DISPLAY_TOKEN_TTL_DAYS", default=90)
 WS_AUTH_TIMEOUT_SECONDS = env.float("WS_AUTH_TIMEOUT_SECONDS", default=10.0)
 WS_TOKEN_RECHECK_SECONDS = env.float("WS_TOKEN_RECHECK_SECONDS", default=60.0)
 WS_MAX_MESSAGE_BYTES = env.int("WS_MAX_MESSAGE_BYTES", default=4096)

@@ -55,7 +55,7 @@ def hash_display_token(raw: str) -> str:
 
 class DisplayTokenQuerySet(models.QuerySet["DisplayToken"]):
     def live(self) -> "DisplayTokenQuerySet":
-        return self.filter(revoked_at__isnull=True)
+        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
 
 
 class DisplayToken(models.Model):
@@ -70,6 +70,9 @@ class DisplayToken(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # A token that leaks (a photo of the screen's set-up, a log) stops working by itself;
+    # rotation gives the device a new token with a new expiry.
+    expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     objects = DisplayTokenQuerySet.as_manager()
@@ -86,4 +89,4 @@ class DisplayToken(models.Model):
 
     @property
     def is_live(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and self.expires_at > timezone.now()

@@ -90,6 +90,7 @@ export type DisplayToken = {
   id: number;
   name: string;
   created_at: string;
+  expires_at: string;
   revoked_at: string | null;
 };
 
@@ -203,6 +204,7 @@ export type IssuedDisplayToken = {
   id: number;
   name: string;
   created_at: string;
+  expires_at: string;
   revoked_at: string | null;
   token: string;
 };
