@@ -28,7 +28,8 @@ PATIENT_CANCEL_NOTICE_MINUTES = register(
         key="patient_cancel_notice_minutes",
         type="int",
         default=0,
-        help="A patient may cancel only this many minutes before the start (0: until the start).",
+        help="A patient may cancel online up to this many minutes before the start (0: until the start; "
+        "never after it, when only staff may cancel and the patient's absence is a no-show).",
         min_value=0,
         max_value=7 * 24 * 60,
     )

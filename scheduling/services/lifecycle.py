@@ -12,7 +12,7 @@ from clinic.registry import clinic_setting
 from core.exceptions import Forbidden
 from scheduling import events
 from scheduling.models import Appointment, AppointmentStatus, Slot, SlotStatus
-from scheduling.services.booking import is_patient, notify_patient
+from scheduling.services.booking import is_patient, notify_patient, patient_notice_passed
 from scheduling.services.errors import InvalidTransition, NoticeTooShort
 from scheduling.services.races import as_conflict, lock_appointment
 
@@ -88,8 +88,7 @@ def _transition(*, actor: User, appointment: Appointment, status: str) -> Appoin
         appointment.finished_at = now
         fields.append("finished_at")
     elif status == S.CANCELLED:
-        notice = timedelta(minutes=clinic_setting("patient_cancel_notice_minutes"))
-        if notice and appointment.start < now + notice:
+        if patient_notice_passed(appointment=appointment, setting="patient_cancel_notice_minutes", now=now):
             if is_patient(actor):
                 raise NoticeTooShort("It is too late to cancel this appointment online.")
             details["overrides"] = ["cancel_notice"]
