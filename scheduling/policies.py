@@ -75,3 +75,23 @@ CHECKIN_OPENS_MINUTES_BEFORE = register(
         max_value=7 * 24 * 60,
     )
 )
+MAX_RULES_PER_DOCTOR = register(
+    SettingSpec(
+        key="max_rules_per_doctor",
+        type="int",
+        default=50,
+        help="Weekly availability rules one doctor may have; each one costs every slot regeneration.",
+        min_value=1,
+        max_value=500,
+    )
+)
+MAX_EXCEPTIONS_PER_DOCTOR = register(
+    SettingSpec(
+        key="max_exceptions_per_doctor",
+        type="int",
+        default=200,
+        help="Time-off entries one doctor may have that have not ended yet.",
+        min_value=1,
+        max_value=5000,
+    )
+)
