@@ -1,6 +1,6 @@
 """Accounts in the back office: users by role, patients, doctors and their approval.
 
-Writes go through accounts.services; the trail is written by core.admin.AuditedModelAdmin.
+Writes go through accounts.services; the trail is written by audit.backoffice.AuditedModelAdmin.
 Staff (reception) may look after patients and doctors; only admins make staff or admin
 accounts, change roles, approve doctors or deactivate accounts, so nobody at the desk can
 raise their own or anyone's rights.
@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.db import models
 from django.db.models import QuerySet
@@ -17,14 +18,15 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 
 from accounts import services
-from accounts.models import Doctor, Patient, Role, User
-from core.admin import STAFF, AuditedModelAdmin, ReadOnlyInline
-from scheduling.models import AvailabilityException, AvailabilityRule
-
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+from accounts.models import Doctor, Patient, User
+from audit.backoffice import AuditedModelAdmin
+from core.roles import STAFF_ROLES, Role
 
 # Roles staff may give to an account they create; admins may give any role.
 STAFF_CREATABLE_ROLES = (Role.PATIENT,)
+
+# Roles (core.roles) replace Django's groups and per-model permissions.
+admin.site.unregister(Group)
 
 
 def _is_admin(request: HttpRequest) -> bool:
@@ -61,9 +63,9 @@ class UserAddForm(forms.ModelForm):
 
 @admin.register(User)
 class UserAdmin(AuditedModelAdmin):
-    view_roles = STAFF
-    add_roles = STAFF
-    change_roles = STAFF
+    view_roles = STAFF_ROLES
+    add_roles = STAFF_ROLES
+    change_roles = STAFF_ROLES
 
     list_display = ["email", "first_name", "last_name", "role", "is_active", "date_joined", "last_login"]
     list_filter = ["role", "is_active"]
@@ -161,27 +163,12 @@ class _ProfileAdmin(AuditedModelAdmin):
 
 @admin.register(Patient)
 class PatientAdmin(_ProfileAdmin):
-    change_roles = STAFF
+    change_roles = STAFF_ROLES
     profile_fields = services.PATIENT_FIELDS
     list_display = ["name", "email", "date_of_birth", "gender"]
     list_filter = ["gender"]
     fields = ["user", *services.PATIENT_FIELDS]
     readonly_fields = ["user"]
-
-
-class AvailabilityRuleInline(ReadOnlyInline):
-    model = AvailabilityRule
-    fields = ["day", "start_time", "end_time", "slot_minutes", "valid_from", "valid_until"]
-    readonly_fields = ["day"]
-
-    @admin.display(description="Day")
-    def day(self, rule: AvailabilityRule) -> str:
-        return WEEKDAYS[rule.weekday]
-
-
-class AvailabilityExceptionInline(ReadOnlyInline):
-    model = AvailabilityException
-    fields = ["start", "end", "reason"]
 
 
 class DoctorFilter(admin.RelatedFieldListFilter):
@@ -209,7 +196,7 @@ class ApprovalFilter(admin.SimpleListFilter):
 
 @admin.register(Doctor)
 class DoctorAdmin(_ProfileAdmin):
-    change_roles = STAFF
+    change_roles = STAFF_ROLES
     profile_fields = services.DOCTOR_FIELDS
     list_display = ["name", "email", "specialization", "experience_years", "is_approved", "approved_at"]
     list_filter = [ApprovalFilter, "specialization"]
@@ -217,7 +204,6 @@ class DoctorAdmin(_ProfileAdmin):
     fields = ["user", *services.DOCTOR_FIELDS, "is_approved", "approved_at"]
     readonly_fields = ["user", "is_approved", "approved_at"]
     actions = ["approve"]
-    inlines = [AvailabilityRuleInline, AvailabilityExceptionInline]
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return _is_admin(request)

@@ -13,12 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.utils import timezone
 
-
-class Role(models.TextChoices):
-    PATIENT = "patient", "Patient"
-    DOCTOR = "doctor", "Doctor"
-    STAFF = "staff", "Staff (reception)"
-    ADMIN = "admin", "Admin"
+from core.roles import Role
 
 
 class Gender(models.TextChoices):

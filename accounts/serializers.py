@@ -1,8 +1,9 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import Doctor, Gender, Patient, Role, User
+from accounts.models import Doctor, Gender, Patient, User
 from core.inputs import BoundedDateField
+from core.roles import Role
 
 
 class PatientProfileSerializer(serializers.ModelSerializer):

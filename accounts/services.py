@@ -14,10 +14,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts import identity
-from accounts.models import AuthToken, Doctor, Patient, Role, User, hash_token
+from accounts.models import AuthToken, Doctor, Patient, User, hash_token
+from accounts.signals import user_deactivated
 from audit.services import audit_record
 from core.exceptions import DomainError, ValidationFailed
-from notifications.services import notifications_forget_user
+from core.roles import Role
 
 logger = logging.getLogger(__name__)
 
@@ -247,7 +248,8 @@ def user_deactivate(*, actor: User, user: User) -> User:
         date_of_birth=None, gender="", address="", emergency_contact_name="", emergency_contact_phone=""
     )
     AuthToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
-    notifications_forget_user(user=user)
+    # Apps that keep data about the user erase it here, in this transaction.
+    user_deactivated.send(sender=User, user=user)
     audit_record(actor=actor, action="user.deleted", obj=user)
     return user
 

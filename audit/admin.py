@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 
+from audit.backoffice import ReadOnlyAdmin
 from audit.models import AdminActionLog, AuditLog
-from core.admin import ReadOnlyAdmin
 
 
 @admin.register(AuditLog)

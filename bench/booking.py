@@ -38,8 +38,9 @@ from datetime import time as wall  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts import services as accounts  # noqa: E402
-from accounts.models import Doctor, Patient, Role, User  # noqa: E402
+from accounts.models import Doctor, Patient, User  # noqa: E402
 from clinic.services import clinic_setting_set  # noqa: E402
+from core.roles import Role  # noqa: E402
 from scheduling import services as scheduling  # noqa: E402
 from scheduling.models import AvailabilityRule, Slot, SlotStatus  # noqa: E402
 

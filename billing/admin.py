@@ -12,9 +12,10 @@ from django.contrib import admin
 from django.forms import ModelForm
 from django.http import HttpRequest
 
+from audit.backoffice import AuditedModelAdmin, ReadOnlyInline
 from billing import services
 from billing.models import DoctorFee, Invoice, InvoiceItem, Payment, Refund
-from core.admin import STAFF, AuditedModelAdmin, ReadOnlyInline
+from core.roles import STAFF_ROLES
 
 
 class RefundInline(ReadOnlyInline):
@@ -25,7 +26,7 @@ class RefundInline(ReadOnlyInline):
 
 @admin.register(Payment)
 class PaymentAdmin(AuditedModelAdmin):
-    view_roles = STAFF
+    view_roles = STAFF_ROLES
     list_display = ["id", "created_at", "appointment", "payer", "method", "amount", "currency", "status"]
     list_filter = ["status", "method", "currency"]
     search_fields = ["payer__email", "appointment__patient__user__last_name", "gateway_reference"]
@@ -43,7 +44,7 @@ class InvoiceItemInline(ReadOnlyInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(AuditedModelAdmin):
-    view_roles = STAFF
+    view_roles = STAFF_ROLES
     list_display = ["number", "issued_at", "patient", "total", "currency", "status", "paid_at"]
     list_filter = ["status", "currency", "year"]
     search_fields = ["number", "patient__user__last_name", "patient__user__email"]
@@ -56,8 +57,8 @@ class InvoiceAdmin(AuditedModelAdmin):
 class DoctorFeeAdmin(AuditedModelAdmin):
     """A doctor's own consultation fee (doctors without one charge the clinic default)."""
 
-    add_roles = STAFF
-    change_roles = STAFF
+    add_roles = STAFF_ROLES
+    change_roles = STAFF_ROLES
     list_display = ["doctor", "consultation_fee", "currency", "updated_at"]
     list_filter = ["currency"]
     search_fields = ["doctor__user__last_name", "doctor__specialization"]

@@ -6,11 +6,12 @@ from decimal import Decimal
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from accounts.models import Role, User
+from accounts.models import User
 from billing.models import HOLDING_STATUSES, DoctorFee, Invoice, Payment
 from billing.money import MINOR_UNITS, round_money, tax_on
 from clinic.registry import clinic_setting
 from core.exceptions import Conflict
+from core.roles import Role
 from scheduling.models import Appointment
 
 

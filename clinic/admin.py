@@ -13,10 +13,11 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from audit.backoffice import AuditedModelAdmin
 from clinic import registry, services
 from clinic.models import ClinicSetting
-from core.admin import ADMIN, STAFF, AuditedModelAdmin
 from core.exceptions import DomainError
+from core.roles import ADMIN_ROLES, STAFF_ROLES
 
 
 def _value_field(spec: registry.SettingSpec, initial: Any) -> forms.Field:
@@ -62,8 +63,8 @@ class ClinicSettingAdmin(AuditedModelAdmin):
     Staff may look, admins may change. Rows are written only by `clinic_setting_set`.
     """
 
-    view_roles = STAFF
-    change_roles = ADMIN
+    view_roles = STAFF_ROLES
+    change_roles = ADMIN_ROLES
 
     def get_urls(self) -> list:
         edit = self.admin_site.admin_view(self.edit_view)

@@ -12,7 +12,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from core.backends import log_backends  # noqa: E402
+from config.backends import log_backends  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 log_backends("web")

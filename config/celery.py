@@ -14,6 +14,6 @@ app.autodiscover_tasks()
 
 @worker_ready.connect
 def _announce_backends(**kwargs: object) -> None:
-    from core.backends import log_backends
+    from config.backends import log_backends
 
     log_backends("worker")

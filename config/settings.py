@@ -33,8 +33,8 @@ VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 INSTALLED_APPS = [
     "daphne",
-    # django.contrib.admin, with a site whose sign-in is throttled and audited.
-    "accounts.admin_apps.ClinicAdminConfig",
+    # django.contrib.admin, with a site in the clinic's time whose sign-in is throttled and audited.
+    "clinic.apps.BackOfficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

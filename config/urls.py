@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from core.errors import api_not_found
 from core.views import DocsView, HealthView
-from realtime.views import display_page
+from scheduling.display import display_page
 
 api_patterns = [
     path("health/", HealthView.as_view(), name="health"),

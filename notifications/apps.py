@@ -6,4 +6,9 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
-        from notifications import policies  # noqa: F401  (registers the clinic settings)
+        from notifications import (
+            policies,  # noqa: F401  (registers the clinic settings)
+            receivers,
+        )
+
+        receivers.connect()

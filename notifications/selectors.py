@@ -2,8 +2,9 @@
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import Role, User
+from accounts.models import User
 from core.exceptions import NotFound
+from core.roles import Role
 from notifications.models import Message, Notification, NotificationPreference
 from scheduling.selectors import care_relation_exists
 

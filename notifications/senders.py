@@ -2,7 +2,7 @@
 
 `sender_for(channel)` returns the sender in use: Twilio for SMS and SendGrid for email
 when their credentials are set (through their official SDKs), console senders that log
-the message otherwise (the embedded default, named in core.backends.backend_summary).
+the message otherwise (the embedded default, named in config.backends.backend_summary).
 
 A sender does two things:
 - `send(message)` hands one message to the provider and returns the provider's id. It
@@ -187,7 +187,7 @@ def sender_for(channel: str) -> Sender:
 
 
 def describe() -> str:
-    """One line for core.backends.backend_summary()."""
+    """One line for config.backends.backend_summary()."""
     sms = "Twilio" if settings.TWILIO_ENABLED else "console log (embedded default; set TWILIO_*)"
     email = "SendGrid" if settings.SENDGRID_ENABLED else "console log (embedded default; set SENDGRID_*)"
     return f"SMS: {sms}; email: {email}"

@@ -154,8 +154,9 @@ def _appointment_text(appointment: Appointment, kind: str) -> tuple[str, str]:
 def appointment_notify(*, appointment_id: int, kind: str) -> list[Notification]:
     """Tell the patient their appointment was booked, rescheduled or cancelled.
 
-    Called by scheduling after its transaction commits (`transaction.on_commit`), so a
-    rolled-back booking notifies nobody. One notification per channel the patient wants.
+    Called when scheduling announces the change after its transaction commits
+    (`scheduling.signals.appointment_changed`), so a rolled-back booking notifies
+    nobody. One notification per channel the patient wants.
     """
     notification_kind = APPOINTMENT_KINDS[kind]
     appointment = Appointment.objects.select_related("doctor__user", "patient__user").filter(pk=appointment_id).first()

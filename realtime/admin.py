@@ -12,7 +12,8 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from core.admin import ADMIN, AuditedModelAdmin
+from audit.backoffice import AuditedModelAdmin
+from core.roles import ADMIN_ROLES
 from realtime import services
 from realtime.models import DisplayToken
 
@@ -26,8 +27,8 @@ class DisplayTokenForm(forms.ModelForm):
 
 @admin.register(DisplayToken)
 class DisplayTokenAdmin(AuditedModelAdmin):
-    view_roles = ADMIN
-    add_roles = ADMIN
+    view_roles = ADMIN_ROLES
+    add_roles = ADMIN_ROLES
     form = DisplayTokenForm
     list_display = ["name", "created_at", "created_by", "expires_at", "revoked_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]

@@ -10,8 +10,9 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.authentication import user_for_token
-from accounts.models import AuthToken, Doctor, Role
+from accounts.models import AuthToken, Doctor
 from core.exceptions import NotFound
+from core.roles import Role
 from realtime import topics
 from realtime.models import DisplayToken, Event, hash_display_token
 

@@ -12,9 +12,10 @@ request fails.
 
 from typing import Any, NoReturn
 
-from accounts.models import Patient, Role, User
+from accounts.models import Patient, User
 from audit.services import audit_record
 from core.exceptions import DomainError, Forbidden, NotFound
+from core.roles import Role
 from scheduling.selectors import care_relation_exists
 
 BREAK_GLASS_MIN_LENGTH = 10

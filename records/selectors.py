@@ -13,9 +13,10 @@ from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.utils.http import content_disposition_header
 
-from accounts.models import Role, User
+from accounts.models import User
 from audit.services import audit_record
 from core.exceptions import Conflict, DomainError, Forbidden, NotFound
+from core.roles import Role
 from records import access, links
 from records.models import MedicalReport, Medication, Prescription
 from records.storage import RecordsS3Storage, report_storage, storage_errors

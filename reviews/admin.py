@@ -5,15 +5,15 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.admin import DoctorFilter
-from accounts.models import Role
-from core.admin import STAFF, AuditedModelAdmin
+from audit.backoffice import AuditedModelAdmin
+from core.roles import STAFF_ROLES, Role
 from reviews import services
 from reviews.models import Review
 
 
 @admin.register(Review)
 class ReviewAdmin(AuditedModelAdmin):
-    view_roles = STAFF
+    view_roles = STAFF_ROLES
     list_display = ["created_at", "doctor", "rating", "short_comment", "is_hidden", "hidden_by"]
     list_filter = ["is_hidden", "rating", ("doctor", DoctorFilter)]
     search_fields = ["comment", "doctor__user__last_name"]

@@ -6,9 +6,10 @@ Reviews are their own app above scheduling: each one hangs on a completed appoin
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import Doctor, Role, User
+from accounts.models import Doctor, User
 from audit.services import audit_record
 from core.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
+from core.roles import Role
 from reviews.models import Review
 from scheduling.models import Appointment, AppointmentStatus
 

@@ -16,12 +16,15 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.admin import WEEKDAYS, DoctorFilter
-from accounts.models import Role
+from accounts.admin import DoctorAdmin, DoctorFilter
+from accounts.models import Doctor
+from audit.backoffice import AuditedModelAdmin, ReadOnlyInline, has_role
 from clinic.clock import clinic_timezone
-from core.admin import STAFF, AuditedModelAdmin, has_role
+from core.roles import STAFF_ROLES, Role
 from scheduling import services
 from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def _is_admin(request: HttpRequest) -> bool:
@@ -29,7 +32,7 @@ def _is_admin(request: HttpRequest) -> bool:
 
 
 class _DoctorScoped(AuditedModelAdmin):
-    view_roles = STAFF
+    view_roles = STAFF_ROLES
     list_select_related = ["doctor__user"]
     list_filter = [("doctor", DoctorFilter)]
     search_fields = ["doctor__user__first_name", "doctor__user__last_name", "doctor__specialization"]
@@ -40,8 +43,8 @@ class AvailabilityRuleAdmin(_DoctorScoped):
     """Weekly hours: added and removed (not edited) through the scheduling services,
     which regenerate the doctor's slots; booked slots stay booked."""
 
-    add_roles = STAFF
-    delete_roles = STAFF
+    add_roles = STAFF_ROLES
+    delete_roles = STAFF_ROLES
     list_display = ["doctor", "day", "start_time", "end_time", "slot_minutes", "valid_from", "valid_until"]
     list_filter = [("doctor", DoctorFilter), "weekday"]
     fields = ["doctor", "weekday", "start_time", "end_time", "slot_minutes", "valid_from", "valid_until"]
@@ -78,7 +81,7 @@ class AvailabilityRuleAdmin(_DoctorScoped):
 class AvailabilityExceptionAdmin(_DoctorScoped):
     """Time off, added through `exception_create`: free slots inside become unavailable."""
 
-    add_roles = STAFF
+    add_roles = STAFF_ROLES
     list_display = ["doctor", "start", "end", "reason"]
     fields = ["doctor", "start", "end", "reason"]
     date_hierarchy = "start"
@@ -119,7 +122,7 @@ class DayFilter(admin.SimpleListFilter):
 
 @admin.register(Appointment)
 class AppointmentAdmin(AuditedModelAdmin):
-    view_roles = STAFF
+    view_roles = STAFF_ROLES
     list_display = ["start", "doctor", "patient_name", "status", "queue_number", "checked_in_at"]
     list_filter = [DayFilter, "status", ("doctor", DoctorFilter)]
     search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email", "reason"]
@@ -134,7 +137,7 @@ class AppointmentAdmin(AuditedModelAdmin):
         return appointment.patient.user.full_name or appointment.patient.user.email
 
     def has_desk_permission(self, request: HttpRequest) -> bool:
-        return has_role(request, STAFF)
+        return has_role(request, STAFF_ROLES)
 
     def _set_status(self, request: HttpRequest, queryset: QuerySet[Appointment], status: str) -> None:
         # All or nothing: one refused move (say, a no-show before the start) undoes the
@@ -157,3 +160,28 @@ class AppointmentAdmin(AuditedModelAdmin):
     @admin.action(description="Cancel the selected appointments (frees their slots)", permissions=["desk"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
         self._set_status(request, queryset, AppointmentStatus.CANCELLED)
+
+
+class AvailabilityRuleInline(ReadOnlyInline):
+    model = AvailabilityRule
+    fields = ["day", "start_time", "end_time", "slot_minutes", "valid_from", "valid_until"]
+    readonly_fields = ["day"]
+
+    @admin.display(description="Day")
+    def day(self, rule: AvailabilityRule) -> str:
+        return WEEKDAYS[rule.weekday]
+
+
+class AvailabilityExceptionInline(ReadOnlyInline):
+    model = AvailabilityException
+    fields = ["start", "end", "reason"]
+
+
+# The doctor's page (accounts) shows their hours and time off, read-only: scheduling adds
+# them here, so accounts knows nothing of scheduling.
+admin.site.unregister(Doctor)
+
+
+@admin.register(Doctor)
+class DoctorWithAvailabilityAdmin(DoctorAdmin):
+    inlines = [AvailabilityRuleInline, AvailabilityExceptionInline]

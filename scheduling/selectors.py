@@ -11,10 +11,11 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from accounts.models import Doctor, Patient, Role, User
+from accounts.models import Doctor, Patient, User
 from accounts.selectors import doctor_get
 from clinic.clock import clinic_timezone, clinic_today
 from core.exceptions import Forbidden, ValidationFailed
+from core.roles import Role
 from scheduling import calendar, events
 from scheduling.models import Appointment, AvailabilityRule, Slot
 

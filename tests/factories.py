@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import factory
 
 from accounts import services
-from accounts.models import Role, User
+from accounts.models import User
+from core.roles import Role
 
 if TYPE_CHECKING:
     from scheduling.models import Appointment

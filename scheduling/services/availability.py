@@ -9,11 +9,12 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Doctor, Role, User
+from accounts.models import Doctor, User
 from audit.services import audit_record
 from clinic.clock import clinic_timezone, clinic_today
 from clinic.registry import clinic_setting
 from core.exceptions import Forbidden, ValidationFailed
+from core.roles import Role
 from scheduling import calendar, events
 from scheduling.models import AvailabilityException, AvailabilityRule, Slot, SlotStatus
 

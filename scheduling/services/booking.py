@@ -14,11 +14,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Doctor, Patient, Role, User
+from accounts.models import Doctor, Patient, User
 from audit.services import audit_record
 from clinic.registry import clinic_setting
 from core.exceptions import Forbidden, ValidationFailed
-from notifications.services import appointment_notify
+from core.roles import Role
 from scheduling import events
 from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Slot, SlotStatus
 from scheduling.services.availability import horizon_end
@@ -30,6 +30,7 @@ from scheduling.services.errors import (
     SlotUnavailable,
 )
 from scheduling.services.races import as_conflict, lock_appointment
+from scheduling.signals import appointment_changed
 
 
 def is_patient(actor: User) -> bool:
@@ -39,7 +40,8 @@ def is_patient(actor: User) -> bool:
 def notify_patient(appointment: Appointment, kind: str) -> None:
     # After commit: a rolled-back booking, move or cancellation notifies nobody. Robust: a
     # failure to notify is logged and must not turn the committed booking into an error.
-    transaction.on_commit(partial(appointment_notify, appointment_id=appointment.pk, kind=kind), robust=True)
+    announce = partial(appointment_changed.send, sender=Appointment, appointment_id=appointment.pk, kind=kind)
+    transaction.on_commit(announce, robust=True)
 
 
 def _resolve_patient(*, actor: User, patient: Patient | None) -> Patient:

@@ -5,11 +5,12 @@ from typing import Any
 
 from django.utils import timezone
 
-from accounts.models import Doctor, Role, User
+from accounts.models import Doctor, User
 from audit.services import audit_record
 from clinic.clock import clinic_timezone
 from clinic.registry import clinic_setting
 from core.exceptions import Forbidden
+from core.roles import Role
 from scheduling import events
 from scheduling.models import Appointment, AppointmentStatus, Slot, SlotStatus
 from scheduling.services.booking import is_patient, notify_patient, patient_notice_passed

@@ -2,8 +2,9 @@
 
 import pytest
 
-from accounts.models import Doctor, Role, User
+from accounts.models import Doctor, User
 from audit.models import AdminActionLog, AuditLog
+from core.roles import Role
 from tests import factories
 from tests.backoffice import admin_login, changelist_action, post_from, submit
 

@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import AuthToken, Role, User, hash_token
+from accounts.models import AuthToken, User, hash_token
 from audit.models import AuditLog
+from core.roles import Role
 from tests.assertions import assert_error
 from tests.concurrency import run_together
 from tests.factories import PASSWORD

@@ -5,8 +5,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts import demo
-from accounts.models import Doctor, Patient, Role, User
+from accounts.models import Doctor, Patient, User
 from audit.models import AuditLog
+from core.roles import Role
 
 pytestmark = pytest.mark.django_db
 

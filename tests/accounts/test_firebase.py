@@ -12,8 +12,9 @@ import firebase_admin
 import pytest
 
 from accounts import identity
-from accounts.models import Role, User
+from accounts.models import User
 from audit.models import AuditLog
+from core.roles import Role
 from tests.accounts import firebase_fakes as fakes
 from tests.assertions import assert_error
 from tests.concurrency import run_together

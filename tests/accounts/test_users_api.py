@@ -5,8 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from accounts.models import AuthToken, Patient, Role, User
+from accounts.models import AuthToken, Patient, User
 from audit.models import AuditLog
+from core.roles import Role
 from tests.assertions import assert_error
 from tests.factories import PASSWORD, appointment_at
 

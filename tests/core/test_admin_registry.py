@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from core.admin import AuditedModelAdmin
+from audit.backoffice import AuditedModelAdmin
 
 
 def test_every_registered_admin_is_audited():

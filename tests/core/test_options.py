@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from core.access import api_endpoints
+from tooling.access import api_endpoints
 
 PATHS = sorted({re.sub(r"\{[^}]+\}", "1", e.path) for e in api_endpoints()})
 

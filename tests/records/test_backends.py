@@ -1,4 +1,4 @@
-from core.backends import backend_summary
+from config.backends import backend_summary
 
 
 def test_summary_names_local_files_as_the_embedded_default(settings):

@@ -3,13 +3,13 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from core.access import render_markdown
+from tooling.access import render_markdown
 
 DOC = Path(settings.BASE_DIR) / "docs" / "access-control.md"
 
 
 class Command(BaseCommand):
-    help = "Render the API's access-control table (core/access.py) into docs/access-control.md."
+    help = "Render the API's access-control table (tooling/access.py) into docs/access-control.md."
 
     def handle(self, *args: object, **options: object) -> None:
         DOC.parent.mkdir(exist_ok=True)

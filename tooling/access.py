@@ -1,7 +1,7 @@
 """Who may call what: one table of every API endpoint and the roles it admits.
 
 The table is the reviewable statement of the API's access control. Tests hold the code to
-it (tests/core/test_access_table.py): every /api/ URL in the URL configuration must be
+it (tests/tooling/test_access_table.py): every /api/ URL in the URL configuration must be
 here with exactly the methods its view answers, an anonymous call to anything not open to
 anyone gets 401, and a signed-in role the table does not admit gets 403. docs/access-control.md
 is rendered from it (`python manage.py access_table`).
@@ -211,7 +211,7 @@ def render_markdown() -> str:
     lines = [
         "# Access control",
         "",
-        "Generated from `core/access.py` by `python manage.py access_table`; a test fails when",
+        "Generated from `tooling/access.py` by `python manage.py access_table`; a test fails when",
         'this page or the table falls behind the URL configuration. "Who" is the gate at the',
         "door: other signed-in roles get 403, anonymous callers 401. *Refused at the door*: the",
         "view's permission refuses other roles before reading the request; *the service*: the",

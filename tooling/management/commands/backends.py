@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from core.backends import backend_summary
+from config.backends import backend_summary
 
 
 class Command(BaseCommand):

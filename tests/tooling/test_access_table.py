@@ -1,4 +1,4 @@
-"""The access-control table (core/access.py) against the URL configuration and the code.
+"""The access-control table (tooling/access.py) against the URL configuration and the code.
 
 - every /api/ endpoint is in the table, with exactly the methods its view answers;
 - docs/access-control.md is the table as rendered now;
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from core.access import ACCESS, ROLES, api_endpoints, render_markdown
+from tooling.access import ACCESS, ROLES, api_endpoints, render_markdown
 
 ENDPOINTS = api_endpoints()
 
@@ -24,7 +24,7 @@ def _concrete(path: str) -> str:
 
 def test_every_api_endpoint_is_in_the_table():
     missing = [f"{e.key} ({e.path})" for e in ENDPOINTS if e.key not in ACCESS]
-    assert not missing, f"add these to core/access.py ACCESS: {missing}"
+    assert not missing, f"add these to tooling/access.py ACCESS: {missing}"
 
 
 def test_the_table_has_exactly_the_methods_each_view_answers():

@@ -8,7 +8,8 @@ refused without the token being looked at.
 Server-rendered with today's queue (as the display topic describes it); a small script
 then follows the topic live over the websocket (the token goes in its first message),
 resuming after the newest event id that was stored before the page read the queue, so
-nothing between the two is missed.
+nothing between the two is missed. Scheduling serves it: realtime checks the display
+token and knows the topic, scheduling knows the queue.
 """
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -21,7 +22,7 @@ from accounts.models import Doctor
 from clinic.clock import clinic_today
 from realtime import selectors, topics
 from realtime.models import DisplayToken
-from scheduling import events as scheduling_events
+from scheduling import events
 
 COOKIE = "clinic_display"
 COOKIE_PATH = "/display/"
@@ -55,11 +56,11 @@ def display_page(request: HttpRequest) -> HttpResponse:
         return _refused(404, "No such doctor.")
     topic = topics.display_doctor(doctor.pk)
     last_event_id = selectors.latest_event_id(topic)
-    state = scheduling_events.display_payload(scheduling_events.queue_payload(doctor_id=doctor.pk, day=clinic_today()))
+    state = events.display_payload(events.queue_payload(doctor_id=doctor.pk, day=clinic_today()))
     waiting = state["waiting"]
     response = render(
         request,
-        "realtime/display.html",
+        "scheduling/display.html",
         {
             "doctor": doctor,
             "now_serving": (state["now_serving"] or {}).get("queue_number"),
@@ -73,7 +74,7 @@ def display_page(request: HttpRequest) -> HttpResponse:
 
 
 def _form(request: HttpRequest, status: int) -> HttpResponse:
-    return render(request, "realtime/display_setup.html", {"refused": status == 403}, status=status)
+    return render(request, "scheduling/display_setup.html", {"refused": status == 403}, status=status)
 
 
 def _set_up(request: HttpRequest, raw_doctor: str) -> HttpResponse:

@@ -15,28 +15,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.auth.models import Group
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.utils import timezone
 
 from audit.services import admin_action_record
-from clinic.clock import clinic_timezone
 from core.exceptions import DomainError
+from core.roles import ADMIN_ROLES, NO_ROLES, STAFF_ROLES
 
 logger = logging.getLogger(__name__)
-
-STAFF = frozenset({"staff", "admin"})
-ADMIN = frozenset({"admin"})
-NOBODY: frozenset[str] = frozenset()
-
-admin.site.site_header = "Clinic back office"
-admin.site.site_title = "Clinic back office"
-admin.site.index_title = "Administration"
-# Bulk deletion bypasses the services; where deleting is allowed it is one object at a time.
-admin.site.disable_action("delete_selected")
-# Roles replace Django's groups and per-model permissions.
-admin.site.unregister(Group)
 
 
 def _json_safe(value: Any) -> Any:
@@ -60,10 +46,10 @@ class AuditedModelAdmin(admin.ModelAdmin):
     `delete_model`; logging happens here, once.
     """
 
-    view_roles: frozenset[str] = STAFF
-    add_roles: frozenset[str] = NOBODY
-    change_roles: frozenset[str] = NOBODY
-    delete_roles: frozenset[str] = NOBODY
+    view_roles: frozenset[str] = STAFF_ROLES
+    add_roles: frozenset[str] = NO_ROLES
+    change_roles: frozenset[str] = NO_ROLES
+    delete_roles: frozenset[str] = NO_ROLES
 
     # --- permissions --------------------------------------------------------------
 
@@ -113,19 +99,13 @@ class AuditedModelAdmin(admin.ModelAdmin):
             self.record(request, "deleted", obj)
         return entries
 
-    # --- pages in the clinic's time ---------------------------------------------------
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        # Reception reads and types times as the clinic's wall clock, not the server's UTC.
-        with timezone.override(clinic_timezone()):
-            return super().changelist_view(request, extra_context)
+    # --- refusals -------------------------------------------------------------------
 
     def changeform_view(
         self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
         try:
-            with timezone.override(clinic_timezone()):
-                return super().changeform_view(request, object_id, form_url, extra_context)
+            return super().changeform_view(request, object_id, form_url, extra_context)
         except DomainError as exc:
             # A service refused what the form let through (a race, a rule the form cannot
             # see); the transaction is rolled back and the user told why.
@@ -160,7 +140,7 @@ class AuditedModelAdmin(admin.ModelAdmin):
 class ReadOnlyAdmin(AuditedModelAdmin):
     """Visible to admins, changeable by nobody, superusers included."""
 
-    view_roles = ADMIN
+    view_roles = ADMIN_ROLES
 
     def get_actions(self, request: HttpRequest) -> dict[str, tuple[Callable, str, str]]:
         return {}
@@ -174,7 +154,7 @@ class ReadOnlyInline(admin.TabularInline):
     show_change_link = False
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return has_role(request, STAFF)
+        return has_role(request, STAFF_ROLES)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -4,7 +4,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts import demo, services
-from accounts.models import Doctor, Role, User
+from accounts.models import Doctor, User
+from core.roles import Role
 from scheduling.demo import demo_availability_ensure
 
 
