@@ -9,7 +9,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinic
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: install run test lint format services schema bench clean
+.PHONY: install run test test-clocks lint format services schema bench clean
 
 install: $(VENV)/.installed
 
@@ -49,6 +49,13 @@ test: export SECRET_KEY = test-only-secret-key
 test: export CELERY_TASK_ALWAYS_EAGER = true
 test: install services lint
 	$(BIN)/pytest
+
+# The whole suite at adversarial instants and in far clinic time zones (scripts/test-clocks.sh).
+# TEST_DATABASE_URL_2 and TEST_REDIS_URL_2 (another database and Redis db) run two at a time.
+test-clocks: export TEST_DATABASE_URL := $(TEST_DATABASE_URL)
+test-clocks: export TEST_REDIS_URL := $(TEST_REDIS_URL)
+test-clocks: install services lint
+	scripts/test-clocks.sh
 
 # Regenerate the committed contracts in frontend_contracts/ from the code.
 schema: export DEBUG ?= true

@@ -12,6 +12,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.request import Request
 
 from accounts.models import AuthToken, User, hash_token
+from observability import context as log_context
 
 
 def user_for_token(raw: str) -> tuple[User, AuthToken] | None:
@@ -43,6 +44,8 @@ class BearerTokenAuthentication(BaseAuthentication):
         found = user_for_token(raw)
         if found is None:
             raise exceptions.AuthenticationFailed("Invalid or expired token.")
+        # Every log line of the rest of the request names the user.
+        log_context.bind(user_id=found[0].pk)
         return found
 
     def authenticate_header(self, request: Request) -> str:

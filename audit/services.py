@@ -1,11 +1,13 @@
 """The one way audit entries are written."""
 
+from functools import partial
 from typing import Any
 
 from django.db import models, transaction
 
 from audit import context
 from audit.models import AdminActionLog, AuditLog
+from observability import metrics
 
 
 def _describe(obj: models.Model | None) -> tuple[str, str]:
@@ -32,6 +34,8 @@ def audit_record(
     if obj is not None:
         object_type, object_id = _describe(obj)
     request = context.current()
+    # Counted once the action has committed: a rolled-back booking is no booking.
+    transaction.on_commit(partial(metrics.domain_action, action))
     return AuditLog.objects.create(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         action=action,

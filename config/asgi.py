@@ -1,5 +1,6 @@
 """The ASGI entry point: `daphne config.asgi:application` serves HTTP and `/ws/`."""
 
+import atexit
 import os
 
 from django.core.asgi import get_asgi_application
@@ -12,9 +13,13 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.backends import log_backends  # noqa: E402
+from observability import exposition, heartbeat  # noqa: E402
 from realtime.routing import ClinicOriginValidator, websocket_urlpatterns  # noqa: E402
 
 log_backends("web")
+heartbeat.start("web", "serving")
+# A clean stop takes this process's open-socket gauges out of the deployment's sum.
+atexit.register(exposition.process_exit)
 
 application = ProtocolTypeRouter(
     {

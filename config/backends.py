@@ -45,6 +45,12 @@ def backend_summary() -> list[tuple[str, str]]:
         if settings.STRIPE_SECRET_KEY
         else "cash and insurance at the desk only (embedded default; set STRIPE_SECRET_KEY for cards)"
     )
+    video = (
+        "Twilio Video rooms and access tokens"
+        if settings.TWILIO_VIDEO_ENABLED
+        else f"Jitsi Meet rooms at {settings.JITSI_BASE_URL} (embedded default; set TWILIO_API_KEY_SID and "
+        "TWILIO_API_KEY_SECRET with the Twilio account for Twilio Video)"
+    )
     from notifications.senders import describe as notifications_backends
 
     return [
@@ -55,6 +61,7 @@ def backend_summary() -> list[tuple[str, str]]:
         ("records files", records),
         ("payments", payments),
         ("notifications", notifications_backends()),
+        ("video visits", video),
     ]
 
 

@@ -11,6 +11,9 @@ app = Celery("clinic")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# The request id follows tasks, task outcomes are counted, worker and beat beat (heartbeats).
+import observability.celery_signals  # noqa: E402, F401
+
 
 @worker_ready.connect
 def _announce_backends(**kwargs: object) -> None:

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "corsheaders",
+    "observability",
     "core",
     "accounts",
     "audit",
@@ -56,10 +57,13 @@ INSTALLED_APPS = [
     "notifications",
     "billing",
     "reviews",
+    "video",
     "tooling",
 ]
 
 MIDDLEWARE = [
+    # First: its clock, status and request id are those the client sees.
+    "observability.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.ContentSecurityPolicyMiddleware",
     # Before anything that may answer (whitenoise, common): a preflight is answered here.
@@ -137,6 +141,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
+# Workers log through LOGGING below (JSON or plain, with the request id), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Auth -----------------------------------------------------------------------------
 
@@ -326,6 +332,20 @@ TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio
 TWILIO_STATUS_CALLBACK_URL = env.str("TWILIO_STATUS_CALLBACK_URL", default="")
 TWILIO_ENABLED = bool(TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER)
 
+# Video visits (contract §14): Twilio Video when the account and an API key (which signs
+# the participants' access tokens) are set; otherwise Jitsi Meet rooms with random names.
+TWILIO_API_KEY_SID = env.str("TWILIO_API_KEY_SID", default="")
+TWILIO_API_KEY_SECRET = env.str("TWILIO_API_KEY_SECRET", default="")
+TWILIO_VIDEO_BASE_URL = env.str("TWILIO_VIDEO_BASE_URL", default="https://video.twilio.com")
+TWILIO_VIDEO_ENABLED = bool(TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET)
+JITSI_BASE_URL = env.str("JITSI_BASE_URL", default="https://meet.jit.si")
+# Twilio's browser SDK, loaded by the video page for Twilio rooms only.
+TWILIO_VIDEO_JS_URL = env.str(
+    "TWILIO_VIDEO_JS_URL", default="https://sdk.twilio.com/js/video/releases/2.28.1/twilio-video.min.js"
+)
+# Where patients and doctors reach this service: links in reminders and the video page.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{PORT}")
+
 # SendGrid (email): on when the API key and sender address are set.
 SENDGRID_API_KEY = env.str("SENDGRID_API_KEY", default="")
 SENDGRID_FROM_EMAIL = env.str("SENDGRID_FROM_EMAIL", default="")
@@ -394,13 +414,38 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 
-# --- Logging --------------------------------------------------------------------------
+# --- Operations: metrics, health, logs ----------------------------------------------------
+
+# /metrics answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset, it is off (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# A worker serves its own metrics on this port (0: not at all), for Prometheus inside the network.
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+WORKER_METRICS_ADDR = env.str("WORKER_METRICS_ADDR", default="0.0.0.0")  # noqa: S104
+# /api/health/ready fails when the oldest unsent outbox event is older than this.
+HEALTH_MAX_OUTBOX_LAG_SECONDS = env.float("HEALTH_MAX_OUTBOX_LAG_SECONDS", default=60.0)
+# Web, worker and beat processes write a heartbeat to Redis this often (three missed: gone).
+HEARTBEAT_INTERVAL_SECONDS = env.float("HEARTBEAT_INTERVAL_SECONDS", default=15.0)
+
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT is plain or json.")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "observability.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {
+            "()": "observability.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {
+            "()": "observability.logs.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # The Twilio SDK logs every request's headers and body at INFO: phone numbers and
     # message text do not belong in the log.

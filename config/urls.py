@@ -4,10 +4,15 @@ from drf_spectacular.views import SpectacularAPIView
 
 from core.errors import api_not_found
 from core.views import DocsView, HealthView
+from observability.views import LiveView, ReadyView, metrics_view
 from scheduling.display import display_page
+from video.views import video_page
 
 api_patterns = [
     path("health/", HealthView.as_view(), name="health"),
+    # With or without the trailing slash: probes are configured by hand, often without one.
+    re_path(r"^health/live/?$", LiveView.as_view(), name="health-live"),
+    re_path(r"^health/ready/?$", ReadyView.as_view(), name="health-ready"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", DocsView.as_view(url_name="schema"), name="docs"),
     path("", include("clinic.urls")),
@@ -18,6 +23,7 @@ api_patterns = [
     path("", include("records.urls")),
     path("", include("notifications.urls")),
     path("", include("billing.urls")),
+    path("", include("video.urls")),
     path("", include("realtime.urls")),
     # Anything else under /api/ is a JSON 404, also with DEBUG on.
     re_path(r"^.*$", api_not_found),
@@ -26,8 +32,12 @@ api_patterns = [
 urlpatterns = [
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
+    # Prometheus; off unless METRICS_TOKEN is set (observability.views.metrics_view).
+    path("metrics", metrics_view, name="metrics"),
     # The reception screen (contract §9, added): plain HTML, outside the JSON API.
     path("display/", display_page, name="display"),
+    # The video join page (contract §14): the link reminders carry.
+    path("video/<int:appointment_id>/", video_page, name="video-page"),
 ]
 
 handler400 = "core.errors.handler400"

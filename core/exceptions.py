@@ -11,12 +11,20 @@ class DomainError(Exception):
     default_detail = "The request was refused."
 
     def __init__(
-        self, detail: str | None = None, *, code: str | None = None, fields: dict[str, Any] | None = None
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        fields: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         self.detail = detail or self.default_detail
         if code:
             self.code = code
         self.fields = fields
+        # Further keys of the error body that the contract names for this error (for
+        # example `opens_at` beside `video_not_open`).
+        self.extra = extra or {}
         super().__init__(self.detail)
 
 

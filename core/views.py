@@ -1,7 +1,3 @@
-import logging
-
-from django.conf import settings
-from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import serializers
@@ -11,34 +7,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-logger = logging.getLogger(__name__)
-
-
-def _database_ok() -> bool:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return True
-    except Exception:
-        logger.warning("health: database unreachable", exc_info=True)
-        return False
-
-
-def _redis_ok() -> bool | None:
-    if not settings.REDIS_URL:
-        return None
-    import redis
-
-    try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-        return bool(client.ping())
-    except Exception:
-        logger.warning("health: redis unreachable", exc_info=True)
-        return False
+from observability.health import database_ok, redis_ok
 
 
 class HealthView(APIView):
-    """Liveness and readiness: the database and, where configured, Redis answer."""
+    """The database and, where configured, Redis answer (see also /api/health/live and /ready)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -54,8 +27,8 @@ class HealthView(APIView):
         )
     )
     def get(self, request: Request) -> Response:
-        database = _database_ok()
-        redis_state = _redis_ok()
+        database = database_ok()
+        redis_state = redis_ok()
         healthy = database and redis_state is not False
         body = {
             "status": "ok" if healthy else "unavailable",

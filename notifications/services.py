@@ -44,9 +44,10 @@ from notifications.models import (
 )
 from notifications.senders import OutgoingMessage, PermanentSendError, TransientSendError, sender_for
 from notifications.serializers import message_data, notification_data
+from observability import metrics
 from realtime import topics
 from realtime.publish import publish
-from scheduling.models import Appointment, AppointmentStatus
+from scheduling.models import Appointment, AppointmentStatus, VisitType
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +127,10 @@ def _notification_create(
         created_at=now,
         updated_at=now,
     )
+    # Counted once committed: "pending" for a delivery handed to the worker, "sent" in-app.
+    transaction.on_commit(
+        partial(metrics.notification_delivery, channel=channel, state=notification.status), robust=True
+    )
     if in_app:
         publish(
             topic=topics.user_notifications(user.pk),
@@ -147,6 +152,13 @@ def _appointment_text(appointment: Appointment, kind: str) -> tuple[str, str]:
         clinic=clinic_setting("clinic_name"),
         when=f"{local:%A %d %B %Y} at {local:%H:%M} ({local.tzname()})",
     )
+    if appointment.visit_type == VisitType.VIDEO and kind != Kind.CANCELLED:
+        # The clinic's join page, not the room itself: it admits only the signed-in
+        # patient, inside the window, so a forwarded message lets nobody else in.
+        body += (
+            f" It is a video visit: join at {settings.PUBLIC_BASE_URL.rstrip('/')}/video/{appointment.pk}/"
+            f" from {clinic_setting('video_opens_minutes_before')} minutes before the start."
+        )
     return _SUBJECTS[kind], body
 
 
@@ -391,6 +403,14 @@ def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
     if not claimed:
         return DeliveryOutcome("skipped")
     notification = Notification.objects.select_related("user").get(pk=notification_id)
+    outcome = _attempt(notification, now)
+    # One count per attempt, by the state it reached: sent, failed, retry or skipped.
+    metrics.notification_delivery(channel=notification.channel, state=outcome.result)
+    return outcome
+
+
+def _attempt(notification: Notification, now: datetime) -> DeliveryOutcome:
+    """One claimed delivery attempt (the claim was taken at `now`)."""
     if not notification.user.is_active or not notification.recipient:
         return _finish_failed(notification, "The recipient has no address or no longer has an account.", now)
 

@@ -29,6 +29,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
+from observability import context as log_context
+from observability import metrics
 from realtime import selectors, topics
 
 logger = logging.getLogger(__name__)
@@ -98,7 +100,12 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         # topic -> id of the last event delivered on it (or known to be older than the subscription).
         self.subscriptions: dict[str, int] = {}
         self.closing = False
+        self.opened = False
+        # One id per socket for its log lines (this connection runs in its own task).
+        log_context.start(request_id=log_context.request_id_from(None), route="/ws/")
         await self.accept()
+        self.opened = True
+        metrics.websocket_opened()
         self.watcher = asyncio.ensure_future(self._close_unless_authenticated())
 
     async def disconnect(self, code: int) -> None:
@@ -107,7 +114,11 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         TokenWatch.current().discard(self)
         for topic in list(self.subscriptions):
             await self._leave(topic)
+            metrics.subscription_removed(topic)
         self.subscriptions.clear()
+        if self.opened:
+            self.opened = False
+            metrics.websocket_closed()
 
     async def close_with(self, code: int) -> None:
         if not self.closing:
@@ -165,6 +176,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self.close_with(CLOSE_BAD_TOKEN)
             return
         self.principal = principal
+        log_context.bind(user_id=principal.user_id)
         self.watcher.cancel()
         self.watcher = asyncio.ensure_future(self._close_at_expiry())
         TokenWatch.current().add(self, principal)
@@ -212,12 +224,15 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             for message in replay.events:
                 await self.send_json(message)
             start_after = replay.up_to
+        if topic not in self.subscriptions:
+            metrics.subscription_added(topic)
         self.subscriptions[topic] = max(self.subscriptions.get(topic, 0), start_after)
 
     async def action_unsubscribe(self, content: dict[str, Any]) -> None:
         topic = content.get("topic")
         if isinstance(topic, str) and topic in self.subscriptions:
             del self.subscriptions[topic]
+            metrics.subscription_removed(topic)
             await self._leave(topic)
         echoed = topic if isinstance(topic, str) and len(topic) <= 100 else None
         await self.send_json({"type": "unsubscribed", "topic": echoed})
@@ -250,6 +265,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json(stored)
         else:
             await self.send(text_data=message["text"])
+        metrics.event_delivered(message.get("sent_at"))
         self.subscriptions[topic] = event["id"]
 
     # --- helpers -----------------------------------------------------------------------

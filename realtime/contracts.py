@@ -45,6 +45,7 @@ APPOINTMENT = _object(
         "end": DATETIME,
         "status": {"enum": APPOINTMENT_STATUSES},
         "reason": {"type": "string"},
+        "visit_type": {"enum": ["in_person", "video"]},
         "queue_number": _nullable({"type": "integer"}),
         "checked_in_at": _nullable(DATETIME),
         "created_at": DATETIME,
@@ -114,6 +115,11 @@ EVENTS: dict[tuple[str, str], tuple[str, str, dict[str, Any]]] = {
         "NotificationCreated",
         "A notification for the user.",
         NOTIFICATION,
+    ),
+    (topics.NOTIFICATIONS, "video.doctor_joined"): (
+        "VideoDoctorJoined",
+        "The doctor has entered the video visit's room (added, contract §14): the patient may join now.",
+        _object({"appointment": ID, "doctor": ID, "joined_at": DATETIME}, closed=True),
     ),
     (topics.NOTIFICATIONS, "message.created"): (
         "MessageCreated",

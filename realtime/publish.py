@@ -10,6 +10,7 @@ subscribers can replay it by id. Nothing here runs if the transaction rolls back
 
 import json
 import logging
+import time
 from functools import partial
 from typing import Any
 
@@ -19,6 +20,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from observability import metrics
 from realtime import topics
 from realtime.models import Event
 
@@ -49,6 +51,9 @@ def publish(*, topic: str, event: str, data: dict[str, Any]) -> Event:
         _lock_topic_family(topic)
         prev_id = Event.objects.filter(topic=topic).order_by("-id").values_list("id", flat=True).first()
         stored = Event.objects.create(topic=topic, name=event, data=_json_safe(data), prev_id=prev_id)
+    # Logged with the request id of the change that caused it (observability.context).
+    logger.info("event %s %s stored on %s", stored.pk, event, topic)
+    metrics.event_stored(topic)
     # partial binds this event now; a closure over a loop variable would see the last one.
     transaction.on_commit(partial(send_event, stored.pk))
     return stored
@@ -57,23 +62,36 @@ def publish(*, topic: str, event: str, data: dict[str, Any]) -> Event:
 def layer_message(event: Event) -> dict[str, Any]:
     """What goes to the channel layer: handled by the consumer's `topic_event` method.
 
-    `text` is the websocket frame, encoded once here rather than once per subscriber.
+    `text` is the websocket frame, encoded once here rather than once per subscriber;
+    `sent_at` (wall clock) lets each web process time the fan-out to its sockets.
     """
     message = event.as_message()
-    return {"type": "topic.event", "event": message, "text": json.dumps(message), "prev_id": event.prev_id}
+    return {
+        "type": "topic.event",
+        "event": message,
+        "text": json.dumps(message),
+        "prev_id": event.prev_id,
+        "sent_at": time.time(),
+    }
 
 
-def send_event(event_id: int) -> bool:
-    """Send one stored event to its topic's group and mark it sent. False if the layer failed."""
+def send_event(event_id: int, *, path: str = "after_commit") -> bool:
+    """Send one stored event to its topic's group and mark it sent. False if the layer failed.
+
+    `path` says who sends, for the metrics: the publisher after commit, or the relay.
+    """
     event = Event.objects.filter(pk=event_id).first()
     if event is None:
         return False
     layer = get_channel_layer()
+    started = time.perf_counter()
     try:
         async_to_sync(layer.group_send)(topics.group_name(event.topic), layer_message(event))
     except Exception:
         # The event is safe in the outbox; the relay will send it when the layer is back.
         logger.warning("channel layer send failed for event %s on %s", event.pk, event.topic, exc_info=True)
+        metrics.event_send_failed()
         return False
+    metrics.event_sent(path=path, seconds=time.perf_counter() - started)
     Event.objects.filter(pk=event.pk, sent_at__isnull=True).update(sent_at=timezone.now())
     return True

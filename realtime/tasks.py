@@ -32,7 +32,7 @@ def relay_unsent_events(batch: int = 500) -> int:
     )
     sent = 0
     for event_id in pending:
-        if not send_event(event_id):
+        if not send_event(event_id, path="relay"):
             # The channel layer is still down; the next beat tries again.
             break
         sent += 1

@@ -97,6 +97,7 @@ class BookApi(GenericAPIView):
             patient=selectors.patient_for_booking(patient_id=data.get("patient")),
             start=data["start"],
             reason=data["reason"],
+            visit_type=data["visit_type"],
         )
         return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)
 

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from clinic.clock import clinic_timezone
 from core.inputs import BoundedDateField, BoundedDateTimeField
-from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule
+from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule, VisitType
 
 MAX_AVAILABILITY_DAYS = 31
 
@@ -57,6 +57,7 @@ class AppointmentSerializer(_ClinicModelSerializer):
             "end",
             "status",
             "reason",
+            "visit_type",
             "queue_number",
             "checked_in_at",
             "created_at",
@@ -163,6 +164,7 @@ class BookInput(serializers.Serializer):
     start = ClinicDateTimeField()
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     patient = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    visit_type = serializers.ChoiceField(choices=VisitType.choices, default=VisitType.IN_PERSON)
 
 
 class AppointmentUpdateInput(serializers.Serializer):

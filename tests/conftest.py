@@ -6,14 +6,58 @@
 Every endpoint test checks that the outsider is refused.
 """
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterator
 
 import pytest
+import time_machine
 from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import User
 from tests import factories
+from tests.clock import fixed_clinic_timezone, fixed_now
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _session_clock() -> Iterator[None]:
+    """With TEST_NOW, the whole session (database set-up included) runs at that instant."""
+    instant = fixed_now()
+    if instant is None:
+        yield
+        return
+    with time_machine.travel(instant, tick=True):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _test_clock(_session_clock: None) -> Iterator[None]:
+    # Every test starts at TEST_NOW itself, not minutes later as the session ticks on, so
+    # "08:59" means 08:59 for the last test too. Tests that move the clock further use
+    # time-machine's `time_machine` fixture on top of this one.
+    instant = fixed_now()
+    if instant is None:
+        yield
+        return
+    with time_machine.travel(instant, tick=True):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _session_clinic_timezone() -> Iterator[None]:
+    """With TEST_CLINIC_TIMEZONE, that zone is the clinic's default for the whole run."""
+    name = fixed_clinic_timezone()
+    if name is None:
+        yield
+        return
+    from clinic.registry import REGISTRY, clear_cache
+
+    registered = REGISTRY["timezone"]
+    REGISTRY["timezone"] = dataclasses.replace(registered, default=name)
+    clear_cache()
+    yield
+    REGISTRY["timezone"] = registered
+    clear_cache()
 
 
 @pytest.fixture(autouse=True)

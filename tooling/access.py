@@ -60,7 +60,9 @@ def only(*roles: str, note: str = "", gate: str = "view") -> Access:
 
 ACCESS: dict[str, dict[str, Access]] = {
     # --- core ---------------------------------------------------------------------
-    "health": {"GET": anyone("liveness and readiness")},
+    "health": {"GET": anyone("database and Redis answer")},
+    "health-live": {"GET": anyone("liveness: the process answers")},
+    "health-ready": {"GET": anyone("readiness: database, Redis, outbox lag under its threshold")},
     "schema": {"GET": anyone("the OpenAPI document")},
     "docs": {"GET": anyone("Swagger UI")},
     "setting-list": {"GET": anyone("public settings; admins see every setting")},
@@ -105,6 +107,9 @@ ACCESS: dict[str, dict[str, Access]] = {
         "PUT": only(DOCTOR, STAFF, ADMIN, note="its doctor; staff and admin: checked_in and no_show only")
     },
     "appointment-cancel": {"DELETE": signed_in("its patient, its doctor, staff, admin; others 404")},
+    "appointment-video": {
+        "GET": only(PATIENT, DOCTOR, note="its patient, its doctor, inside the window; others 404; every grant audited")
+    },
     # --- records: every read is audited -------------------------------------------
     "report-upload": {"POST": only(DOCTOR, note="a doctor with a care relation to the patient")},
     "report-detail": {"GET": only(PATIENT, DOCTOR, note="its patient, doctors with a care relation")},

@@ -8,6 +8,7 @@ export type Appointment = {
   end: string;
   status: unknown;
   reason: string;
+  visit_type: unknown;
   queue_number: number | null;
   checked_in_at: string | null;
   created_at: string;
@@ -43,6 +44,7 @@ export type BookInputRequest = {
   start: string;
   reason?: string;
   patient?: number | null;
+  visit_type?: unknown;
 };
 
 /** * `sms` - SMS * `email` - Email * `in_app` - In-app */
@@ -211,6 +213,10 @@ export type IssuedDisplayToken = {
 
 /** * `appointment_booked` - Appointment booked * `appointment_rescheduled` - Appointment moved * `appointment_cancelled` - Appointment cancelled * `appointment_reminder` - Appointment reminder * `admin` - Sent by the clinic */
 export type KindEnum = "appointment_booked" | "appointment_rescheduled" | "appointment_cancelled" | "appointment_reminder" | "admin";
+
+export type Liveness = {
+  status: string;
+};
 
 export type LoginInputRequest = {
   id_token?: string;
@@ -449,12 +455,24 @@ export type PrescriptionUpdateInputRequest = {
   instructions?: string;
 };
 
+/** * `twilio` - twilio * `jitsi` - jitsi */
+export type ProviderEnum = "twilio" | "jitsi";
+
 export type QueueOutput = {
   doctor: number;
   date: string;
   now_serving: unknown | null;
   waiting: Appointment[];
   done: number;
+};
+
+export type Readiness = {
+  status: string;
+  database: string;
+  redis: string;
+  outbox: string;
+  outbox_lag_seconds: number | null;
+  outbox_lag_threshold_seconds: number;
 };
 
 export type Refund = {
@@ -593,3 +611,15 @@ export type UserUpdateInputRequest = {
   qualifications?: string;
   experience_years?: number;
 };
+
+export type VideoGrantOutput = {
+  provider: ProviderEnum;
+  room: string;
+  join_url: string;
+  access_token?: string;
+  opens_at: string;
+  closes_at: string;
+};
+
+/** * `in_person` - In person * `video` - Video */
+export type VisitTypeEnum = "in_person" | "video";

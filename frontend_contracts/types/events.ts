@@ -114,6 +114,7 @@ export type QueueUpdatedData = {
     end: string;
     status: "booked" | "checked_in" | "in_progress" | "completed" | "no_show" | "cancelled";
     reason: string;
+    visit_type: "in_person" | "video";
     queue_number: number | null;
     checked_in_at: string | null;
     created_at: string;
@@ -127,6 +128,7 @@ export type QueueUpdatedData = {
     end: string;
     status: "booked" | "checked_in" | "in_progress" | "completed" | "no_show" | "cancelled";
     reason: string;
+    visit_type: "in_person" | "video";
     queue_number: number | null;
     checked_in_at: string | null;
     created_at: string;
@@ -154,6 +156,16 @@ export type NotificationCreatedData = {
 
 /** `notification.created` on `user.{id}.notifications`. */
 export type NotificationCreatedEvent = Omit<EventMessage, "event" | "data"> & { event: "notification.created"; data: NotificationCreatedData };
+
+/** The doctor has entered the video visit's room (added, contract §14): the patient may join now. */
+export type VideoDoctorJoinedData = {
+  appointment: number;
+  doctor: number;
+  joined_at: string;
+};
+
+/** `video.doctor_joined` on `user.{id}.notifications`. */
+export type VideoDoctorJoinedEvent = Omit<EventMessage, "event" | "data"> & { event: "video.doctor_joined"; data: VideoDoctorJoinedData };
 
 /** A direct message to the user (added): as GET /api/messages/list/ lists it. */
 export type MessageCreatedData = {
@@ -189,7 +201,7 @@ export type ClientMessage = AuthMessage | SubscribeMessage | UnsubscribeMessage 
 
 export type ServerMessage = AuthenticatedMessage | SubscribedMessage | UnsubscribedMessage | PongMessage | ResyncRequiredMessage | ErrorMessage | RealtimeEvent;
 
-export type RealtimeEvent = SlotBookedEvent | SlotReleasedEvent | AvailabilityChangedEvent | QueueUpdatedEvent | NotificationCreatedEvent | MessageCreatedEvent | DisplayQueueUpdatedEvent;
+export type RealtimeEvent = SlotBookedEvent | SlotReleasedEvent | AvailabilityChangedEvent | QueueUpdatedEvent | NotificationCreatedEvent | VideoDoctorJoinedEvent | MessageCreatedEvent | DisplayQueueUpdatedEvent;
 
 /** Close codes of the socket (see asyncapi.yaml). */
 export type CloseCode = 4000 | 4001;

@@ -20,7 +20,7 @@ from clinic.registry import clinic_setting
 from core.exceptions import Forbidden, ValidationFailed
 from core.roles import Role
 from scheduling import events
-from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Slot, SlotStatus
+from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Slot, SlotStatus, VisitType
 from scheduling.services.availability import horizon_end
 from scheduling.services.errors import (
     AppointmentLimitReached,
@@ -91,6 +91,7 @@ def appointment_book(
     start: datetime,
     patient: Patient | None = None,
     reason: str = "",
+    visit_type: str = VisitType.IN_PERSON,
 ) -> Appointment:
     """Book the free slot of `doctor` at `start` for a patient.
 
@@ -126,11 +127,17 @@ def appointment_book(
             start=slot.start,
             end=slot.end,
             reason=reason,
+            visit_type=visit_type,
             booked_by=actor,
             created_at=now,
             updated_at=now,
         )
-        details: dict[str, Any] = {"doctor": doctor.pk, "patient": patient.pk, "start": slot.start.isoformat()}
+        details: dict[str, Any] = {
+            "doctor": doctor.pk,
+            "patient": patient.pk,
+            "start": slot.start.isoformat(),
+            "visit_type": visit_type,
+        }
         if overrides:
             details["overrides"] = overrides
         audit_record(actor=actor, action="appointment.booked", obj=appointment, details=details)

@@ -1,11 +1,10 @@
 """Racing requests on real PostgreSQL with real threads: money taken once, numbers without gaps."""
 
-from datetime import UTC, datetime
-
 import pytest
 
 from billing.models import Invoice, InvoiceCounter, Payment
 from tests.billing.conftest import past
+from tests.clock import clinic_day
 from tests.concurrency import run_together
 from tests.factories import appointment_at
 
@@ -58,7 +57,7 @@ def test_twenty_invoices_at_once_get_twenty_consecutive_numbers(client_for, rita
     )
 
     assert [r.status_code for r in responses] == [201] * THREADS
-    year = datetime.now(UTC).year
+    year = clinic_day().year
     numbers = sorted(r.json()["number"] for r in responses)
     assert numbers == [f"INV-{year}-{n:06d}" for n in range(1, THREADS + 1)]
     assert InvoiceCounter.objects.get(year=year).last_number == THREADS

@@ -10,8 +10,11 @@ from pypdf import PdfReader
 from audit.models import AuditLog
 from billing import services
 from billing.models import Invoice
+from clinic.clock import clinic_timezone
+from clinic.registry import clear_cache
 from clinic.services import clinic_setting_set
 from tests.billing.conftest import past
+from tests.clock import clinic_date, clinic_day
 from tests.factories import appointment_at
 
 URL = "/api/invoices/generate/"
@@ -28,13 +31,13 @@ class TestGenerate:
         response = generate(client_for(carol), visit.pk)
         assert response.status_code == 201
         body = response.json()
-        year = datetime.now(UTC).year
-        assert body["number"] == f"INV-{year}-000001"
+        # Numbered in the clinic's year (31 December in UTC is already 1 January in Kiritimati).
+        assert body["number"] == f"INV-{clinic_day().year}-000001"
         assert body["appointment"] == visit.pk
         assert body["patient"] == visit.patient_id
         assert body["items"] == [
             {
-                "description": f"Consultation with Dr Carol Chen on {visit.start:%Y-%m-%d}",
+                "description": f"Consultation with Dr Carol Chen on {clinic_date(visit.start):%Y-%m-%d}",
                 "quantity": 1,
                 "unit_price": "50.00",
                 "total": "50.00",
@@ -62,9 +65,24 @@ class TestGenerate:
     def test_numbers_restart_each_year(self, rita, alice, carol):
         first = appointment_at(doctor=carol, patient=alice, start=past(3), status="completed")
         second = appointment_at(doctor=carol, patient=alice, start=past(2), status="completed")
-        a, _ = services.invoice_generate(actor=rita, appointment_id=first.pk, at=datetime(2026, 12, 31, 23, tzinfo=UTC))
-        b, _ = services.invoice_generate(actor=rita, appointment_id=second.pk, at=datetime(2027, 1, 1, 1, tzinfo=UTC))
+        zone = clinic_timezone()
+        a, _ = services.invoice_generate(
+            actor=rita, appointment_id=first.pk, at=datetime(2026, 12, 31, 23, tzinfo=zone)
+        )
+        b, _ = services.invoice_generate(actor=rita, appointment_id=second.pk, at=datetime(2027, 1, 1, 1, tzinfo=zone))
         assert (a.number, b.number) == ("INV-2026-000001", "INV-2027-000001")
+
+    @pytest.mark.parametrize(
+        ("zone", "year"), [("UTC", 2026), ("Pacific/Kiritimati", 2027), ("Pacific/Pago_Pago", 2026)]
+    )
+    def test_the_year_is_the_clinics(self, ada, rita, alice, carol, zone, year):
+        clinic_setting_set(actor=ada, key="timezone", value=zone)
+        clear_cache()
+        visit = appointment_at(doctor=carol, patient=alice, start=past(3), status="completed")
+        invoice, _ = services.invoice_generate(
+            actor=rita, appointment_id=visit.pk, at=datetime(2026, 12, 31, 10, 30, tzinfo=UTC)
+        )
+        assert invoice.number == f"INV-{year}-000001"
 
     def test_paid_in_advance_is_paid_at_once(self, client_for, rita, visit):
         client_for(rita).post(

@@ -85,8 +85,55 @@ def command(service: dict) -> str:
 
 
 def test_compose_has_every_service(compose):
-    assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    assert set(compose["services"]) == {
+        "postgres", "redis", "migrate", "web", "proxy", "worker", "beat", "prometheus", "grafana",
+    }  # fmt: skip
     assert set(compose["volumes"]) >= {"pgdata", "media"}
+    # Monitoring is opt-in; everything else starts with a plain `docker compose up`.
+    for name, service in compose["services"].items():
+        assert ("profiles" in service) == (name in {"prometheus", "grafana"}), name
+
+
+def test_compose_scales_web_behind_the_proxy(compose):
+    services = compose["services"]
+    # `--scale web=3` needs web without a published host port; the proxy owns it.
+    assert "ports" not in services["web"] and services["web"]["expose"] == ["8000"]
+    assert services["proxy"]["ports"] == ["${PORT:-8000}:80"]
+    assert services["proxy"]["depends_on"]["web"]["condition"] == "service_healthy"
+    mounts = {volume.split(":")[0]: volume.split(":")[1] for volume in services["proxy"]["volumes"]}
+    assert mounts == {
+        "./deploy/nginx/upstream.conf": "/etc/nginx/conf.d/00-upstream.conf",
+        "./deploy/nginx/clinic.conf": "/etc/nginx/conf.d/default.conf",
+    }
+    assert "server web:8000" in (ROOT / "deploy" / "nginx" / "upstream.conf").read_text()
+    # One beat; its health check and the worker's metrics port.
+    assert services["beat"]["deploy"]["replicas"] == 1
+    assert "health" in services["beat"]["healthcheck"]["test"]
+    assert services["worker"]["environment"]["WORKER_METRICS_PORT"] == "9808"
+
+
+def test_every_file_compose_mounts_exists(compose):
+    for service in compose["services"].values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), source
+
+
+def test_processes_of_a_container_share_a_fresh_metrics_directory(compose):
+    for name in ("web", "worker", "beat"):
+        service = compose["services"][name]
+        directory = service["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+        assert directory in service["tmpfs"], name
+
+
+def test_prometheus_scrapes_every_web_replica_with_the_token():
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    web = jobs["clinic-web"]
+    assert web["authorization"]["credentials_file"] == "/run/secrets/metrics_token"
+    assert web["dns_sd_configs"][0]["names"] == ["web"] and web["dns_sd_configs"][0]["port"] == 8000
+    assert jobs["clinic-worker"]["dns_sd_configs"][0]["port"] == 9808
 
 
 def test_compose_runs_the_documented_processes(compose):
@@ -103,7 +150,7 @@ def test_app_services_wait_for_healthy_databases_and_the_migration(compose):
         assert depends["postgres"]["condition"] == "service_healthy"
         assert depends["redis"]["condition"] == "service_healthy"
         assert depends["migrate"]["condition"] == "service_completed_successfully"
-    for name in ("postgres", "redis", "web", "worker"):
+    for name in ("postgres", "redis", "web", "proxy", "worker", "beat"):
         assert compose["services"][name]["healthcheck"]["test"], name
     assert "/api/health/" in " ".join(compose["services"]["web"]["healthcheck"]["test"])
 

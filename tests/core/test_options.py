@@ -19,3 +19,14 @@ def test_options_never_fails(path, client_for, ada, alice, anon):
             assert "OPTIONS" in response["Allow"]
         else:
             assert set(response.json()) >= {"code", "detail"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_an_unsafe_method_on_an_unknown_api_path_is_a_json_404(method):
+    from django.test import Client
+
+    # Found by the fuzzer: without a CSRF token, Django's CSRF page (HTML 403) answered first.
+    response = getattr(Client(enforce_csrf_checks=True), method)("/api/appointments/null,null/cancel/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"

@@ -1,14 +1,25 @@
 """Rate limits on sign-up and sign-in hold under concurrent requests (real Redis, real threads)."""
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings as django_settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from tests.clock import hour_start
 from tests.concurrency import run_together
 from tests.factories import PASSWORD
 
 THREADS = 16
 LIMIT = 5
+
+
+@pytest.fixture(autouse=True)
+def _inside_one_rate_window(time_machine):
+    # The limits count per fixed hour or minute window: a test that began at 10:59:59.9
+    # would count in two windows. Each starts just after an hour begins.
+    time_machine.move_to(hour_start(timezone.now()) + timedelta(seconds=1))
 
 
 def fire(requests_to_send):

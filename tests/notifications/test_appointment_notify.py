@@ -1,33 +1,39 @@
 """Booking, moving and cancelling notify the patient, after commit only."""
 
-from datetime import time, timedelta
+from datetime import time
 
 import pytest
 from django.db import transaction
-from django.utils import timezone
 
+from clinic.clock import clinic_timezone
 from clinic.services import clinic_setting_set
 from core.exceptions import Conflict
 from notifications import services as notification_services
 from notifications.models import Notification
 from scheduling import services as scheduling
 from scheduling.models import Slot, SlotStatus
+from tests.clock import clinic_at, clinic_day
 
 
 @pytest.fixture
 def slots(carol, ada):
     """Two free slots of carol's tomorrow morning."""
     clinic_setting_set(actor=ada, key="booking_horizon_days", value=3)
-    tomorrow = timezone.now() + timedelta(days=1)
     scheduling.rule_create(
         actor=ada,
         doctor=carol.doctor,
-        weekday=tomorrow.weekday(),
+        weekday=clinic_day(1).weekday(),
         start_time=time(9),
         end_time=time(10),
         slot_minutes=30,
     )
-    return list(Slot.objects.filter(doctor=carol.doctor, status=SlotStatus.FREE, start__date=tomorrow.date()))
+    return list(
+        Slot.objects.filter(
+            doctor=carol.doctor,
+            status=SlotStatus.FREE,
+            start__in=[clinic_at(time(9), days=1), clinic_at(time(9, 30), days=1)],
+        ).order_by("start")
+    )
 
 
 def _book(alice, carol, slot):
@@ -53,9 +59,10 @@ def test_booking_moving_and_cancelling_notify_the_patient(alice, carol, slots, d
         ("appointment_cancelled", "in_app"),
     ]
     moved = notes.get(kind="appointment_rescheduled", channel="email")
-    start = slots[1].start
+    start = slots[1].start.astimezone(clinic_timezone())
     assert moved.body == (
-        f"Your appointment with Dr Carol Chen at the clinic has moved to {start:%A %d %B %Y} at {start:%H:%M} (UTC)."
+        f"Your appointment with Dr Carol Chen at the clinic has moved to {start:%A %d %B %Y} at {start:%H:%M}"
+        f" ({start.tzname()})."
     )
     assert all("Chest" not in n.body for n in notes)
     assert set(notes.filter(channel="email").values_list("status", flat=True)) == {"sent"}  # console sender

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from clinic.clock import clinic_timezone
 from clinic.services import clinic_setting_set
 from notifications import services
 from notifications.models import Notification
@@ -102,14 +103,14 @@ def test_the_reminder_says_when_who_and_where_and_nothing_more(alice, carol, ada
     clinic_setting_set(actor=ada, key="clinic_name", value="Riverside Clinic")
     appointment = appointment_in(doctor=carol, patient=alice, hours=1.5)
     Appointment.objects.filter(pk=appointment.pk).update(reason="Follow-up on HIV test results")
-    local = appointment.start
+    local = appointment.start.astimezone(clinic_timezone())
 
     services.reminders_create_due()
 
     reminder = _reminders(appointment).get(channel="email")
     assert reminder.body == (
         f"Reminder: your appointment with Dr Carol Chen at Riverside Clinic is on "
-        f"{local:%A %d %B %Y} at {local:%H:%M} (UTC)."
+        f"{local:%A %d %B %Y} at {local:%H:%M} ({local.tzname()})."
     )
     assert "HIV" not in reminder.body and "HIV" not in reminder.subject
     in_app = _reminders(appointment).get(channel="in_app")

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from config.celery import app as celery_app
 from notifications.models import Notification, NotificationStatus
+from tests.clock import in_test_clock
 from tests.notifications.standin import TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN, StandIn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,8 +59,9 @@ def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
     celery = str(Path(sys.executable).parent / "celery")
     with log.open("ab") as out:
         return subprocess.Popen(
-            [celery, "-A", "config", "worker", "--pool=solo", "--without-heartbeat", "--without-gossip",
-             "--without-mingle", "--loglevel=INFO", "-n", f"crash-test-{uuid.uuid4().hex[:8]}@%h"],
+            in_test_clock([celery, "-A", "config", "worker", "--pool=solo", "--without-heartbeat",
+                           "--without-gossip", "--without-mingle", "--loglevel=INFO", "-n",
+                           f"crash-test-{uuid.uuid4().hex[:8]}@%h"]),
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 

@@ -23,6 +23,7 @@ from realtime import services as realtime_services
 from realtime.contracts import validate_message
 from realtime.models import Event
 from realtime.publish import publish
+from tests.clock import clinic_day, in_test_clock
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
 
@@ -120,7 +121,7 @@ def slot_data(doctor_id: int, minutes_from_now: int = 60) -> dict[str, Any]:
 def display_data(doctor_id: int, now_serving: int | None, *waiting: int) -> dict[str, Any]:
     return {
         "doctor": doctor_id,
-        "date": timezone.localdate().isoformat(),
+        "date": clinic_day().isoformat(),
         "now_serving": None if now_serving is None else {"queue_number": now_serving, "status": "in_progress"},
         "waiting": [{"queue_number": number, "status": "checked_in"} for number in waiting],
     }
@@ -163,8 +164,8 @@ def daphne_server(tmp_path: Path) -> Iterator[Callable[[], str]]:
         port = free_port()
         log = (tmp_path / f"daphne-{port}.log").open("w")
         process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(port),
-             "config.asgi:application"],
+            in_test_clock([str(Path(sys.executable).parent / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p",
+                           str(port), "config.asgi:application"]),
             cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         processes.append(process)

@@ -364,7 +364,9 @@ async def test_display_screens_receive_queue_numbers(socket, display_token, caro
     topic = topics.display_doctor(carol.doctor.pk)
     sock = await socket(token=display_token)
     await sock.subscribe(topic)
-    await publish_committed(topic, "queue.updated", display_data(carol.doctor.pk, 3, 4, 5))
+    # Built in a thread: the clinic's day reads the clinic's time zone from the database.
+    data = await database_sync_to_async(display_data)(carol.doctor.pk, 3, 4, 5)
+    await publish_committed(topic, "queue.updated", data)
     [event] = await sock.events(1)
     assert event["data"]["now_serving"] == {"queue_number": 3, "status": "in_progress"}
     assert json.dumps(event["data"]).find("Alice") == -1

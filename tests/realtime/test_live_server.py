@@ -3,6 +3,7 @@ the display page in headless Chromium."""
 
 import json
 import shutil
+from datetime import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,7 @@ from realtime import topics
 from realtime.contracts import validate_message
 from scheduling.models import Appointment
 from tests import factories
+from tests.clock import clinic_at
 from tests.scheduling.conftest import free_slots, give_hours
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -87,11 +89,15 @@ def browser(tmp_path):
         shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
 
 
-def test_the_display_page_follows_check_in_and_start_live(daphne_server, browser, alice, carol, rita, ada):
+def test_the_display_page_follows_check_in_and_start_live(
+    daphne_server, browser, alice, carol, rita, ada, time_machine
+):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    # Today's appointment (the display shows today's queue), starting this minute.
+    # Today's appointment (the display shows today's queue), starting this minute, at the
+    # clinic's noon: a run at 23:59 must not cross into tomorrow's queue half-way.
+    time_machine.move_to(clinic_at(time(12)))
     start = timezone.now().replace(second=0, microsecond=0)
     appointment = factories.appointment_at(doctor=carol, patient=alice, start=start)
     server = daphne_server()

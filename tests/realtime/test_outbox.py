@@ -16,6 +16,7 @@ from realtime.models import Event
 from realtime.publish import publish
 from realtime.tasks import prune_events, relay_unsent_events
 from scheduling import services as scheduling_services
+from scheduling.serializers import clinic_iso
 from tests.realtime.conftest import slot_data
 from tests.scheduling.conftest import free_slots, give_hours
 
@@ -124,7 +125,8 @@ async def test_bookings_made_while_the_channel_layer_is_down_arrive_once_in_orde
     for slot in carol_slots[1:]:
         await book(actor=alice, doctor=carol.doctor, start=slot.start)
     missed = [event async for event in Event.objects.filter(topic=topic, id__gt=before.pk).order_by("id")]
-    assert [event.data["start"] for event in missed] == [slot.start.isoformat() for slot in carol_slots[1:]]
+    starts = await database_sync_to_async(lambda: [clinic_iso(slot.start) for slot in carol_slots[1:]])()
+    assert [event.data["start"] for event in missed] == starts
     assert all(event.sent_at is None for event in missed)
     assert await live.nothing()
     assert await database_sync_to_async(relay_unsent_events)() == 0

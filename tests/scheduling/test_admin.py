@@ -1,6 +1,6 @@
 """Scheduling in the back office: the day's appointments, availability."""
 
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -9,6 +9,7 @@ from audit.models import AdminActionLog, AuditLog
 from clinic.clock import clinic_timezone
 from scheduling.models import Appointment, AvailabilityException, AvailabilityRule, Slot, SlotStatus
 from tests.backoffice import admin_login, changelist_action, submit
+from tests.clock import clinic_at, clinic_day
 from tests.factories import appointment_at
 
 pytestmark = pytest.mark.django_db
@@ -16,15 +17,10 @@ pytestmark = pytest.mark.django_db
 APPOINTMENTS = "/admin/scheduling/appointment/"
 
 
-def _today_at(hour: int) -> datetime:
-    zone = clinic_timezone()
-    return datetime.combine(timezone.now().astimezone(zone).date(), time(hour), tzinfo=zone)
-
-
 def test_reception_sees_todays_appointments_by_status(rita, alice, bob, carol):
-    appointment_at(doctor=carol, patient=alice, start=_today_at(9), status="checked_in")
-    appointment_at(doctor=carol, patient=bob, start=_today_at(10), status="booked")
-    appointment_at(doctor=carol, patient=bob, start=_today_at(10) + timedelta(days=2), status="booked")
+    appointment_at(doctor=carol, patient=alice, start=clinic_at(time(9)), status="checked_in")
+    appointment_at(doctor=carol, patient=bob, start=clinic_at(time(10)), status="booked")
+    appointment_at(doctor=carol, patient=bob, start=clinic_at(time(10)) + timedelta(days=2), status="booked")
     browser = admin_login(rita.email)
 
     today = browser.get(f"{APPOINTMENTS}?day=today").content.decode()
@@ -37,7 +33,7 @@ def test_reception_sees_todays_appointments_by_status(rita, alice, bob, carol):
 
 
 def test_appointments_are_view_only_in_the_back_office(ada, alice, carol):
-    appointment = appointment_at(doctor=carol, patient=alice, start=_today_at(11))
+    appointment = appointment_at(doctor=carol, patient=alice, start=clinic_at(time(11)))
     browser = admin_login(ada.email)
     page = browser.get(f"{APPOINTMENTS}{appointment.pk}/change/").content.decode()
     assert 'name="_save"' not in page
@@ -63,7 +59,7 @@ def test_availability_rules_per_doctor(rita, carol, dave):
 
 def test_reception_adds_and_removes_working_hours_through_the_services(clinic, rita, carol):
     browser = admin_login(rita.email)
-    tomorrow = timezone.now().astimezone(clinic_timezone()).date() + timedelta(days=1)
+    tomorrow = clinic_day(1)
     response = submit(
         browser,
         "/admin/scheduling/availabilityrule/add/",
@@ -105,7 +101,7 @@ def test_rule_form_refuses_a_window_ending_before_it_starts(clinic, rita, carol)
 
 def test_reception_adds_time_off_typed_in_clinic_time(clinic, rita, carol):
     browser = admin_login(rita.email)
-    day = (timezone.now() + timedelta(days=3)).date().isoformat()
+    day = clinic_day(3).isoformat()
     response = submit(
         browser,
         "/admin/scheduling/availabilityexception/add/",

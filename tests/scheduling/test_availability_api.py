@@ -1,15 +1,19 @@
 """GET /api/doctors/{id}/availability/, the rules and the exceptions (contract §3)."""
 
-from datetime import date, time, timedelta
+from datetime import datetime, time, timedelta
 from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
+from clinic.clock import clinic_timezone
 from realtime.models import Event
-from scheduling import services
+from scheduling import calendar, services
 from scheduling.models import AvailabilityRule, Slot, SlotStatus
+from scheduling.serializers import clinic_iso
 from tests import factories
+from tests.clock import clinic_at, clinic_date, clinic_day
 from tests.scheduling.conftest import set_policy
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +24,13 @@ def _url(doctor, tail=""):
 
 
 def _tomorrow():
-    return (timezone.now() + timedelta(days=1)).date()
+    return clinic_day(1)
+
+
+def _slots_on(doctor, day):
+    """The doctor's slots on one clinic day."""
+    start, end = calendar.day_bounds(day, clinic_timezone())
+    return Slot.objects.filter(doctor=doctor.doctor, start__gte=start, start__lt=end)
 
 
 # --- Availability --------------------------------------------------------------------
@@ -32,11 +42,11 @@ def test_availability_lists_a_day_in_time_order(client_for, alice, carol_hours):
     assert response.status_code == 200
     body = response.json()
     assert body["doctor"] == carol_hours.doctor.id
-    assert body["timezone"] == "UTC"
+    assert body["timezone"] == clinic_timezone().key
     assert len(body["slots"]) == 16
     assert body["slots"][0] == {
-        "start": f"{day.isoformat()}T09:00:00+00:00",
-        "end": f"{day.isoformat()}T09:30:00+00:00",
+        "start": clinic_iso(clinic_at(time(9), days=1)),
+        "end": clinic_iso(clinic_at(time(9, 30), days=1)),
         "available": True,
     }
     starts = [s["start"] for s in body["slots"]]
@@ -50,30 +60,36 @@ def test_availability_in_the_clinic_time_zone(client_for, alice, carol, ada, cli
     )
     body = client_for(alice).get(_url(carol), {"date": _tomorrow().isoformat()}).json()
     assert body["timezone"] == "America/New_York"
-    assert [s["start"][11:] for s in body["slots"]] == ["09:00:00-05:00", "09:30:00-05:00"]
+    # New York's offset that day: -05:00 in winter, -04:00 in summer.
+    new_york = ZoneInfo("America/New_York")
+    walls = [datetime.combine(_tomorrow(), wall, tzinfo=new_york) for wall in (time(9), time(9, 30))]
+    assert [s["start"] for s in body["slots"]] == [wall.isoformat() for wall in walls]
 
 
 def test_booked_and_time_off_slots_are_not_available(client_for, alice, rita, carol_hours, slot_of):
     first, second = slot_of(0), slot_of(1)
     services.appointment_book(actor=alice, doctor=carol_hours.doctor, start=first.start)
     services.exception_create(actor=rita, doctor=carol_hours.doctor, start=second.start, end=second.end)
-    body = client_for(alice).get(_url(carol_hours), {"date": first.start.date().isoformat()}).json()
+    body = client_for(alice).get(_url(carol_hours), {"date": clinic_date(first.start).isoformat()}).json()
     flags = {s["start"]: s["available"] for s in body["slots"]}
-    assert flags[first.start.isoformat()] is False
-    assert flags[second.start.isoformat()] is False
+    assert flags[clinic_iso(first.start)] is False
+    assert flags[clinic_iso(second.start)] is False
     assert sum(flags.values()) == 14
 
 
-def test_past_slots_are_left_out(client_for, alice, carol, ada, clinic):
+def test_past_slots_are_left_out(client_for, alice, carol, ada, clinic, time_machine):
+    # Mid-morning of the clinic's day, so today has past and future slots at any hour.
+    time_machine.move_to(clinic_at(time(10, 40)))
     services.rule_create(
-        actor=ada, doctor=carol.doctor, weekday=timezone.now().weekday(), start_time=time(0), end_time=time(23, 55)
+        actor=ada, doctor=carol.doctor, weekday=clinic_day().weekday(), start_time=time(0), end_time=time(23, 55)
     )
     Slot.objects.create(
         doctor=carol.doctor, start=timezone.now() - timedelta(minutes=1), end=timezone.now() + timedelta(minutes=4)
     )
     body = client_for(alice).get(_url(carol)).json()
-    now = timezone.now().isoformat()
-    assert all(s["start"] > now for s in body["slots"])
+    now = timezone.now()
+    assert body["slots"] and body["slots"][0]["start"] == clinic_iso(clinic_at(time(11)))
+    assert all(datetime.fromisoformat(s["start"]) > now for s in body["slots"])
 
 
 def test_availability_range_of_days(client_for, alice, carol_hours):
@@ -140,7 +156,7 @@ def test_doctor_adds_a_rule_and_slots_appear(client_for, carol, clinic):
     assert response.status_code == 201, response.json()
     rule = response.json()
     assert rule["weekday"] == day.weekday() and rule["start_time"] == "09:00" and rule["slot_minutes"] == 20
-    assert Slot.objects.filter(doctor=carol.doctor, rule_id=rule["id"], start__date=day).count() == 9
+    assert _slots_on(carol, day).filter(rule_id=rule["id"]).count() == 9
     assert Event.objects.filter(topic=f"doctor.{carol.doctor.id}.availability", name="availability.changed").exists()
 
 
@@ -206,11 +222,11 @@ def test_rule_changes_are_refused_to_patients_and_other_doctors(client_for, alic
 def test_deleting_a_rule_keeps_booked_slots(client_for, alice, carol_hours, slot_of):
     slot = slot_of(0)
     appointment = services.appointment_book(actor=alice, doctor=carol_hours.doctor, start=slot.start)
-    rule = AvailabilityRule.objects.get(doctor=carol_hours.doctor, weekday=slot.start.weekday())
+    rule = AvailabilityRule.objects.get(doctor=carol_hours.doctor, weekday=clinic_date(slot.start).weekday())
     response = client_for(carol_hours).delete(_url(carol_hours, f"rules/{rule.id}/"))
     assert response.status_code == 204
     assert not AvailabilityRule.objects.filter(pk=rule.pk).exists()
-    assert not Slot.objects.filter(doctor=carol_hours.doctor, start__date=slot.start.date(), status="free").exists()
+    assert not _slots_on(carol_hours, clinic_date(slot.start)).filter(status="free").exists()
     slot.refresh_from_db()
     assert slot.status == SlotStatus.BOOKED
     appointment.refresh_from_db()
@@ -291,7 +307,7 @@ def test_daily_task_extends_slots_to_the_horizon(carol_hours):
     Slot.objects.filter(doctor=carol_hours.doctor, start__gte=timezone.now() + timedelta(days=5)).delete()
     assert extend_slots.delay().get() == 1
     last = Slot.objects.filter(doctor=carol_hours.doctor).order_by("-start").first()
-    assert last.start.date() >= date.today() + timedelta(days=6)
+    assert clinic_date(last.start) == clinic_day(7)
 
 
 def test_slots_across_dst_in_the_database(carol, ada, clinic):

@@ -1,16 +1,17 @@
 """Booking, listing, reading, moving and cancelling appointments (contract §4)."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 import time_machine
-from django.utils import timezone
 
 from audit.models import AuditLog
 from realtime.models import Event
 from scheduling import services
 from scheduling.models import Appointment, Slot, SlotStatus
+from scheduling.serializers import clinic_iso
 from tests import factories
+from tests.clock import clinic_at, clinic_date
 from tests.scheduling.conftest import set_policy
 
 pytestmark = pytest.mark.django_db
@@ -31,17 +32,42 @@ def test_patient_books_a_free_slot(client_for, alice, carol_hours, slot_of):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert set(body) == {
-        "id", "doctor", "patient", "start", "end", "status", "reason",
+        "id", "doctor", "patient", "start", "end", "status", "reason", "visit_type",
         "queue_number", "checked_in_at", "created_at", "updated_at",
     }  # fmt: skip
     assert body["doctor"] == carol_hours.doctor.id and body["patient"] == alice.patient.id
     assert body["status"] == "booked" and body["reason"] == "Cough" and body["queue_number"] is None
-    assert body["start"] == slot.start.isoformat() and body["start"].endswith("+00:00")
+    # The clinic's offset, whatever the zone: +00:00 in UTC, +14:00 in Kiritimati.
+    assert body["start"] == clinic_iso(slot.start)
     slot.refresh_from_db()
     assert slot.status == SlotStatus.BOOKED
     event = Event.objects.get(topic=f"doctor.{carol_hours.doctor.id}.availability", name="slot.booked")
     assert event.data == {"doctor": carol_hours.doctor.id, "start": body["start"], "end": body["end"]}
     assert AuditLog.objects.filter(action="appointment.booked", object_id=str(body["id"])).exists()
+
+
+def test_a_patient_books_a_video_visit(client_for, alice, carol_hours, slot_of):
+    slot = slot_of(0)
+    response = client_for(alice).post(
+        BOOK, {"doctor": carol_hours.doctor.id, "start": slot.start.isoformat(), "visit_type": "video"}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["visit_type"] == "video"
+    assert Appointment.objects.get(pk=response.json()["id"]).visit_type == "video"
+
+
+def test_in_person_is_the_default(client_for, alice, carol_hours, slot_of):
+    slot = slot_of(0)
+    response = client_for(alice).post(BOOK, {"doctor": carol_hours.doctor.id, "start": slot.start.isoformat()})
+    assert response.json()["visit_type"] == "in_person"
+
+
+def test_an_unknown_visit_type_is_400(client_for, alice, carol_hours, slot_of):
+    slot = slot_of(0)
+    response = client_for(alice).post(
+        BOOK, {"doctor": carol_hours.doctor.id, "start": slot.start.isoformat(), "visit_type": "phone"}, format="json"
+    )
+    assert response.status_code == 400 and "visit_type" in response.json()["fields"]
 
 
 def test_staff_book_for_a_patient(client_for, rita, alice, carol_hours, slot_of):
@@ -73,15 +99,15 @@ def test_a_patient_cannot_be_in_two_places(client_for, alice, carol_hours, dave_
 
 
 @pytest.mark.parametrize(
-    "when",
+    ("days", "wall"),
     [
-        timedelta(days=1, minutes=7),  # not a slot boundary
-        timedelta(days=-1),  # the past
-        timedelta(days=30),  # beyond the horizon
+        (1, time(10, 7)),  # not a slot boundary
+        (-1, time(10)),  # the past (a slot time of yesterday)
+        (30, time(10)),  # beyond the horizon
     ],
 )
-def test_not_a_free_future_slot_is_invalid_slot(client_for, alice, carol_hours, when):
-    start = (timezone.now() + when).replace(hour=10, minute=7 if when.seconds else 0, second=0, microsecond=0)
+def test_not_a_free_future_slot_is_invalid_slot(client_for, alice, carol_hours, days, wall):
+    start = clinic_at(wall, days=days)
     response = client_for(alice).post(
         BOOK, {"doctor": carol_hours.doctor.id, "start": start.isoformat()}, format="json"
     )
@@ -194,7 +220,7 @@ def test_list_filters(client_for, alice, carol, rita, booked):
     assert _ids(client.get("/api/appointments/list/", {"doctor": carol.doctor.id})) == {
         booked[k].id for k in ("alice_carol", "alice_carol_2", "bob_carol")
     }
-    day = booked["alice_carol_2"].start.date().isoformat()
+    day = clinic_date(booked["alice_carol_2"].start).isoformat()
     assert booked["alice_carol_2"].id in _ids(client.get("/api/appointments/list/", {"date": day}))
     assert booked["alice_carol"].id not in _ids(client.get("/api/appointments/list/", {"date": day}))
     services.appointment_cancel(actor=alice, appointment=booked["alice_dave"])
@@ -236,7 +262,7 @@ def test_patient_moves_an_appointment(client_for, alice, carol_hours, slot_of):
     appointment = services.appointment_book(actor=alice, doctor=carol_hours.doctor, start=old.start)
     response = _update(client_for(alice), appointment, {"start": new.start.isoformat(), "reason": "Follow-up"})
     assert response.status_code == 200, response.json()
-    assert response.json()["start"] == new.start.isoformat() and response.json()["reason"] == "Follow-up"
+    assert response.json()["start"] == clinic_iso(new.start) and response.json()["reason"] == "Follow-up"
     old.refresh_from_db()
     new.refresh_from_db()
     assert (old.status, new.status) == (SlotStatus.FREE, SlotStatus.BOOKED)

@@ -1,6 +1,6 @@
 """PUT /api/appointments/{id}/status/ and GET /api/doctors/{id}/queue/ (contract §4)."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -10,6 +10,7 @@ from scheduling import events, services
 from scheduling.models import Appointment, Slot, SlotStatus
 from scheduling.services import TRANSITIONS
 from tests import factories
+from tests.clock import clinic_at, clinic_day
 from tests.scheduling.conftest import set_policy
 
 pytestmark = pytest.mark.django_db
@@ -99,12 +100,15 @@ def test_status_refusals(client_for, anon, alice, bob, carol, dave, clinic):
 
 
 @pytest.fixture
-def morning(carol, alice, bob, clinic):
-    """Three of carol's appointments earlier today (alice, bob, alice)."""
+def morning(carol, alice, bob, clinic, time_machine):
+    """Three of carol's appointments earlier today (alice, bob, alice), at noon in the clinic.
+
+    Noon, not "now": 90 minutes before 00:30 is yesterday, and the queue is per clinic day.
+    """
+    time_machine.move_to(clinic_at(time(12)))
     patients = [alice, bob, alice]
-    now = timezone.now().replace(second=0, microsecond=0)
     return [
-        factories.appointment_at(doctor=carol, patient=p, start=now - timedelta(minutes=90 - 30 * i))
+        factories.appointment_at(doctor=carol, patient=p, start=clinic_at(time(10, 30)) + timedelta(minutes=30 * i))
         for i, p in enumerate(patients)
     ]
 
@@ -123,7 +127,7 @@ def test_queue_shows_now_serving_waiting_and_done(client_for, rita, carol, morni
     _status(doctor, morning[0], "completed")
     _status(doctor, morning[1], "in_progress")
 
-    day = morning[0].start.date().isoformat()
+    day = clinic_day().isoformat()
     response = doctor.get(f"/api/doctors/{carol.doctor.id}/queue/", {"date": day})
     assert response.status_code == 200
     body = response.json()

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class VideoConfig(AppConfig):
+    name = "video"
+    verbose_name = "Video visits"
+
+    def ready(self) -> None:
+        from video import policies  # noqa: F401  (registers the clinic settings)
