@@ -48,8 +48,7 @@ from accounts.models import Role, User  # noqa: E402
 from clinic.services import clinic_setting_set  # noqa: E402
 from realtime import topics  # noqa: E402
 from scheduling.models import Slot, SlotStatus  # noqa: E402
-from tests.observability.cluster import METRICS_TOKEN, Cluster  # noqa: E402
-from tests.realtime.conftest import free_port  # noqa: E402
+from tests.observability.cluster import METRICS_TOKEN, Cluster, free_port  # noqa: E402
 from tests.scheduling.conftest import give_hours  # noqa: E402
 
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "clinic.json"
@@ -59,6 +58,8 @@ def prepare(doctors: int, patients: int) -> tuple[list[int], list[str]]:
     call_command("migrate", "--noinput", verbosity=0)
     clinic_setting_set(actor=None, key="booking_horizon_days", value=14)
     clinic_setting_set(actor=None, key="min_notice_minutes", value=0)
+    # Keep patients bookable for the whole run (the default cap of 5 would turn bookings into 400s).
+    clinic_setting_set(actor=None, key="max_open_appointments_per_patient", value=100)
     admin = User.objects.filter(email="dash-admin@example.test").first() or accounts.user_create(
         actor=None, email="dash-admin@example.test", password=None, role=Role.ADMIN, first_name="Dash"
     )
@@ -207,9 +208,11 @@ def render(prometheus: str, start: float, end: float, out: Path, note: str) -> N
         axis.set_facecolor("#181b1f")
         axis.set_title(panel["title"], loc="left", fontsize=10, color="#d8d9da")
         for target in panel["targets"]:
+            # Grafana's $__rate_interval, for a 2 s scrape interval: a short window for a short run.
+            query = target["expr"].replace("$__rate_interval", "30s")
             answer = httpx.get(
                 f"http://{prometheus}/api/v1/query_range",
-                params={"query": target["expr"], "start": start, "end": end, "step": "2"},
+                params={"query": query, "start": start, "end": end, "step": "2"},
                 timeout=30,
             ).json()
             if answer["status"] != "success":
@@ -224,7 +227,7 @@ def render(prometheus: str, start: float, end: float, out: Path, note: str) -> N
                 if points:
                     axis.plot(*zip(*points, strict=True), linewidth=1.2, label=legend[:48])
         axis.set_ylim(bottom=0)
-        axis.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=UTC))
+        axis.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S", tz=UTC))
         axis.tick_params(labelsize=8, colors="#9fa7b3")
         axis.grid(color="#2c3235", linewidth=0.5)
         axis.set_ylabel(panel["fieldConfig"]["defaults"]["unit"], fontsize=8, color="#9fa7b3")
@@ -242,7 +245,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "dashboard.png")
     args = parser.parse_args()
 
-    doctor_ids, tokens = prepare(doctors=4, patients=30)
+    doctor_ids, tokens = prepare(doctors=4, patients=60)
     tmp = Path(tempfile.mkdtemp(prefix="dashboard-run-"))
     cluster = Cluster(tmp)
     cluster.env["LOG_LEVEL"] = "WARNING"

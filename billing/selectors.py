@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from accounts.models import User
 from billing.models import HOLDING_STATUSES, DoctorFee, Invoice, Payment
 from billing.money import MINOR_UNITS, round_money, tax_on
+from clinic.clock import clinic_timezone
 from clinic.registry import clinic_setting
 from core.exceptions import Conflict
 from core.roles import Role
@@ -68,7 +69,9 @@ def appointment_quote(*, appointment: Appointment) -> Quote:
     """The price of one consultation at today's fee and tax rate."""
     fee, currency = doctor_fee(doctor_id=appointment.doctor_id)
     doctor = appointment.doctor.user
-    description = f"Consultation with Dr {doctor.full_name or doctor.email} on {appointment.start:%Y-%m-%d}"
+    # The day the patient came, on the clinic's calendar (not the UTC date of the start).
+    day = appointment.start.astimezone(clinic_timezone()).date()
+    description = f"Consultation with Dr {doctor.full_name or doctor.email} on {day:%Y-%m-%d}"
     return quote_build(currency=currency, lines=[(description, 1, fee)], tax_rate=clinic_setting("tax_rate"))
 
 

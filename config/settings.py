@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "billing",
     "reviews",
     "video",
+    "fhir_facade",
     "tooling",
 ]
 
@@ -234,11 +235,13 @@ SPECTACULAR_SETTINGS = {
 
 # How long a booking waits for a contended slot or patient row before answering 409.
 SCHEDULING_LOCK_TIMEOUT_MS = env.int("SCHEDULING_LOCK_TIMEOUT_MS", default=3000)
-# When (UTC hour) the daily beat task extends every doctor's slots to the booking horizon.
-SCHEDULING_EXTEND_SLOTS_HOUR = env.int("SCHEDULING_EXTEND_SLOTS_HOUR", default=2)
+# Every hour, the beat extends every doctor's slots to the booking horizon. Hourly, not at
+# a fixed UTC hour: the horizon's new last day opens at the clinic's midnight, which can be
+# any UTC hour (10:00 UTC for Kiritimati), and its slots should be there within the hour.
+# Regenerating is idempotent: a run with nothing new to add changes nothing.
 CELERY_BEAT_SCHEDULE["scheduling-extend-slots"] = {
     "task": "scheduling.tasks.extend_slots",
-    "schedule": crontab(hour=SCHEDULING_EXTEND_SLOTS_HOUR, minute=15),
+    "schedule": crontab(minute=5),
 }
 
 # --- Realtime -------------------------------------------------------------------------
@@ -374,6 +377,12 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 # Card payments left unconfirmed past the `card_payment_expiry_minutes` clinic setting are
 # cancelled at Stripe, so they stop holding the appointment's balance.
 CELERY_BEAT_SCHEDULE["billing-expire-card-payments"] = {"task": "billing.expire_card_payments", "schedule": 300.0}
+
+# --- FHIR facade ----------------------------------------------------------------------
+
+# The clinic's identifier system: Patient, Practitioner, Schedule and Appointment
+# identifiers are `{FHIR_IDENTIFIER_SYSTEM}/patient` (and so on) with the record's id.
+FHIR_IDENTIFIER_SYSTEM = env.str("FHIR_IDENTIFIER_SYSTEM", default="https://clinic.example/fhir/id")
 
 # --- Security -------------------------------------------------------------------------
 

@@ -34,6 +34,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Prometheus; off unless METRICS_TOKEN is set (observability.views.metrics_view).
     path("metrics", metrics_view, name="metrics"),
+    # FHIR R4 (contract §13): the same tokens, rules and audit as /api/, in FHIR's shapes.
+    path("fhir/R4/", include("fhir_facade.urls")),
     # The reception screen (contract §9, added): plain HTML, outside the JSON API.
     path("display/", display_page, name="display"),
     # The video join page (contract §14): the link reminders carry.

@@ -85,7 +85,9 @@ def _reason(exc: Exception, code: str) -> str:
     sqlstate = getattr(getattr(exc.__cause__, "__cause__", None), "sqlstate", None) or getattr(
         exc.__cause__, "sqlstate", None
     )
-    return _LOST_RACE_REASONS.get(sqlstate, code)
+    if sqlstate in _LOST_RACE_REASONS:
+        return _LOST_RACE_REASONS[sqlstate]
+    return getattr(exc, "reason", None) or code
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -17,14 +17,18 @@ class DomainError(Exception):
         code: str | None = None,
         fields: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
+        reason: str | None = None,
     ) -> None:
         self.detail = detail or self.default_detail
         if code:
             self.code = code
         self.fields = fields
         # Further keys of the error body that the contract names for this error (for
-        # example `opens_at` beside `video_not_open`).
+        # example `opens_at` beside `video_not_open`, `conflicts` beside a series' 409).
         self.extra = extra or {}
+        # Why, for the metrics and never in the answer: one code may have several causes
+        # (a slot taken, the patient busy elsewhere). None: the code says it all.
+        self.reason = reason
         super().__init__(self.detail)
 
 

@@ -18,6 +18,11 @@ ERROR_SCHEMA = {
             "description": "Only for validation errors: messages per input field.",
             "additionalProperties": {"type": "array", "items": {"type": "string"}},
         },
+        "conflicts": {
+            "type": "array",
+            "items": {"type": "string", "format": "date-time"},
+            "description": "Only for a series that cannot be booked (409): every start that is not free.",
+        },
     },
     "required": ["code", "detail"],
 }

@@ -73,7 +73,7 @@ class ScrapeTimeCollector(Collector):
         for name in probes.names():
             value = probes.read(name)
             if value is not None:
-                yield GaugeMetricFamily(f"clinic_realtime_{name}", _PROBE_HELP.get(name, name), value=value)
+                yield GaugeMetricFamily(f"clinic_{name}", _PROBE_HELP.get(name, name), value=value)
 
     def _queue_lengths(self) -> Iterator[GaugeMetricFamily]:
         if not settings.REDIS_URL:

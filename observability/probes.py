@@ -13,10 +13,11 @@ from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
+# A reading's name is its metric's, less the `clinic_` prefix.
 # The age in seconds of the oldest event stored in the outbox and not yet sent (0: none).
-OUTBOX_LAG = "outbox_lag_seconds"
+OUTBOX_LAG = "realtime_outbox_lag_seconds"
 # How many events are stored and not yet sent.
-OUTBOX_UNSENT = "outbox_unsent"
+OUTBOX_UNSENT = "realtime_outbox_unsent"
 
 _providers: dict[str, Callable[[], float]] = {}
 

@@ -46,6 +46,7 @@ APPOINTMENT = _object(
         "status": {"enum": APPOINTMENT_STATUSES},
         "reason": {"type": "string"},
         "visit_type": {"enum": ["in_person", "video"]},
+        "series": _nullable(ID),
         "queue_number": _nullable({"type": "integer"}),
         "checked_in_at": _nullable(DATETIME),
         "created_at": DATETIME,

@@ -7,7 +7,7 @@ audited on its own (records.access.refuse), so it stays when the request fails.
 
 import logging
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any, NoReturn
 
 from django.conf import settings
@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Patient, User
 from audit.services import audit_record
+from clinic.clock import clinic_timezone
 from core.exceptions import DomainError, Forbidden, NotFound, ValidationFailed
 from records import access, files
 from records.models import MedicalReport, Medication, Prescription
@@ -28,12 +29,14 @@ from scheduling.models import Appointment
 logger = logging.getLogger(__name__)
 
 
-def _retain_until(created: date) -> date:
+def _retain_until(created: datetime) -> date:
+    """RECORDS_RETENTION_YEARS from the clinic's day of writing (not the UTC date)."""
+    day = created.astimezone(clinic_timezone()).date()
     years = settings.RECORDS_RETENTION_YEARS
     try:
-        return created.replace(year=created.year + years)
+        return day.replace(year=day.year + years)
     except ValueError:  # 29 February, in a year that has none
-        return created.replace(year=created.year + years, day=28)
+        return day.replace(year=day.year + years, day=28)
 
 
 def _appointment_for(*, appointment_id: int | None, patient: Patient, doctor_id: int) -> Appointment | None:
@@ -142,7 +145,7 @@ def report_upload(
                 size=inspected.size,
                 sha256=inspected.sha256,
                 created_at=now,
-                retain_until=_retain_until(now.date()),
+                retain_until=_retain_until(now),
             )
             audit_record(
                 actor=actor,
@@ -241,7 +244,7 @@ def _prescription_insert(
         instructions=instructions,
         created_at=now,
         updated_at=now,
-        retain_until=_retain_until(now.date()),
+        retain_until=_retain_until(now),
     )
     _write_lines(prescription=prescription, medications=medications)
     audit_record(

@@ -45,9 +45,20 @@ class AvailabilityRuleAdmin(_DoctorScoped):
 
     add_roles = STAFF_ROLES
     delete_roles = STAFF_ROLES
-    list_display = ["doctor", "day", "start_time", "end_time", "slot_minutes", "valid_from", "valid_until"]
+    list_display = [
+        "doctor", "day", "start_time", "end_time", "slot_minutes", "buffer_minutes", "valid_from", "valid_until"
+    ]  # fmt: skip
     list_filter = [("doctor", DoctorFilter), "weekday"]
-    fields = ["doctor", "weekday", "start_time", "end_time", "slot_minutes", "valid_from", "valid_until"]
+    fields = [
+        "doctor",
+        "weekday",
+        "start_time",
+        "end_time",
+        "slot_minutes",
+        "buffer_minutes",
+        "valid_from",
+        "valid_until",
+    ]
 
     @admin.display(description="Day", ordering="weekday")
     def day(self, rule: AvailabilityRule) -> str:
@@ -67,6 +78,7 @@ class AvailabilityRuleAdmin(_DoctorScoped):
             start_time=data["start_time"],
             end_time=data["end_time"],
             slot_minutes=data["slot_minutes"],
+            buffer_minutes=data["buffer_minutes"],
             valid_from=data.get("valid_from"),
             valid_until=data.get("valid_until"),
         )

@@ -1,6 +1,6 @@
 """Scheduling endpoints (contract §3 and §4). Thin: parse, call a service or selector, serialize."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -22,6 +22,9 @@ from scheduling.serializers import (
     QueueQuery,
     RuleInput,
     RuleSerializer,
+    SeriesCancelOutput,
+    SeriesInput,
+    SeriesOutput,
     StatusInput,
 )
 
@@ -90,16 +93,36 @@ class BookApi(GenericAPIView):
 
     @extend_schema(request=BookInput, responses={201: AppointmentSerializer})
     def post(self, request: Request) -> Response:
-        data = validated(BookInput, request.data)
-        appointment = services.appointment_book(
-            actor=request.user,
-            doctor=selectors.doctor_for_booking(actor=request.user, doctor_id=data["doctor"]),
-            patient=selectors.patient_for_booking(patient_id=data.get("patient")),
-            start=data["start"],
-            reason=data["reason"],
-            visit_type=data["visit_type"],
-        )
+        appointment = services.appointment_book_request(actor=request.user, data=validated(BookInput, request.data))
         return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)
+
+
+class SeriesBookApi(GenericAPIView):
+    permission_classes = [PatientStaffOrAdmin]
+
+    @extend_schema(
+        request=SeriesInput,
+        responses={
+            201: SeriesOutput,
+            409: OpenApiResponse(
+                description="`slot_unavailable`: nothing booked; `conflicts` lists every start taken."
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        booking = services.series_book_request(actor=request.user, data=validated(SeriesInput, request.data))
+        body = {"series": booking.series.pk, "appointments": booking.appointments}
+        return Response(SeriesOutput(body).data, status=status.HTTP_201_CREATED)
+
+
+class SeriesCancelApi(GenericAPIView):
+    permission_classes = [PatientStaffOrAdmin]
+
+    @extend_schema(request=None, responses={200: SeriesCancelOutput})
+    def delete(self, request: Request, series_id: int) -> Response:
+        series = selectors.series_for_change(actor=request.user, series_id=series_id)
+        cancelled = services.series_cancel(actor=request.user, series=series)
+        return Response(SeriesCancelOutput({"cancelled": cancelled}).data)
 
 
 class AppointmentListApi(GenericAPIView):
@@ -121,7 +144,7 @@ class AppointmentListApi(GenericAPIView):
 class AppointmentDetailApi(GenericAPIView):
     @extend_schema(responses=AppointmentSerializer)
     def get(self, request: Request, appointment_id: int) -> Response:
-        appointment = selectors.appointment_get(actor=request.user, appointment_id=appointment_id)
+        appointment = selectors.appointment_read(actor=request.user, appointment_id=appointment_id)
         return Response(AppointmentSerializer(appointment).data)
 
 

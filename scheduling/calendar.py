@@ -22,6 +22,8 @@ class RuleWindow:
     slot_minutes: int
     valid_from: date | None = None
     valid_until: date | None = None
+    # A gap kept free after every slot: slots start every slot_minutes + buffer_minutes.
+    buffer_minutes: int = 0
 
     def applies_on(self, day: date) -> bool:
         if day.weekday() != self.weekday:
@@ -36,6 +38,8 @@ class SlotTime:
     start: datetime
     end: datetime
     rule_id: int | None
+    # The free gap after the slot (its rule's buffer): no other slot starts inside it.
+    buffer: timedelta = timedelta(0)
 
 
 def wall_exists(wall: datetime, tz: ZoneInfo) -> bool:
@@ -49,6 +53,17 @@ def to_instant(wall: datetime, tz: ZoneInfo) -> datetime:
     return wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
+def same_wall_time(start: datetime, tz: ZoneInfo, *, every_days: int, count: int) -> list[datetime]:
+    """`count` instants `every_days` clinic days apart at `start`'s wall-clock time.
+
+    09:00 stays 09:00 across a daylight-saving change (the instants are then 23 or 25
+    hours further apart than usual). A wall time that falls in a spring-forward gap names
+    no real slot; it is returned as `to_instant` gives it, so that no slot matches it.
+    """
+    wall = start.astimezone(tz).replace(tzinfo=None)
+    return [start] + [to_instant(wall + timedelta(days=every_days * n), tz) for n in range(1, count)]
+
+
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """[start, end) of one clinic day as UTC instants (23, 24 or 25 hours long)."""
     start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
@@ -59,30 +74,33 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
 def slot_times(rules: Iterable[RuleWindow], day: date, tz: ZoneInfo) -> list[SlotTime]:
     """The slots the rules yield on `day`, in time order, never overlapping.
 
-    Each slot lasts exactly its rule's `slot_minutes` of real time. A start in a
-    spring-forward gap is skipped; in a fall-back hour only the first occurrence of a
-    wall time is used, so no wall time gives two slots. A slot that would overlap the
-    one before it (possible only across a transition) is skipped, and every slot ends
-    by its rule's end wall time.
+    Each slot lasts exactly its rule's `slot_minutes` of real time, and its rule's
+    `buffer_minutes` after it stay free: slots start every `slot_minutes + buffer_minutes`
+    of wall-clock time. A start in a spring-forward gap is skipped; in a fall-back hour
+    only the first occurrence of a wall time is used, so no wall time gives two slots. A
+    slot that would overlap the one before it or its buffer (possible only across a
+    transition, or where one rule's last buffer runs into the next rule's window) is
+    skipped, and every slot ends by its rule's end wall time.
     """
     candidates: list[SlotTime] = []
     for rule in rules:
         if not rule.applies_on(day):
             continue
-        step = timedelta(minutes=rule.slot_minutes)
+        length = timedelta(minutes=rule.slot_minutes)
+        buffer = timedelta(minutes=rule.buffer_minutes)
         wall = datetime.combine(day, rule.start_time)
         wall_end = datetime.combine(day, rule.end_time)
         limit = _latest_instant(wall_end, tz)
-        while wall + step <= wall_end:
+        while wall + length <= wall_end:
             if wall_exists(wall, tz):
                 start = to_instant(wall, tz)
-                if start + step <= limit:
-                    candidates.append(SlotTime(start=start, end=start + step, rule_id=rule.rule_id))
-            wall += step
+                if start + length <= limit:
+                    candidates.append(SlotTime(start=start, end=start + length, rule_id=rule.rule_id, buffer=buffer))
+            wall += length + buffer
     candidates.sort(key=lambda slot: (slot.start, slot.end))
     accepted: list[SlotTime] = []
     for slot in candidates:
-        if accepted and slot.start < accepted[-1].end:
+        if accepted and slot.start < accepted[-1].end + accepted[-1].buffer:
             continue
         accepted.append(slot)
     return accepted

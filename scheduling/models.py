@@ -22,6 +22,9 @@ class AvailabilityRule(models.Model):
     start_time = models.TimeField()
     end_time = models.TimeField()
     slot_minutes = models.PositiveSmallIntegerField()
+    # A free gap after every slot (contract §12). `db_default`: rows written by code that
+    # predates the field, during a rolling deploy, get 0 too, so existing rules keep their slots.
+    buffer_minutes = models.PositiveSmallIntegerField(default=0, db_default=0)
     valid_from = models.DateField(null=True, blank=True)
     valid_until = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -33,6 +36,9 @@ class AvailabilityRule(models.Model):
             models.CheckConstraint(condition=Q(end_time__gt=models.F("start_time")), name="rule_end_after_start"),
             models.CheckConstraint(
                 condition=Q(slot_minutes__gte=5, slot_minutes__lte=240), name="rule_slot_minutes_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(buffer_minutes__gte=0, buffer_minutes__lte=120), name="rule_buffer_minutes_range"
             ),
         ]
 
@@ -54,7 +60,8 @@ class AvailabilityException(models.Model):
         constraints = [models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="exception_end_after_start")]
 
     def __str__(self) -> str:
-        return f"{self.doctor} off {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}"
+        start, end = timezone.localtime(self.start), timezone.localtime(self.end)
+        return f"{self.doctor} off {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
 
 
 class SlotStatus(models.TextChoices):
@@ -79,7 +86,7 @@ class Slot(models.Model):
         indexes = [models.Index(fields=["doctor", "status", "start"])]
 
     def __str__(self) -> str:
-        return f"{self.doctor} {self.start:%Y-%m-%d %H:%M} ({self.status})"
+        return f"{self.doctor} {timezone.localtime(self.start):%Y-%m-%d %H:%M} ({self.status})"
 
 
 class AppointmentStatus(models.TextChoices):
@@ -100,6 +107,39 @@ class VisitType(models.TextChoices):
 ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS)
 
 
+class SeriesEvery(models.TextChoices):
+    WEEK = "week", "Every week"
+    TWO_WEEKS = "2weeks", "Every 2 weeks"
+    FOUR_WEEKS = "4weeks", "Every 4 weeks"
+
+
+# How many clinic days apart a series' occurrences are (the wall-clock time stays).
+SERIES_EVERY_DAYS = {SeriesEvery.WEEK: 7, SeriesEvery.TWO_WEEKS: 14, SeriesEvery.FOUR_WEEKS: 28}
+
+
+class AppointmentSeries(models.Model):
+    """A recurring booking (contract §12): `count` ordinary appointments, `every` 1, 2 or 4
+    weeks at one clinic wall-clock time, booked all or nothing by `scheduling.services`."""
+
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointment_series")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointment_series")
+    every = models.CharField(max_length=8, choices=SeriesEvery.choices)
+    count = models.PositiveSmallIntegerField()
+    booked_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="appointment_series_booked"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "appointment series"
+        constraints = [models.CheckConstraint(condition=Q(count__gte=2, count__lte=12), name="series_count_range")]
+
+    def __str__(self) -> str:
+        return f"Series {self.pk}: {self.count} x {self.every} with {self.doctor}"
+
+
 class Appointment(models.Model):
     doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
@@ -111,6 +151,9 @@ class Appointment(models.Model):
     # A database default too: rows written in bare SQL (other tools, the benchmark floor) stay valid.
     visit_type = models.CharField(
         max_length=10, choices=VisitType.choices, default=VisitType.IN_PERSON, db_default=VisitType.IN_PERSON
+    )
+    series = models.ForeignKey(
+        AppointmentSeries, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
     )
     queue_number = models.PositiveIntegerField(null=True, blank=True)
     # The clinic-local day the queue number belongs to (set at check-in).
@@ -144,7 +187,8 @@ class Appointment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Appointment {self.pk} {self.doctor} {self.start:%Y-%m-%d %H:%M} ({self.status})"
+        # In the active zone: the clinic's on back-office pages (its admin site), else UTC.
+        return f"Appointment {self.pk} {self.doctor} {timezone.localtime(self.start):%Y-%m-%d %H:%M} ({self.status})"
 
     @property
     def is_active(self) -> bool:

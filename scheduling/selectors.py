@@ -4,8 +4,8 @@ The queue's shape is built in `scheduling.events` (`queue_payload`), so the REST
 returns exactly what the realtime event carries.
 """
 
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -13,11 +13,12 @@ from django.utils import timezone
 
 from accounts.models import Doctor, Patient, User
 from accounts.selectors import doctor_get
+from audit.services import audit_record
 from clinic.clock import clinic_timezone, clinic_today
 from core.exceptions import Forbidden, ValidationFailed
 from core.roles import Role
 from scheduling import calendar, events
-from scheduling.models import Appointment, AvailabilityRule, Slot
+from scheduling.models import Appointment, AppointmentSeries, AvailabilityRule, Slot, SlotStatus
 
 # --- Doctors, as scheduling sees them --------------------------------------------------
 
@@ -59,28 +60,58 @@ def doctors_with_rules() -> list[int]:
 # --- Availability ---------------------------------------------------------------------
 
 
+class SlotRow(NamedTuple):
+    id: int
+    doctor_id: int
+    start: datetime
+    end: datetime
+    available: bool
+
+
+def doctor_slots(*, actor: User, doctor_id: int, window_start: datetime, window_end: datetime) -> list[SlotRow]:
+    """The doctor's slots starting in [window_start, window_end), future ones only, in time
+    order, as the actor may see them: the one read behind REST availability and FHIR Slot."""
+    doctor = doctor_get(actor=actor, doctor_id=doctor_id)
+    rows = (
+        Slot.objects.filter(doctor=doctor, start__gte=max(window_start, timezone.now()), start__lt=window_end)
+        .order_by("start")
+        .values_list("pk", "doctor_id", "start", "end", "status")
+    )
+    return [SlotRow(*row[:4], available=row[4] == SlotStatus.FREE) for row in rows]
+
+
+def slot_get(*, actor: User, slot_id: int) -> SlotRow:
+    """One slot of a doctor the actor may see, else 404; `available` only while free and ahead."""
+    slot = get_object_or_404(Slot.objects.only("doctor_id", "start", "end", "status"), pk=slot_id)
+    doctor_get(actor=actor, doctor_id=slot.doctor_id)
+    available = slot.status == SlotStatus.FREE and slot.start > timezone.now()
+    return SlotRow(slot.pk, slot.doctor_id, slot.start, slot.end, available)
+
+
 def availability(*, actor: User, doctor_id: int, first: date | None = None, last: date | None = None) -> dict[str, Any]:
     """The doctor's slots on clinic days [first, last], future ones only, in time order.
 
     Three queries whatever the number of slots: the time zone (cached), the doctor, the slots.
     """
     tz = clinic_timezone()
-    doctor = doctor_get(actor=actor, doctor_id=doctor_id)
     first = first or clinic_today()
     last = last or first
-    window_start = max(calendar.day_bounds(first, tz)[0], timezone.now())
-    window_end = calendar.day_bounds(last, tz)[1]
-    rows = (
-        Slot.objects.filter(doctor=doctor, start__gte=window_start, start__lt=window_end)
-        .order_by("start")
-        .values_list("start", "end", "status")
+    rows = doctor_slots(
+        actor=actor,
+        doctor_id=doctor_id,
+        window_start=calendar.day_bounds(first, tz)[0],
+        window_end=calendar.day_bounds(last, tz)[1],
     )
     return {
-        "doctor": doctor.pk,
+        "doctor": doctor_id,
         "timezone": str(tz.key),
         "slots": [
-            {"start": start.astimezone(tz).isoformat(), "end": end.astimezone(tz).isoformat(), "available": s == "free"}
-            for start, end, s in rows
+            {
+                "start": row.start.astimezone(tz).isoformat(),
+                "end": row.end.astimezone(tz).isoformat(),
+                "available": row.available,
+            }
+            for row in rows
         ],
     }
 
@@ -126,7 +157,25 @@ def appointment_list(
 
 def appointment_get(*, actor: User, appointment_id: int) -> Appointment:
     """One appointment the actor may see (its patient, its doctor, staff, admin), else 404."""
-    return get_object_or_404(_visible_appointments(actor).select_related("doctor"), pk=appointment_id)
+    return get_object_or_404(
+        _visible_appointments(actor).select_related("doctor__user", "patient__user"), pk=appointment_id
+    )
+
+
+def appointment_read(*, actor: User, appointment_id: int) -> Appointment:
+    """`appointment_get` to show it to the actor: the read is audited, whichever API asks
+    (REST detail, FHIR read), since an appointment says who sees which doctor and why."""
+    appointment = appointment_get(actor=actor, appointment_id=appointment_id)
+    audit_record(actor=actor, action="appointment.read", obj=appointment)
+    return appointment
+
+
+def series_for_change(*, actor: User, series_id: int) -> AppointmentSeries:
+    """A series the actor may cancel: its patient's own, or any for staff and admin; else 404."""
+    series = AppointmentSeries.objects.all()
+    if not actor.is_staff_or_admin:
+        series = series.filter(patient__user=actor)
+    return get_object_or_404(series, pk=series_id)
 
 
 # --- The queue ------------------------------------------------------------------------

@@ -8,7 +8,14 @@ from rest_framework import serializers
 
 from clinic.clock import clinic_timezone
 from core.inputs import BoundedDateField, BoundedDateTimeField
-from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule, VisitType
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    AvailabilityException,
+    AvailabilityRule,
+    SeriesEvery,
+    VisitType,
+)
 
 MAX_AVAILABILITY_DAYS = 31
 
@@ -58,6 +65,7 @@ class AppointmentSerializer(_ClinicModelSerializer):
             "status",
             "reason",
             "visit_type",
+            "series",
             "queue_number",
             "checked_in_at",
             "created_at",
@@ -79,6 +87,7 @@ class RuleSerializer(_ClinicModelSerializer):
             "start_time",
             "end_time",
             "slot_minutes",
+            "buffer_minutes",
             "valid_from",
             "valid_until",
             "created_at",
@@ -149,6 +158,9 @@ class RuleInput(serializers.Serializer):
     start_time = serializers.TimeField(help_text='Clinic wall-clock time, "09:00"')
     end_time = serializers.TimeField(help_text='Clinic wall-clock time, "12:00"')
     slot_minutes = serializers.IntegerField(min_value=5, max_value=240, required=False)
+    buffer_minutes = serializers.IntegerField(
+        min_value=0, max_value=120, default=0, help_text="A free gap after every slot; slots start every slot + buffer"
+    )
     valid_from = BoundedDateField(required=False, allow_null=True)
     valid_until = BoundedDateField(required=False, allow_null=True)
 
@@ -165,6 +177,22 @@ class BookInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     patient = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     visit_type = serializers.ChoiceField(choices=VisitType.choices, default=VisitType.IN_PERSON)
+
+
+class SeriesInput(BookInput):
+    """A booking (every field of BookInput, the same way) repeated `count` times."""
+
+    every = serializers.ChoiceField(choices=SeriesEvery.choices)
+    count = serializers.IntegerField(min_value=2, max_value=12)
+
+
+class SeriesOutput(serializers.Serializer):
+    series = serializers.IntegerField()
+    appointments = AppointmentSerializer(many=True)
+
+
+class SeriesCancelOutput(serializers.Serializer):
+    cancelled = serializers.IntegerField(help_text="How many future booked occurrences were cancelled")
 
 
 class AppointmentUpdateInput(serializers.Serializer):

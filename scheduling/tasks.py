@@ -12,7 +12,11 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="scheduling.tasks.extend_slots")
 def extend_slots() -> int:
-    """Daily (beat): one task per doctor with rules, extending their slots to the horizon."""
+    """Hourly (beat): one task per doctor with rules, extending their slots to the horizon.
+
+    Within an hour of the clinic's midnight, whatever its zone, the new last day of the
+    horizon has its slots.
+    """
     doctor_ids = selectors.doctors_with_rules()
     for doctor_id in doctor_ids:
         extend_doctor_slots.delay(doctor_id)

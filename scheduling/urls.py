@@ -21,6 +21,10 @@ urlpatterns = [
     ),
     path("doctors/<int:doctor_id>/queue/", api.QueueApi.as_view(), name="doctor-queue"),
     path("appointments/book/", api.BookApi.as_view(), name="appointment-book"),
+    path("appointments/series/", api.SeriesBookApi.as_view(), name="appointment-series"),
+    path(
+        "appointments/series/<int:series_id>/cancel/", api.SeriesCancelApi.as_view(), name="appointment-series-cancel"
+    ),
     path("appointments/list/", api.AppointmentListApi.as_view(), name="appointment-list"),
     path("appointments/<int:appointment_id>/", api.AppointmentDetailApi.as_view(), name="appointment-detail"),
     path("appointments/<int:appointment_id>/update/", api.AppointmentUpdateApi.as_view(), name="appointment-update"),

@@ -51,6 +51,7 @@ def test_every_project_app_has_a_layer():
         ("scheduling.services.booking", "notifications.services"),
         ("records.services", "billing.models"),
         ("notifications.services", "reviews.models"),
+        ("scheduling.selectors", "fhir_facade.resources"),
     ],
 )
 def test_an_import_against_the_direction_is_caught(graph, importer, imported):

@@ -97,6 +97,10 @@ ACCESS: dict[str, dict[str, Access]] = {
     },
     "doctor-queue": {"GET": only(DOCTOR, STAFF, ADMIN, note="a doctor: their own queue only")},
     "appointment-book": {"POST": only(PATIENT, STAFF, ADMIN, note="a patient books for themself")},
+    "appointment-series": {"POST": only(PATIENT, STAFF, ADMIN, note="a patient books for themself; all or nothing")},
+    "appointment-series-cancel": {
+        "DELETE": only(PATIENT, STAFF, ADMIN, note="its patient, staff, admin; future booked occurrences")
+    },
     "appointment-list": {"GET": signed_in("the caller's appointments; staff and admin: all")},
     "appointment-detail": {"GET": signed_in("its patient, its doctor, staff, admin; others 404")},
     "appointment-update": {

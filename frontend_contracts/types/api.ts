@@ -9,6 +9,7 @@ export type Appointment = {
   status: unknown;
   reason: string;
   visit_type: unknown;
+  series: number | null;
   queue_number: number | null;
   checked_in_at: string | null;
   created_at: string;
@@ -147,7 +148,11 @@ export type Error = {
   code: string;
   detail: string;
   fields?: Record<string, unknown>;
+  conflicts?: string[];
 };
+
+/** * `week` - Every week * `2weeks` - Every 2 weeks * `4weeks` - Every 4 weeks */
+export type EveryEnum = "week" | "2weeks" | "4weeks";
 
 export type Exception = {
   id: number;
@@ -542,6 +547,7 @@ export type Rule = {
   start_time: string;
   end_time: string;
   slot_minutes: number;
+  buffer_minutes: number;
   valid_from: string | null;
   valid_until: string | null;
   created_at: string;
@@ -552,8 +558,29 @@ export type RuleInputRequest = {
   start_time: string;
   end_time: string;
   slot_minutes?: number;
+  buffer_minutes?: number;
   valid_from?: string | null;
   valid_until?: string | null;
+};
+
+export type SeriesCancelOutput = {
+  cancelled: number;
+};
+
+/** A booking (every field of BookInput, the same way) repeated `count` times. */
+export type SeriesInputRequest = {
+  doctor: number;
+  start: string;
+  reason?: string;
+  patient?: number | null;
+  visit_type?: unknown;
+  every: EveryEnum;
+  count: number;
+};
+
+export type SeriesOutput = {
+  series: number;
+  appointments: Appointment[];
 };
 
 export type Session = {

@@ -115,6 +115,7 @@ export type QueueUpdatedData = {
     status: "booked" | "checked_in" | "in_progress" | "completed" | "no_show" | "cancelled";
     reason: string;
     visit_type: "in_person" | "video";
+    series: number | null;
     queue_number: number | null;
     checked_in_at: string | null;
     created_at: string;
@@ -129,6 +130,7 @@ export type QueueUpdatedData = {
     status: "booked" | "checked_in" | "in_progress" | "completed" | "no_show" | "cancelled";
     reason: string;
     visit_type: "in_person" | "video";
+    series: number | null;
     queue_number: number | null;
     checked_in_at: string | null;
     created_at: string;

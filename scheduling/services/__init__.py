@@ -1,7 +1,9 @@
 """Every write to scheduling, as named services; import them from here.
 
 - `availability`: weekly rules, time off, slot generation (`slots_regenerate`);
-- `booking`: `appointment_book`, `appointment_update` (reason, moves);
+- `booking`: `appointment_book` (and `appointment_book_request`, the one input path of
+  the booking APIs), `appointment_update` (reason, moves);
+- `series`: recurring series, booked all or nothing (`series_book`), `series_cancel`;
 - `lifecycle`: the transition table, `appointment_set_status`, `appointment_cancel`, queue numbers;
 - `races`: the transaction and lock timeout every booking write runs in (a lost race is 409);
 - `errors`: the domain errors.
@@ -17,7 +19,7 @@ from scheduling.services.availability import (
     rule_delete,
     slots_regenerate,
 )
-from scheduling.services.booking import appointment_book, appointment_update
+from scheduling.services.booking import appointment_book, appointment_book_request, appointment_update
 from scheduling.services.errors import (
     AppointmentLimitReached,
     InvalidSlot,
@@ -31,6 +33,7 @@ from scheduling.services.lifecycle import (
     appointment_cancel,
     appointment_set_status,
 )
+from scheduling.services.series import SeriesBooking, series_book, series_book_request, series_cancel
 
 __all__ = [
     "STATUS_SETTERS",
@@ -39,9 +42,11 @@ __all__ = [
     "InvalidSlot",
     "InvalidTransition",
     "NoticeTooShort",
+    "SeriesBooking",
     "SlotChanges",
     "SlotUnavailable",
     "appointment_book",
+    "appointment_book_request",
     "appointment_cancel",
     "appointment_set_status",
     "appointment_update",
@@ -49,5 +54,8 @@ __all__ = [
     "horizon_end",
     "rule_create",
     "rule_delete",
+    "series_book",
+    "series_book_request",
+    "series_cancel",
     "slots_regenerate",
 ]

@@ -35,6 +35,7 @@ def _rule_windows(doctor: Doctor) -> list[calendar.RuleWindow]:
             start_time=rule.start_time,
             end_time=rule.end_time,
             slot_minutes=rule.slot_minutes,
+            buffer_minutes=rule.buffer_minutes,
             valid_from=rule.valid_from,
             valid_until=rule.valid_until,
         )
@@ -216,10 +217,15 @@ def rule_create(
     start_time: time,
     end_time: time,
     slot_minutes: int | None = None,
+    buffer_minutes: int = 0,
     valid_from: date | None = None,
     valid_until: date | None = None,
 ) -> AvailabilityRule:
-    """Add weekly working hours (clinic wall-clock time) and generate their slots."""
+    """Add weekly working hours (clinic wall-clock time) and generate their slots.
+
+    `buffer_minutes` keeps a free gap after every slot, so slots start every
+    `slot_minutes + buffer_minutes`.
+    """
     if slot_minutes is None:
         slot_minutes = clinic_setting("default_slot_minutes")
     errors: dict[str, list[str]] = {}
@@ -253,6 +259,7 @@ def rule_create(
         start_time=start_time,
         end_time=end_time,
         slot_minutes=slot_minutes,
+        buffer_minutes=buffer_minutes,
         valid_from=valid_from,
         valid_until=valid_until,
     )
@@ -266,6 +273,7 @@ def rule_create(
             "start_time": start_time.isoformat(),
             "end_time": end_time.isoformat(),
             "slot_minutes": slot_minutes,
+            "buffer_minutes": buffer_minutes,
         },
     )
     slots_regenerate(doctor=doctor)

@@ -7,6 +7,7 @@ booked and gets 409. Locks are always taken in one order: appointment → doctor
 patient → slots by id.
 """
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -19,8 +20,16 @@ from audit.services import audit_record
 from clinic.registry import clinic_setting
 from core.exceptions import Forbidden, ValidationFailed
 from core.roles import Role
-from scheduling import events
-from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Slot, SlotStatus, VisitType
+from scheduling import events, selectors
+from scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentSeries,
+    AppointmentStatus,
+    Slot,
+    SlotStatus,
+    VisitType,
+)
 from scheduling.services.availability import horizon_end
 from scheduling.services.errors import (
     AppointmentLimitReached,
@@ -44,7 +53,7 @@ def notify_patient(appointment: Appointment, kind: str) -> None:
     transaction.on_commit(announce, robust=True)
 
 
-def _resolve_patient(*, actor: User, patient: Patient | None) -> Patient:
+def resolve_patient(*, actor: User, patient: Patient | None) -> Patient:
     if is_patient(actor):
         own = actor.patient
         if patient is not None and patient.pk != own.pk:
@@ -57,7 +66,7 @@ def _resolve_patient(*, actor: User, patient: Patient | None) -> Patient:
     return patient
 
 
-def _check_slot_window(*, actor: User, start: datetime, overrides: list[str]) -> None:
+def check_slot_window(*, actor: User, start: datetime, overrides: list[str]) -> None:
     """Horizon for everyone; minimum notice for patients (staff and admin may override)."""
     now = timezone.now()
     if start <= now or start >= horizon_end():
@@ -68,9 +77,10 @@ def _check_slot_window(*, actor: User, start: datetime, overrides: list[str]) ->
         overrides.append("min_notice")
 
 
-def _check_open_cap(*, actor: User, patient: Patient, overrides: list[str]) -> None:
+def check_open_cap(*, actor: User, patient: Patient, overrides: list[str], adding: int = 1) -> None:
+    """The open-appointment cap, for `adding` more: binding on patients, overridden by staff."""
     open_count = Appointment.objects.filter(patient=patient, status__in=ACTIVE_STATUSES).count()
-    if open_count >= clinic_setting("max_open_appointments_per_patient"):
+    if open_count + adding > clinic_setting("max_open_appointments_per_patient"):
         if is_patient(actor):
             raise AppointmentLimitReached()
         overrides.append("max_open_appointments")
@@ -81,7 +91,7 @@ def _check_patient_free(*, patient: Patient, start: datetime, end: datetime, exc
     if exclude is not None:
         clash = clash.exclude(pk=exclude)
     if clash.exists():
-        raise SlotUnavailable("The patient already has an appointment at that time.")
+        raise SlotUnavailable("The patient already has an appointment at that time.", reason="patient_busy")
 
 
 def appointment_book(
@@ -100,13 +110,13 @@ def appointment_book(
     notice and the cap (audited). 409 `slot_unavailable` when someone else holds the
     slot or the time, 400 `invalid_slot` when there is no such free future slot.
     """
-    patient = _resolve_patient(actor=actor, patient=patient)
+    patient = resolve_patient(actor=actor, patient=patient)
     if not doctor.is_approved:
         raise InvalidSlot("This doctor is not taking bookings.")
 
     def book() -> Appointment:
         overrides: list[str] = []
-        _check_slot_window(actor=actor, start=start, overrides=overrides)
+        check_slot_window(actor=actor, start=start, overrides=overrides)
         # The patient's row lock serialises one patient's bookings: the cap and the
         # "not twice at once" check below cannot be raced by a second request.
         Patient.objects.select_for_update().filter(pk=patient.pk).first()
@@ -114,38 +124,79 @@ def appointment_book(
         if slot is None or slot.status == SlotStatus.BLOCKED:
             raise InvalidSlot()
         if slot.status != SlotStatus.FREE:
-            raise SlotUnavailable()
-        _check_open_cap(actor=actor, patient=patient, overrides=overrides)
+            raise SlotUnavailable(reason="slot_taken")
+        check_open_cap(actor=actor, patient=patient, overrides=overrides)
         _check_patient_free(patient=patient, start=slot.start, end=slot.end)
-        slot.status = SlotStatus.BOOKED
-        slot.save(update_fields=["status"])
-        now = timezone.now()
-        appointment = Appointment.objects.create(
-            doctor=doctor,
-            patient=patient,
-            slot=slot,
-            start=slot.start,
-            end=slot.end,
-            reason=reason,
-            visit_type=visit_type,
-            booked_by=actor,
-            created_at=now,
-            updated_at=now,
+        return book_slot(
+            actor=actor, patient=patient, slot=slot, reason=reason, visit_type=visit_type, overrides=overrides
         )
-        details: dict[str, Any] = {
-            "doctor": doctor.pk,
-            "patient": patient.pk,
-            "start": slot.start.isoformat(),
-            "visit_type": visit_type,
-        }
-        if overrides:
-            details["overrides"] = overrides
-        audit_record(actor=actor, action="appointment.booked", obj=appointment, details=details)
-        events.slot_booked(slot)
-        notify_patient(appointment, "booked")
-        return appointment
 
     return as_conflict(book)
+
+
+def appointment_book_request(*, actor: User, data: Mapping[str, Any]) -> Appointment:
+    """Book from a validated `BookInput`: the one input path of every booking API.
+
+    REST's /api/appointments/book/ and FHIR's `POST Appointment` both come through here
+    (and series through `booking_arguments`), so a field added to `BookInput` reaches the
+    services the same way from all of them.
+    """
+    return appointment_book(actor=actor, **booking_arguments(actor=actor, data=data))
+
+
+def booking_arguments(*, actor: User, data: Mapping[str, Any]) -> dict[str, Any]:
+    """`BookInput`'s fields as the booking services take them (ids resolved to records)."""
+    return {
+        "doctor": selectors.doctor_for_booking(actor=actor, doctor_id=data["doctor"]),
+        "patient": selectors.patient_for_booking(patient_id=data.get("patient")),
+        "start": data["start"],
+        "reason": data["reason"],
+        "visit_type": data["visit_type"],
+    }
+
+
+def book_slot(
+    *,
+    actor: User,
+    patient: Patient,
+    slot: Slot,
+    reason: str,
+    visit_type: str,
+    overrides: list[str],
+    series: AppointmentSeries | None = None,
+) -> Appointment:
+    """Book a free slot the caller has locked and checked: every booking's last step, so a
+    series' occurrences are ordinary appointments (same audit, event and notification)."""
+    slot.status = SlotStatus.BOOKED
+    slot.save(update_fields=["status"])
+    now = timezone.now()
+    appointment = Appointment.objects.create(
+        doctor_id=slot.doctor_id,
+        patient=patient,
+        slot=slot,
+        start=slot.start,
+        end=slot.end,
+        reason=reason,
+        visit_type=visit_type,
+        series=series,
+        booked_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    details: dict[str, Any] = {
+        "doctor": slot.doctor_id,
+        "patient": patient.pk,
+        "start": slot.start.isoformat(),
+        "visit_type": visit_type,
+    }
+    if series is not None:
+        details["series"] = series.pk
+    if overrides:
+        details["overrides"] = overrides
+    audit_record(actor=actor, action="appointment.booked", obj=appointment, details=details)
+    events.slot_booked(slot)
+    notify_patient(appointment, "booked")
+    return appointment
 
 
 def appointment_update(
@@ -192,7 +243,7 @@ def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
         if is_patient(actor):
             raise NoticeTooShort("It is too late to move this appointment online.")
         overrides.append("reschedule_notice")
-    _check_slot_window(actor=actor, start=start, overrides=overrides)
+    check_slot_window(actor=actor, start=start, overrides=overrides)
     Patient.objects.select_for_update().filter(pk=appointment.patient_id).first()
     target = Slot.objects.filter(doctor_id=appointment.doctor_id, start=start).values_list("pk", flat=True).first()
     if target is None:
@@ -204,7 +255,7 @@ def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
     if new_slot.status == SlotStatus.BLOCKED:
         raise InvalidSlot()
     if new_slot.status != SlotStatus.FREE:
-        raise SlotUnavailable()
+        raise SlotUnavailable(reason="slot_taken")
     _check_patient_free(patient=appointment.patient, start=new_slot.start, end=new_slot.end, exclude=appointment.pk)
     old_slot = slots.get(appointment.slot_id) if appointment.slot_id else None
     old_start = appointment.start

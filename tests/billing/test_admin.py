@@ -8,6 +8,8 @@ import pytest
 from audit.models import AdminActionLog, AuditLog
 from billing import services
 from billing.models import DoctorFee
+from clinic.registry import clear_cache
+from clinic.services import clinic_setting_set
 from tests.backoffice import admin_login, submit
 from tests.factories import appointment_at
 
@@ -37,6 +39,17 @@ def test_reception_finds_payments_and_invoices_read_only(rita, alice, carol):
     assert invoice.number in invoices
     assert browser.get("/admin/billing/invoice/add/").status_code == 403
     assert browser.get("/admin/billing/payment/add/").status_code == 403
+
+
+def test_payments_name_their_appointment_in_the_clinics_time(rita, ada, alice, carol):
+    # 20:00 UTC on 10 June is 10:00 on 11 June in Kiritimati, as reception reads it.
+    clinic_setting_set(actor=ada, key="timezone", value="Pacific/Kiritimati")
+    clear_cache()
+    visit = appointment_at(doctor=carol, patient=alice, start=datetime(2026, 6, 10, 20, tzinfo=UTC), status="completed")
+    services.payment_charge(actor=rita, appointment_id=visit.pk, method="cash", idempotency_key="desk-kiritimati")
+    page = admin_login(rita.email).get("/admin/billing/payment/").content.decode()
+    assert f"Appointment {visit.pk} Dr Carol Chen 2026-06-11 10:00 (completed)" in page
+    assert "2026-06-10 20:00" not in page
 
 
 def test_reception_sets_a_doctors_fee_through_the_service(rita, carol):

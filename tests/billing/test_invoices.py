@@ -84,6 +84,17 @@ class TestGenerate:
         )
         assert invoice.number == f"INV-{year}-000001"
 
+    @pytest.mark.parametrize(("zone", "day"), [("UTC", "2026-06-10"), ("Pacific/Kiritimati", "2026-06-11")])
+    def test_the_item_names_the_clinics_day(self, client_for, ada, rita, alice, carol, zone, day, time_machine):
+        # 20:00 UTC on 10 June is 10:00 on 11 June in Kiritimati: the patient came on the 11th.
+        time_machine.move_to(datetime(2026, 6, 12, 12, tzinfo=UTC))
+        clinic_setting_set(actor=ada, key="timezone", value=zone)
+        clear_cache()
+        start = datetime(2026, 6, 10, 20, tzinfo=UTC)
+        visit = appointment_at(doctor=carol, patient=alice, start=start, status="completed")
+        item = generate(client_for(rita), visit.pk).json()["items"][0]
+        assert item["description"] == f"Consultation with Dr Carol Chen on {day}"
+
     def test_paid_in_advance_is_paid_at_once(self, client_for, rita, visit):
         client_for(rita).post(
             "/api/payments/charge/",

@@ -16,3 +16,10 @@ def value(scraped: dict[tuple[str, frozenset], float], name: str, **labels: str)
     """The sum of the samples of `name` whose labels include `labels` (0 when none)."""
     wanted = set(labels.items())
     return sum(v for (sample, items), v in scraped.items() if sample == name and wanted <= items)
+
+
+def moved(
+    before: dict[tuple[str, frozenset], float], after: dict[tuple[str, frozenset], float], name: str, **labels: str
+) -> float:
+    """How much `name` (with `labels`) grew between two scrapes."""
+    return value(after, name, **labels) - value(before, name, **labels)

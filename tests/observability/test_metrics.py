@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.observability.scrape import value
+from tests.observability.scrape import moved, value
 from tests.scheduling.conftest import free_slots, give_hours
 
 pytestmark = pytest.mark.django_db
@@ -61,13 +61,42 @@ def test_a_taken_slot_is_counted_as_a_409_with_its_reason(client_for, alice, bob
     before = scrape()
     assert _book(client_for(bob), carol, carol_slot).status_code == 409
     after = scrape()
-    labels = {"route": BOOK_ROUTE, "status": "409", "code": "slot_unavailable", "reason": "slot_unavailable"}
+    labels = {"route": BOOK_ROUTE, "status": "409", "code": "slot_unavailable", "reason": "slot_taken"}
     assert value(after, "clinic_api_errors_total", **labels) - value(before, "clinic_api_errors_total", **labels) == 1
     requests = {"method": "POST", "route": BOOK_ROUTE, "status": "409"}
     assert (
         value(after, "clinic_http_requests_total", **requests) - value(before, "clinic_http_requests_total", **requests)
         == 1
     )
+
+
+def test_a_patient_busy_elsewhere_is_a_409_of_its_own_reason(client_for, alice, carol, dave, ada, scrape):
+    give_hours(carol, ada)
+    give_hours(dave, ada)
+    slot = free_slots(carol)[0]
+    assert _book(client_for(alice), carol, slot).status_code == 201
+    same_time = next(s for s in free_slots(dave) if s.start == slot.start)
+    before = scrape()
+    assert _book(client_for(alice), dave, same_time).status_code == 409
+    labels = {"status": "409", "code": "slot_unavailable", "reason": "patient_busy"}
+    assert moved(before, scrape(), "clinic_api_errors_total", **labels) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_race_is_counted_by_its_database_cause(client_for, alice, carol, ada, scrape, settings):
+    """The slot's row is held by another transaction past the lock timeout: 409, reason lock_timeout."""
+    import psycopg
+    from django.db import connection
+
+    settings.SCHEDULING_LOCK_TIMEOUT_MS = 200
+    give_hours(carol, ada)
+    slot = free_slots(carol)[0]
+    before = scrape()
+    with psycopg.connect(**connection.get_connection_params()) as other, other.transaction():
+        other.execute("SELECT 1 FROM scheduling_slot WHERE id = %s FOR UPDATE", [slot.pk])
+        assert _book(client_for(alice), carol, slot).status_code == 409
+    labels = {"route": BOOK_ROUTE, "status": "409", "code": "slot_unavailable", "reason": "lock_timeout"}
+    assert moved(before, scrape(), "clinic_api_errors_total", **labels) == 1
 
 
 def test_routes_are_patterns_not_paths(client_for, alice, scrape):

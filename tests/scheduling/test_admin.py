@@ -69,13 +69,15 @@ def test_reception_adds_and_removes_working_hours_through_the_services(clinic, r
             "start_time": "09:00",
             "end_time": "11:00",
             "slot_minutes": "30",
+            "buffer_minutes": "10",
             "valid_from": "",
             "valid_until": "",
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     rule = AvailabilityRule.objects.get(doctor=carol.doctor)
-    assert Slot.objects.filter(rule=rule, status=SlotStatus.FREE).count() >= 4  # slots were generated
+    assert rule.buffer_minutes == 10
+    assert Slot.objects.filter(rule=rule, status=SlotStatus.FREE).count() >= 3  # slots were generated
     assert AuditLog.objects.filter(action="availability_rule.created", actor=rita).exists()
     assert AdminActionLog.objects.filter(action="availabilityrule.added", admin=rita).exists()
 

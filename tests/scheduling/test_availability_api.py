@@ -342,3 +342,16 @@ def test_the_beat_schedule_names_a_real_task(settings):
     app.loader.import_default_modules()
     entry = settings.CELERY_BEAT_SCHEDULE["scheduling-extend-slots"]
     assert entry["task"] in app.tasks
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/London", "Asia/Kolkata", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_the_beat_extends_slots_within_an_hour_of_the_clinics_midnight(settings, time_machine, zone):
+    # The horizon's new last day opens at the clinic's midnight: its slots must not wait
+    # for a fixed UTC hour (for Kiritimati, 02:15 UTC came 16 hours after it).
+    from config.celery import app
+
+    schedule = settings.CELERY_BEAT_SCHEDULE["scheduling-extend-slots"]["schedule"]
+    midnight = datetime(2026, 6, 11, tzinfo=ZoneInfo(zone))
+    time_machine.move_to(midnight, tick=False)
+    next_run = schedule.remaining_estimate(midnight.astimezone(app.timezone))
+    assert next_run <= timedelta(hours=1)

@@ -32,11 +32,12 @@ def test_patient_books_a_free_slot(client_for, alice, carol_hours, slot_of):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert set(body) == {
-        "id", "doctor", "patient", "start", "end", "status", "reason", "visit_type",
+        "id", "doctor", "patient", "start", "end", "status", "reason", "visit_type", "series",
         "queue_number", "checked_in_at", "created_at", "updated_at",
     }  # fmt: skip
     assert body["doctor"] == carol_hours.doctor.id and body["patient"] == alice.patient.id
     assert body["status"] == "booked" and body["reason"] == "Cough" and body["queue_number"] is None
+    assert body["series"] is None
     # The clinic's offset, whatever the zone: +00:00 in UTC, +14:00 in Kiritimati.
     assert body["start"] == clinic_iso(slot.start)
     slot.refresh_from_db()
