@@ -402,7 +402,7 @@ export type PatchedUserUpdateInputRequest = {
 export type PatientProfile = {
   id: number;
   date_of_birth: string | null;
-  gender: unknown;
+  gender: GenderEnum | BlankEnum;
   address: string;
   emergency_contact_name: string;
   emergency_contact_phone: string;
