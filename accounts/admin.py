@@ -18,19 +18,16 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 
 from accounts import services
+from accounts.authentication import request_user
 from accounts.models import Doctor, Patient, User
-from audit.backoffice import AuditedModelAdmin
-from core.roles import STAFF_ROLES, Role
+from audit.backoffice import AuditedModelAdmin, has_role
+from core.roles import ADMIN_ROLES, STAFF_ROLES, Role
 
 # Roles staff may give to an account they create; admins may give any role.
 STAFF_CREATABLE_ROLES = (Role.PATIENT,)
 
 # Roles (core.roles) replace Django's groups and per-model permissions.
 admin.site.unregister(Group)
-
-
-def _is_admin(request: HttpRequest) -> bool:
-    return getattr(request.user, "role", None) == Role.ADMIN
 
 
 class UserAddForm(forms.ModelForm):
@@ -49,7 +46,7 @@ class UserAddForm(forms.ModelForm):
         return self.cleaned_data["email"].strip().lower()
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         first, second = cleaned.get("password1"), cleaned.get("password2")
         if first and second and first != second:
             self.add_error("password2", "The two passwords differ.")
@@ -84,8 +81,10 @@ class UserAdmin(AuditedModelAdmin):
         if obj is None:
             kwargs["form"] = UserAddForm
         form = super().get_form(request, obj, change=change, **kwargs)
-        if "role" in form.base_fields and not _is_admin(request):
-            form.base_fields["role"].choices = [(r.value, r.label) for r in STAFF_CREATABLE_ROLES]
+        if "role" in form.base_fields and not has_role(request, ADMIN_ROLES):
+            role_field = form.base_fields["role"]
+            assert isinstance(role_field, forms.ChoiceField)  # the model field's choices make it one
+            role_field.choices = [(r.value, r.label) for r in STAFF_CREATABLE_ROLES]
         return form
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
@@ -93,24 +92,26 @@ class UserAdmin(AuditedModelAdmin):
             return []
         # Email is the sign-in name; is_active changes only by deactivation (an action).
         readonly = ["email", "is_active", "date_joined", "last_login"]
-        if not _is_admin(request):
+        if not has_role(request, ADMIN_ROLES):
             readonly.append("role")
         return readonly
 
-    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
         if not super().has_change_permission(request, obj):
             return False
         # Reception edits patients and doctors, never another back-office account.
-        return obj is None or _is_admin(request) or obj.role in (Role.PATIENT, Role.DOCTOR)
+        if obj is None or has_role(request, ADMIN_ROLES):
+            return True
+        return isinstance(obj, User) and obj.role in (Role.PATIENT, Role.DOCTOR)
 
     def has_deactivate_permission(self, request: HttpRequest) -> bool:
-        return _is_admin(request)
+        return has_role(request, ADMIN_ROLES)
 
     def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:
         data = form.cleaned_data
         if not change:
             created = services.user_create(
-                actor=request.user,
+                actor=request_user(request),
                 email=data["email"],
                 password=data["password1"],
                 first_name=data["first_name"],
@@ -124,9 +125,9 @@ class UserAdmin(AuditedModelAdmin):
             return
         editable = {f: data[f] for f in services.USER_FIELDS if f in form.changed_data}
         if editable:
-            services.user_update(actor=request.user, user=obj, data=editable)
-        if "role" in form.changed_data and _is_admin(request):
-            services.user_role_change(actor=request.user, user=obj, role=data["role"])
+            services.user_update(actor=request_user(request), user=obj, data=editable)
+        if "role" in form.changed_data and has_role(request, ADMIN_ROLES):
+            services.user_role_change(actor=request_user(request), user=obj, role=data["role"])
 
     @admin.action(description="Deactivate and anonymise the selected accounts", permissions=["deactivate"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
@@ -135,7 +136,7 @@ class UserAdmin(AuditedModelAdmin):
             if user.pk == request.user.pk:
                 messages.warning(request, "You cannot deactivate your own account.")
                 continue
-            services.user_deactivate(actor=request.user, user=user)
+            services.user_deactivate(actor=request_user(request), user=user)
             count += 1
         messages.success(request, f"{count} account(s) deactivated and anonymised.")
 
@@ -148,17 +149,17 @@ class _ProfileAdmin(AuditedModelAdmin):
     search_fields = ["user__email", "user__first_name", "user__last_name", "user__phone"]
 
     @admin.display(description="Name", ordering="user__last_name")
-    def name(self, obj: models.Model) -> str:
+    def name(self, obj: Patient | Doctor) -> str:
         return obj.user.full_name or obj.user.email
 
     @admin.display(description="Email", ordering="user__email")
-    def email(self, obj: models.Model) -> str:
+    def email(self, obj: Patient | Doctor) -> str:
         return obj.user.email
 
     def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
         data = {f: form.cleaned_data[f] for f in self.profile_fields if f in form.changed_data}
         if data:
-            services.user_update(actor=request.user, user=obj.user, data=data)
+            services.user_update(actor=request_user(request), user=obj.user, data=data)
 
 
 @admin.register(Patient)
@@ -174,9 +175,9 @@ class PatientAdmin(_ProfileAdmin):
 class DoctorFilter(admin.RelatedFieldListFilter):
     """Filter a list by doctor, naming each doctor without one query per doctor."""
 
-    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[int, str]]:
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         doctors = Doctor.objects.select_related("user").order_by("user__last_name", "id")
-        return [(doctor.pk, str(doctor)) for doctor in doctors]
+        return [(str(doctor.pk), str(doctor)) for doctor in doctors]
 
 
 class ApprovalFilter(admin.SimpleListFilter):
@@ -206,10 +207,10 @@ class DoctorAdmin(_ProfileAdmin):
     actions = ["approve"]
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
-        return _is_admin(request)
+        return has_role(request, ADMIN_ROLES)
 
     @admin.action(description="Approve the selected doctors (listed and bookable)", permissions=["approve"])
     def approve(self, request: HttpRequest, queryset: QuerySet[Doctor]) -> None:
         for doctor in queryset:
-            services.doctor_approve(actor=request.user, doctor=doctor)
+            services.doctor_approve(actor=request_user(request), doctor=doctor)
         messages.success(request, f"{len(queryset)} doctor(s) approved.")

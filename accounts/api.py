@@ -2,12 +2,15 @@
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors, services
+from accounts.authentication import request_user
+from accounts.models import AuthToken
 from accounts.serializers import (
     DoctorListFilter,
     DoctorRegisterInput,
@@ -90,7 +93,10 @@ class LoginApi(GenericAPIView):
 class LogoutApi(GenericAPIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
-        services.token_revoke(token=request.auth)
+        token = request.auth
+        if not isinstance(token, AuthToken):
+            raise NotAuthenticated()
+        services.token_revoke(token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -104,7 +110,7 @@ class UserUpdateApi(GenericAPIView):
     @extend_schema(request=UserUpdateInput, responses=UserSerializer)
     def put(self, request: Request) -> Response:
         data = validated(UserUpdateInput, request.data, partial=True)
-        user = services.user_update(actor=request.user, user=request.user, data=data)
+        user = services.user_update(actor=request_user(request), user=request_user(request), data=data)
         return Response(UserSerializer(user).data)
 
     @extend_schema(request=UserUpdateInput, responses=UserSerializer)
@@ -119,7 +125,7 @@ class UserDeleteApi(GenericAPIView):
     def delete(self, request: Request) -> Response:
         data = validated(UserDeleteInput, request.data)
         user = selectors.user_get_for_admin(user_id=data["user_id"])
-        services.user_deactivate(actor=request.user, user=user)
+        services.user_deactivate(actor=request_user(request), user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -128,7 +134,7 @@ class UserCreateApi(GenericAPIView):
 
     @extend_schema(request=UserCreateInput, responses={201: UserSerializer})
     def post(self, request: Request) -> Response:
-        user = services.user_create(actor=request.user, **validated(UserCreateInput, request.data))
+        user = services.user_create(actor=request_user(request), **validated(UserCreateInput, request.data))
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -138,7 +144,7 @@ class DoctorListApi(GenericAPIView):
     @extend_schema(parameters=[DoctorListFilter], responses=DoctorSerializer(many=True))
     def get(self, request: Request) -> Response:
         filters = validated(DoctorListFilter, request.query_params)
-        doctors = selectors.doctor_list(actor=request.user, **filters)
+        doctors = selectors.doctor_list(actor=request_user(request), **filters)
         page = self.paginate_queryset(doctors)
         return self.get_paginated_response(DoctorSerializer(page, many=True).data)
 
@@ -146,7 +152,7 @@ class DoctorListApi(GenericAPIView):
 class DoctorDetailApi(GenericAPIView):
     @extend_schema(responses=DoctorSerializer)
     def get(self, request: Request, doctor_id: int) -> Response:
-        return Response(DoctorSerializer(selectors.doctor_get(actor=request.user, doctor_id=doctor_id)).data)
+        return Response(DoctorSerializer(selectors.doctor_get(actor=request_user(request), doctor_id=doctor_id)).data)
 
 
 class DoctorApproveApi(GenericAPIView):
@@ -154,5 +160,5 @@ class DoctorApproveApi(GenericAPIView):
 
     @extend_schema(request=None, responses=DoctorSerializer)
     def put(self, request: Request, doctor_id: int) -> Response:
-        services.doctor_approve(actor=request.user, doctor=selectors.doctor_get_for_admin(doctor_id=doctor_id))
+        services.doctor_approve(actor=request_user(request), doctor=selectors.doctor_get_for_admin(doctor_id=doctor_id))
         return Response(DoctorSerializer(selectors.doctor_get_for_admin(doctor_id=doctor_id)).data)

@@ -6,12 +6,14 @@ rest of the API never cares which identity provider a user came through.
 
 from typing import Any
 
+from django.http import HttpRequest
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from accounts.models import AuthToken, User, hash_token
+from accounts.models import AuthToken, User
+from core.tokens import hash_token
 from observability import context as log_context
 
 
@@ -26,6 +28,14 @@ def user_for_token(raw: str) -> tuple[User, AuthToken] | None:
     if token is None:
         return None
     return token.user, token
+
+
+def request_user(request: Request | HttpRequest) -> User:
+    """The signed-in user of a request its view's permissions already admitted (else 401)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise exceptions.NotAuthenticated()
+    return user
 
 
 class BearerTokenAuthentication(BaseAuthentication):

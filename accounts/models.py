@@ -3,17 +3,19 @@
 Only `accounts.services` writes these models.
 """
 
-import hashlib
-import secrets
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from core.roles import Role
+from audit.services import audit_record
+from core.exceptions import ValidationFailed
+from core.roles import STAFF_ROLES, Role
+from core.tokens import ExpiringToken
 
 
 class Gender(models.TextChoices):
@@ -23,34 +25,106 @@ class Gender(models.TextChoices):
     UNDISCLOSED = "undisclosed", "Prefer not to say"
 
 
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def staff_flags(role: str) -> dict[str, bool]:
+    """Admission to the back office follows the role: staff and admin."""
+    return {"is_staff": role in STAFF_ROLES, "is_superuser": role == Role.ADMIN}
+
+
 class UserManager(BaseUserManager["User"]):
-    """Used by `createsuperuser`; the application creates users through services."""
+    """How a user row comes to be. The application calls these through accounts.services
+    (which add the sign-up's audit entry); `createsuperuser` calls `create_superuser`."""
 
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":
-        return self._create(email, password, role=extra.pop("role", Role.PATIENT), **extra)
+        return self._for_command(email, password, role=extra.pop("role", Role.PATIENT), **extra)
 
     def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":
-        return self._create(email, password, role=Role.ADMIN, **extra)
+        return self._for_command(email, password, role=Role.ADMIN, **extra)
 
-    def _create(self, email: str, password: str | None, *, role: str, **extra: Any) -> "User":
-        from accounts.services import user_create
-        from core.exceptions import ValidationFailed
-
+    def _for_command(self, email: str, password: str | None, *, role: str, **extra: Any) -> "User":
         try:
-            return user_create(
-                actor=None,
-                email=email,
-                password=password,
-                first_name=extra.get("first_name", ""),
-                last_name=extra.get("last_name", ""),
-                role=role,
-            )
+            with transaction.atomic():
+                return self.create_with_profile(
+                    actor=None,
+                    email=email,
+                    password=password,
+                    first_name=extra.get("first_name", ""),
+                    last_name=extra.get("last_name", ""),
+                    role=role,
+                )
         except ValidationFailed as exc:
             # createsuperuser turns Django's ValidationError into a clean CommandError.
             messages = [f"{field}: {m}" for field, ms in (exc.fields or {}).items() for m in ms]
             raise DjangoValidationError(messages or [exc.detail]) from exc
+
+    def create_account(
+        self,
+        *,
+        email: str,
+        password: str | None,
+        first_name: str,
+        last_name: str,
+        role: str,
+        phone: str = "",
+        firebase_uid: str | None = None,
+    ) -> "User":
+        """The user row alone: email normalised, password validated and hashed, flags from the role."""
+        user = self.model(
+            email=normalise_email(email),
+            first_name=first_name,
+            last_name=last_name,
+            role=role,
+            phone=phone,
+            firebase_uid=firebase_uid,
+            **staff_flags(role),
+        )
+        if password:
+            try:
+                validate_password(password, user)
+            except DjangoValidationError as exc:
+                raise ValidationFailed(fields={"password": list(exc.messages)}) from exc
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        try:
+            # A savepoint, so that a lost race on the unique email (or Firebase uid) leaves
+            # the caller's transaction usable.
+            with transaction.atomic():
+                user.save()
+        except IntegrityError as exc:
+            raise ValidationFailed(fields={"email": ["An account with this email already exists."]}) from exc
+        return user
+
+    def create_with_profile(
+        self,
+        *,
+        actor: "User | None",
+        email: str,
+        password: str | None,
+        first_name: str = "",
+        last_name: str = "",
+        role: str,
+        phone: str = "",
+    ) -> "User":
+        """An account made by an admin (or `createsuperuser`, actor None), audited.
+
+        Patients and doctors get their profile too; a doctor made by an admin still needs
+        the profile details, so it starts unapproved with an empty specialization.
+        """
+        user = self.create_account(
+            email=email, password=password, first_name=first_name, last_name=last_name, role=role, phone=phone
+        )
+        if role == Role.PATIENT:
+            Patient.objects.create(user=user)
+        elif role == Role.DOCTOR:
+            Doctor.objects.create(user=user, specialization="")
+        audit_record(actor=actor, action="user.created", obj=user, details={"role": role})
+        return user
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -66,11 +140,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     anonymised_at = models.DateTimeField(null=True, blank=True)
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         ordering = ["id"]
@@ -88,7 +162,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def is_staff_or_admin(self) -> bool:
-        return self.role in (Role.STAFF, Role.ADMIN)
+        return self.role in STAFF_ROLES
 
 
 class Patient(models.Model):
@@ -115,38 +189,14 @@ class Doctor(models.Model):
         return f"Dr {self.user.full_name or self.user.email}"
 
 
-def hash_token(raw: str) -> str:
-    """Tokens are stored as SHA-256 digests: a leaked table grants no sessions."""
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-class AuthTokenQuerySet(models.QuerySet["AuthToken"]):
-    def live(self) -> "AuthTokenQuerySet":
-        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
-
-
-class AuthToken(models.Model):
-    """A bearer token. The raw value is shown once, at issue; only its hash is kept."""
+class AuthToken(ExpiringToken):
+    """An API bearer token (`core.tokens`: stored hashed, shown once)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_tokens")
-    key_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
     provider = models.CharField(max_length=16, default="local")
-
-    objects = AuthTokenQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["user", "revoked_at"])]
 
     def __str__(self) -> str:
         return f"token {self.pk} of {self.user_id} ({self.provider})"
-
-    @staticmethod
-    def generate_raw() -> str:
-        return secrets.token_urlsafe(32)
-
-    @property
-    def is_live(self) -> bool:
-        return self.revoked_at is None and self.expires_at > timezone.now()

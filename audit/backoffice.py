@@ -11,7 +11,7 @@ only say which roles may do what and which service performs each write.
 import functools
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from django.contrib import admin, messages
@@ -29,7 +29,7 @@ def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def has_role(request: HttpRequest, roles: Iterable[str]) -> bool:
+def has_role(request: HttpRequest, roles: Collection[str]) -> bool:
     user = request.user
     return bool(user.is_active and user.is_authenticated and getattr(user, "role", None) in roles)
 
@@ -92,9 +92,10 @@ class AuditedModelAdmin(admin.ModelAdmin):
         self.record(request, "changed", obj, details={"changes": message})
         return entry
 
-    def log_deletions(self, request: HttpRequest, queryset: Iterable[models.Model]) -> Any:
+    def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
+        # A queryset from the bulk path, a one-object list from the delete page.
         objects = list(queryset)
-        entries = super().log_deletions(request, objects)
+        entries = super().log_deletions(request, queryset)
         for obj in objects:
             self.record(request, "deleted", obj)
         return entries
@@ -112,11 +113,12 @@ class AuditedModelAdmin(admin.ModelAdmin):
             refuse(request, exc)
             return HttpResponseRedirect(request.get_full_path())
 
-    def get_actions(self, request: HttpRequest) -> dict[str, tuple[Callable, str, str]]:
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         """Every action runs in one transaction and is logged once per selected object."""
         return {
-            name: (self._audited_action(func, name), name, description)
-            for name, (func, _, description) in super().get_actions(request).items()
+            name: (self._audited_action(action[0], name), name, action[2])
+            for name, action in super().get_actions(request).items()
+            if action is not None
         }
 
     def _audited_action(self, func: Callable, name: str) -> Callable:
@@ -142,7 +144,7 @@ class ReadOnlyAdmin(AuditedModelAdmin):
 
     view_roles = ADMIN_ROLES
 
-    def get_actions(self, request: HttpRequest) -> dict[str, tuple[Callable, str, str]]:
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         return {}
 
 

@@ -42,6 +42,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from websockets.exceptions import ConnectionClosed  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
+from websockets.typing import Origin  # noqa: E402
 
 from accounts import services as accounts  # noqa: E402
 from accounts.models import Role, User  # noqa: E402
@@ -159,12 +160,17 @@ class Load:
                 self._count(client.get(f"/api/doctors/{doctor}/availability/?date={day}", headers=auth).status_code)
                 time.sleep(rng.uniform(0.05, 0.3))
 
+    def wave(self, count: int, hold: float, delay: float) -> None:
+        """After `delay` seconds, `count` subscribers for `hold` seconds (one thread per wave)."""
+        time.sleep(delay)
+        self.sockets(count, hold)
+
     def sockets(self, count: int, hold: float) -> None:
         """`count` subscribers that stay `hold` seconds, reading events, then leave."""
         opened = []
         for index in range(count):
             try:
-                ws = connect(f"ws://{self.proxy}/ws/", origin=f"http://{self.proxy}", open_timeout=10)
+                ws = connect(f"ws://{self.proxy}/ws/", origin=Origin(f"http://{self.proxy}"), open_timeout=10)
                 ws.send(json.dumps({"action": "auth", "token": self.tokens[index % len(self.tokens)]}))
                 ws.recv(timeout=10)
                 for doctor in self.doctor_ids[: 1 + index % len(self.doctor_ids)]:
@@ -261,8 +267,7 @@ def main() -> None:
         threads = [threading.Thread(target=load.bookings, args=(seed,)) for seed in range(4)]
         waves = [(10, args.seconds * 0.8), (30, args.seconds * 0.4), (20, args.seconds * 0.25)]
         for index, (count, hold) in enumerate(waves):
-            threads.append(threading.Thread(target=lambda c=count, h=hold, d=index: (time.sleep(d * args.seconds / 6),
-                                                                                  load.sockets(c, h))))  # fmt: skip
+            threads.append(threading.Thread(target=load.wave, args=(count, hold, index * args.seconds / 6)))
         for thread in threads:
             thread.start()
         time.sleep(args.seconds / 2)

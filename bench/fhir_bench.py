@@ -71,7 +71,9 @@ def main() -> None:
         last = first + timedelta(days=30)
         rest = _timed(
             args.requests,
-            lambda: client.get("/api/doctors/1/availability/", params={"from": first, "to": last}),
+            lambda: client.get(
+                "/api/doctors/1/availability/", params={"from": first.isoformat(), "to": last.isoformat()}
+            ),
         )
         fhir = _timed(
             args.requests,
@@ -79,7 +81,9 @@ def main() -> None:
                 "/fhir/R4/Slot", params=[("schedule", "Schedule/1"), ("start", f"ge{first}"), ("start", f"lt{last}")]
             ),
         )
-        size = client.get("/api/doctors/1/availability/", params={"from": first, "to": last}).json()["slots"]
+        size = client.get(
+            "/api/doctors/1/availability/", params={"from": first.isoformat(), "to": last.isoformat()}
+        ).json()["slots"]
         print(f"(a) {len(size)} slots per response")
         print(_line("(a) REST availability, 31 days", rest))
         print(_line("(a) FHIR Slot search, 31 days ", fhir))

@@ -14,6 +14,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -58,6 +59,14 @@ def timed(action: Callable[[], object], repeat: int) -> list[float]:
     return times
 
 
+def _inspect(data: bytes, content_type: str) -> object:
+    return inspect_upload(SimpleUploadedFile("f", data, content_type=content_type), limit=LIMIT)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
@@ -71,13 +80,8 @@ def main() -> None:
     }
     print(f"{'file':<24} {'size':>10} {'inspect median ms':>18} {'max ms':>8} {'sha256 ms':>10}")
     for name, (data, content_type) in samples.items():
-        inspect = timed(
-            lambda data=data, content_type=content_type: inspect_upload(
-                SimpleUploadedFile("f", data, content_type=content_type), limit=LIMIT
-            ),
-            args.repeat,
-        )
-        digest = timed(lambda data=data: hashlib.sha256(data).hexdigest(), args.repeat)
+        inspect = timed(partial(_inspect, data, content_type), args.repeat)
+        digest = timed(partial(_digest, data), args.repeat)
         print(
             f"{name:<24} {len(data):>10} {statistics.median(inspect):>18.1f} {max(inspect):>8.1f}"
             f" {statistics.median(digest):>10.1f}"

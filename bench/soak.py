@@ -28,9 +28,11 @@ from collections import Counter
 from datetime import time as wall
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -154,7 +156,7 @@ def main() -> None:
         with lock:
             counts[key] += n
 
-    def request(client: httpx.Client, method: str, url: str, **kwargs: object) -> httpx.Response | None:
+    def request(client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response | None:
         try:
             response = client.request(method, url, timeout=30, **kwargs)
         except httpx.HTTPError:
@@ -203,7 +205,7 @@ def main() -> None:
         while not stop.is_set():
             host = random.choice(hosts)
             try:
-                with connect(f"ws://{host}/ws/", origin=f"http://{host}", open_timeout=10) as ws:
+                with connect(f"ws://{host}/ws/", origin=Origin(f"http://{host}"), open_timeout=10) as ws:
                     ws.send(json.dumps({"action": "auth", "token": token}))
                     json.loads(ws.recv(timeout=10))
                     ws.send(json.dumps({"action": "subscribe", "topic": topic, "last_event_id": baseline}))
@@ -223,7 +225,7 @@ def main() -> None:
         while not drained.is_set():
             host = hosts[1]
             try:
-                with connect(f"ws://{host}/ws/", origin=f"http://{host}", open_timeout=10) as ws:
+                with connect(f"ws://{host}/ws/", origin=Origin(f"http://{host}"), open_timeout=10) as ws:
                     ws.send(json.dumps({"action": "auth", "token": token}))
                     json.loads(ws.recv(timeout=10))
                     ws.send(json.dumps({"action": "subscribe", "topic": topic, "last_event_id": last}))

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -46,11 +47,12 @@ def _raise_fd_limit() -> None:
 
 async def _subscriber(url: str, origin: str, token: str, topic: str, got: dict) -> None:
     import websockets
+    from websockets.typing import Origin
 
     for _attempt in range(5):
         try:
             async with websockets.connect(
-                url, origin=origin, max_queue=None, open_timeout=60, ping_interval=None
+                url, origin=Origin(origin), max_queue=None, open_timeout=60, ping_interval=None
             ) as ws:
                 await ws.send(json.dumps({"action": "auth", "token": token}))
                 await ws.recv()
@@ -77,7 +79,7 @@ async def _subscriber(url: str, origin: str, token: str, topic: str, got: dict) 
 
 async def _client(args: argparse.Namespace) -> None:
     got: dict = {"subscribed": 0, "last": {}, "count": {}, "errors": [], "duplicates": 0}
-    tasks = []
+    tasks: list[asyncio.Task[Any]] = []
     deadline = time.time() + 300
     for start in range(0, args.n, 50):
         end = min(start + 50, args.n)
@@ -186,6 +188,7 @@ def _run(layer: str, server_kind: str, n: int, events: int, burst: int, token: s
     )  # fmt: skip
     try:
         rss_before = _rss_kib(server.pid)
+        assert client.stdout is not None and client.stdin is not None
         ready = client.stdout.readline().split()
         assert ready and ready[0] == "READY", ready
         subscribed = int(ready[1])

@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.forms import ModelForm
 from django.http import HttpRequest
 
+from accounts.authentication import request_user
 from audit.backoffice import AuditedModelAdmin, ReadOnlyInline
 from billing import services
 from billing.models import DoctorFee, Invoice, InvoiceItem, Payment, Refund
@@ -20,8 +21,7 @@ from core.roles import STAFF_ROLES
 
 class RefundInline(ReadOnlyInline):
     model = Refund
-    fields = ["created_at", "amount", "status", "reason", "created_by", "settled_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "amount", "status", "reason", "created_by", "settled_at")
 
 
 @admin.register(Payment)
@@ -38,8 +38,7 @@ class PaymentAdmin(AuditedModelAdmin):
 
 class InvoiceItemInline(ReadOnlyInline):
     model = InvoiceItem
-    fields = ["position", "description", "quantity", "unit_price", "total"]
-    readonly_fields = fields
+    fields = readonly_fields = ("position", "description", "quantity", "unit_price", "total")
 
 
 @admin.register(Invoice)
@@ -71,7 +70,7 @@ class DoctorFeeAdmin(AuditedModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: DoctorFee, form: ModelForm, change: bool) -> None:
         fee = services.doctor_fee_set(
-            actor=request.user,
+            actor=request_user(request),
             doctor=obj.doctor,
             consultation_fee=form.cleaned_data["consultation_fee"],
             currency=form.cleaned_data["currency"],

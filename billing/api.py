@@ -2,6 +2,7 @@
 
 import json
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import stripe
@@ -16,6 +17,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import request_user
 from accounts.selectors import doctor_get_for_admin
 from billing import selectors, services
 from billing.pdf import invoice_pdf
@@ -32,17 +34,9 @@ from billing.serializers import (
 )
 from core.exceptions import ValidationFailed
 from core.inputs import validated
-from core.permissions import HasRole, IsStaffOrAdmin
+from core.permissions import IsDoctorStaffOrAdmin, IsPatientStaffOrAdmin, IsStaffOrAdmin
 
 logger = logging.getLogger(__name__)
-
-
-class IsPatientStaffOrAdmin(HasRole):
-    roles = frozenset({"patient", "staff", "admin"})
-
-
-class IsDoctorStaffOrAdmin(HasRole):
-    roles = frozenset({"doctor", "staff", "admin"})
 
 
 class PaymentChargeApi(GenericAPIView):
@@ -60,7 +54,7 @@ class PaymentChargeApi(GenericAPIView):
     def post(self, request: Request) -> Response:
         data = validated(ChargeInput, request.data)
         outcome = services.payment_charge(
-            actor=request.user,
+            actor=request_user(request),
             appointment_id=data["appointment"],
             method=data["method"],
             amount=data.get("amount"),
@@ -76,7 +70,7 @@ class PaymentHistoryApi(GenericAPIView):
 
     @extend_schema(responses=PaymentSerializer(many=True))
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.payment_list(actor=request.user))
+        page = self.paginate_queryset(selectors.payment_list(actor=request_user(request)))
         return self.get_paginated_response(PaymentSerializer(page, many=True).data)
 
 
@@ -85,7 +79,9 @@ class PaymentDetailApi(GenericAPIView):
 
     @extend_schema(responses=PaymentSerializer)
     def get(self, request: Request, payment_id: int) -> Response:
-        return Response(PaymentSerializer(selectors.payment_get(actor=request.user, payment_id=payment_id)).data)
+        return Response(
+            PaymentSerializer(selectors.payment_get(actor=request_user(request), payment_id=payment_id)).data
+        )
 
 
 class PaymentRefundApi(GenericAPIView):
@@ -105,7 +101,7 @@ class PaymentRefundApi(GenericAPIView):
     def post(self, request: Request, payment_id: int) -> Response:
         data = validated(RefundInput, request.data)
         refund = services.payment_refund(
-            actor=request.user, payment_id=payment_id, amount=data.get("amount"), reason=data["reason"]
+            actor=request_user(request), payment_id=payment_id, amount=data.get("amount"), reason=data["reason"]
         )
         return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
 
@@ -124,7 +120,7 @@ class PaymentCancelApi(GenericAPIView):
     )
     def post(self, request: Request, payment_id: int) -> Response:
         """Cancel a card payment the payer never confirmed, so the desk can take cash or insurance."""
-        payment = services.payment_cancel(actor=request.user, payment_id=payment_id)
+        payment = services.payment_cancel(actor=request_user(request), payment_id=payment_id)
         return Response(PaymentSerializer(payment).data)
 
 
@@ -141,7 +137,7 @@ class InvoiceGenerateApi(GenericAPIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(InvoiceGenerateInput, request.data)
-        invoice, created = services.invoice_generate(actor=request.user, appointment_id=data["appointment"])
+        invoice, created = services.invoice_generate(actor=request_user(request), appointment_id=data["appointment"])
         return Response(
             InvoiceSerializer(invoice).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -162,7 +158,7 @@ class PDFRenderer(BaseRenderer):
 class StrictFormatNegotiation(DefaultContentNegotiation):
     """An unknown `?format=` is 406 not_acceptable, not DRF's bare 404."""
 
-    def filter_renderers(self, renderers: list, format: str) -> list:
+    def filter_renderers(self, renderers: Iterable[BaseRenderer], format: str) -> list[BaseRenderer]:
         chosen = [renderer for renderer in renderers if renderer.format == format]
         if not chosen:
             raise exceptions.NotAcceptable(f"Unknown format {format!r}: use json or pdf.")
@@ -184,7 +180,7 @@ class InvoiceDetailApi(GenericAPIView):
         },
     )
     def get(self, request: Request, invoice_id: int) -> Response:
-        invoice = selectors.invoice_get(actor=request.user, invoice_id=invoice_id)
+        invoice = selectors.invoice_get(actor=request_user(request), invoice_id=invoice_id)
         if request.accepted_renderer.format == "pdf":
             return Response(
                 invoice_pdf(invoice),
@@ -207,7 +203,7 @@ class DoctorFeeApi(GenericAPIView):
     def put(self, request: Request, doctor_id: int) -> Response:
         data = validated(DoctorFeeInput, request.data)
         doctor = doctor_get_for_admin(doctor_id=doctor_id)
-        fee = services.doctor_fee_set(actor=request.user, doctor=doctor, **data)
+        fee = services.doctor_fee_set(actor=request_user(request), doctor=doctor, **data)
         return Response(DoctorFeeSerializer(fee).data)
 
 

@@ -108,10 +108,9 @@ class StripeGateway:
     settles_at_once = False
 
     def __init__(self, *, api_key: str, api_base: str = "") -> None:
-        base_addresses = {"api": api_base} if api_base else {}
         self.client = stripe.StripeClient(
             api_key,
-            base_addresses=base_addresses,
+            base_addresses={"api": api_base} if api_base else {},
             http_client=stripe.new_default_http_client(timeout=20),
             # Safe to retry: every request carries an idempotency key.
             max_network_retries=2,

@@ -7,6 +7,7 @@ numbers, and amounts that are never negative.
 """
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -15,12 +16,13 @@ from django.utils import timezone
 
 from accounts.models import Doctor, Patient
 from billing.money import CURRENCIES
+from core.webhooks import WebhookReceipt
 from scheduling.models import Appointment
 
 CURRENCY_CHOICES = [(code, code) for code in CURRENCIES]
 
 
-def _money(**kwargs: object) -> models.DecimalField:
+def _money(**kwargs: Any) -> models.DecimalField:
     return models.DecimalField(max_digits=12, decimal_places=2, **kwargs)
 
 
@@ -193,12 +195,11 @@ class InvoiceItem(models.Model):
         return f"{self.description} x{self.quantity}"
 
 
-class StripeEvent(models.Model):
+class StripeEvent(WebhookReceipt):
     """A Stripe webhook event already handled: Stripe delivers at least once."""
 
     event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=64)
-    received_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"

@@ -14,6 +14,7 @@ from clinic.registry import clinic_setting
 from core.exceptions import Conflict
 from core.roles import Role
 from scheduling.models import Appointment
+from scheduling.selectors import appointments_visible_to
 
 
 @dataclass(frozen=True)
@@ -97,24 +98,13 @@ def appointment_amount_held(*, appointment: Appointment) -> Decimal:
 # --- Scoped access ----------------------------------------------------------------------
 
 
-def _appointments_of(actor: User) -> QuerySet[Appointment]:
-    appointments = Appointment.objects.select_related("doctor__user", "patient__user")
-    if actor.is_staff_or_admin:
-        return appointments
-    if actor.role == Role.PATIENT:
-        return appointments.filter(patient__user=actor)
-    if actor.role == Role.DOCTOR:
-        return appointments.filter(doctor__user=actor)
-    return appointments.none()
-
-
 def appointment_get_for_billing(*, actor: User, appointment_id: int, lock: bool = False) -> Appointment:
     """An appointment the actor may pay or invoice (their own; staff and admin: any), else 404.
 
     With `lock`, the row is locked for the rest of the transaction: every write about an
     appointment's money (a charge, an invoice) takes this lock first, so they run one at a time.
     """
-    appointments = _appointments_of(actor)
+    appointments = appointments_visible_to(actor).select_related("doctor__user", "patient__user")
     if lock:
         appointments = appointments.select_for_update(of=("self",))
     return get_object_or_404(appointments, pk=appointment_id)

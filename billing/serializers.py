@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import Any
 
 from rest_framework import serializers
 
@@ -72,7 +73,7 @@ class DoctorFeeSerializer(serializers.ModelSerializer):
 
 # --- Input ------------------------------------------------------------------------------
 
-_AMOUNT = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0.01"), "required": False}
+_AMOUNT: dict[str, Any] = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0.01"), "required": False}
 
 
 class ChargeInput(serializers.Serializer):

@@ -6,7 +6,6 @@ sign-in is accounts' (`accounts.admin_site.ClinicAdminSite`: throttled and audit
 """
 
 import functools
-from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -26,7 +25,7 @@ class BackOfficeSite(ClinicAdminSite):
         # Bulk deletion bypasses the services; where deleting is allowed it is one object at a time.
         self.disable_action("delete_selected")
 
-    def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False) -> Callable[..., HttpResponse]:
+    def admin_view(self, view: Any, cacheable: bool = False) -> Any:
         guarded = super().admin_view(view, cacheable)
 
         @functools.wraps(guarded)

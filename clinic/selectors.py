@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clinic import registry
+from core.roles import ADMIN_ROLES
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ def _view(spec: registry.SettingSpec, value: Any) -> SettingView:
 
 
 def _is_admin(actor: Any) -> bool:
-    return bool(actor and actor.is_authenticated and getattr(actor, "role", None) == "admin")
+    return bool(actor and actor.is_authenticated and getattr(actor, "role", None) in ADMIN_ROLES)
 
 
 def clinic_setting_list(*, actor: Any) -> list[SettingView]:

@@ -6,11 +6,14 @@ in-process tasks. Production secrets have no default and fail fast.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+
+from config.storage import records_storage_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -128,7 +131,7 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+CHANNEL_LAYERS: dict[str, dict[str, Any]] = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
@@ -161,6 +164,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # API tokens: how long one lives, in seconds (default 12 h).
 TOKEN_TTL = timedelta(seconds=env.int("TOKEN_TTL", default=12 * 3600))
+# Dead (expired or revoked) tokens are kept this long before they are purged, so a recent
+# sign-out can still be investigated; they stop working at once either way.
+TOKEN_RETENTION_DAYS = env.int("TOKEN_RETENTION_DAYS", default=7)
 CELERY_BEAT_SCHEDULE["accounts-purge-dead-tokens"] = {
     "task": "accounts.tasks.purge_dead_tokens",
     "schedule": crontab(hour=3, minute=30),
@@ -188,7 +194,7 @@ THROTTLE_RATES = {
     "send": env.str("THROTTLE_SEND_RATE", default="30/hour"),
 }
 
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
@@ -205,7 +211,10 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:
-    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [
+        *REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"],
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ]
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Clinic API",
@@ -291,30 +300,14 @@ AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
 RECORDS_MAX_UPLOAD_BYTES = env.int("RECORDS_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 RECORDS_DOWNLOAD_URL_TTL = env.int("RECORDS_DOWNLOAD_URL_TTL", default=300)
 RECORDS_RETENTION_YEARS = env.int("RECORDS_RETENTION_YEARS", default=10)
-
-
-def records_storage_config(*, bucket: str, region: str | None, endpoint_url: str | None, ttl: int) -> dict:
-    """The records storage: private, server-side encrypted, write-once S3 objects, read
-    through s3v4 presigned URLs that live `ttl` seconds; local files without a bucket."""
-    if not bucket:
-        return {"BACKEND": "records.storage.RecordsFileStorage", "OPTIONS": {"location": VAR_DIR / "media" / "records"}}
-    return {
-        "BACKEND": "records.storage.RecordsS3Storage",
-        "OPTIONS": {
-            "bucket_name": bucket,
-            "region_name": region,
-            "endpoint_url": endpoint_url,
-            "signature_version": "s3v4",
-            "default_acl": "private",
-            "object_parameters": {"ServerSideEncryption": "AES256"},
-            "file_overwrite": False,
-            "querystring_auth": True,
-            "querystring_expire": ttl,
-        },
-    }
+CELERY_BEAT_SCHEDULE["records-purge-expired"] = {
+    "task": "records.tasks.purge_expired_records",
+    "schedule": crontab(hour=4, minute=0),
+}
 
 
 RECORDS_STORAGE = records_storage_config(
+    local_root=VAR_DIR / "media" / "records",
     bucket=AWS_STORAGE_BUCKET_NAME,
     region=AWS_S3_REGION_NAME,
     endpoint_url=AWS_S3_ENDPOINT_URL,
@@ -439,7 +432,7 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured("LOG_FORMAT is plain or json.")
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"context": {"()": "observability.logs.ContextFilter"}},

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from core.errors import api_not_found
@@ -8,7 +8,7 @@ from observability.views import LiveView, ReadyView, metrics_view
 from scheduling.display import display_page
 from video.views import video_page
 
-api_patterns = [
+api_patterns: list[URLPattern | URLResolver] = [
     path("health/", HealthView.as_view(), name="health"),
     # With or without the trailing slash: probes are configured by hand, often without one.
     re_path(r"^health/live/?$", LiveView.as_view(), name="health-live"),

@@ -85,7 +85,7 @@ def _reason(exc: Exception, code: str) -> str:
     sqlstate = getattr(getattr(exc.__cause__, "__cause__", None), "sqlstate", None) or getattr(
         exc.__cause__, "sqlstate", None
     )
-    if sqlstate in _LOST_RACE_REASONS:
+    if sqlstate is not None and sqlstate in _LOST_RACE_REASONS:
         return _LOST_RACE_REASONS[sqlstate]
     return getattr(exc, "reason", None) or code
 
@@ -128,10 +128,12 @@ def _error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
         if code is None:
             code = exc.default_code if isinstance(exc.default_code, str) else "error"
         headers: dict[str, str] = {}
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None) is not None:
-            headers["Retry-After"] = str(max(1, int(exc.wait)))
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            headers["WWW-Authenticate"] = auth_header
+        wait = getattr(exc, "wait", None)
+        if wait is not None:
+            headers["Retry-After"] = str(max(1, int(wait)))
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return Response(error_body(code, str(detail)), status=exc.status_code, headers=headers)
 

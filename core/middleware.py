@@ -36,7 +36,7 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         nonce = secrets.token_urlsafe(16)
-        request.csp_nonce = nonce
+        request.csp_nonce = nonce  # type: ignore[attr-defined]  # read by templates
         response = self.get_response(request)
         if "Content-Security-Policy" not in response:
             is_html = response.get("Content-Type", "").startswith("text/html")

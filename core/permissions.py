@@ -1,4 +1,4 @@
-"""Role checks for DRF views. Object-level "is it yours" lives in the selectors (404)."""
+"""Role checks for DRF views, all of them here. Object-level "is it yours" lives in the selectors (404)."""
 
 from django.conf import settings
 from rest_framework.permissions import BasePermission
@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from core.exceptions import Forbidden
+from core.roles import ADMIN_ROLES, STAFF_ROLES, Role
 
 
 class HasRole(BasePermission):
@@ -15,23 +16,35 @@ class HasRole(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and user.role in self.roles)
+        return bool(user and user.is_authenticated and getattr(user, "role", None) in self.roles)
 
 
 class IsAdmin(HasRole):
-    roles = frozenset({"admin"})
+    roles = ADMIN_ROLES
 
 
 class IsStaffOrAdmin(HasRole):
-    roles = frozenset({"staff", "admin"})
+    roles = STAFF_ROLES
 
 
 class IsDoctor(HasRole):
-    roles = frozenset({"doctor"})
+    roles = frozenset({Role.DOCTOR})
 
 
 class IsPatient(HasRole):
-    roles = frozenset({"patient"})
+    roles = frozenset({Role.PATIENT})
+
+
+class IsPatientOrDoctor(HasRole):
+    roles = frozenset({Role.PATIENT, Role.DOCTOR})
+
+
+class IsPatientStaffOrAdmin(HasRole):
+    roles = STAFF_ROLES | {Role.PATIENT}
+
+
+class IsDoctorStaffOrAdmin(HasRole):
+    roles = STAFF_ROLES | {Role.DOCTOR}
 
 
 class LocalSignInEnabled(BasePermission):

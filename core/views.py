@@ -1,3 +1,5 @@
+from typing import Any
+
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import serializers
@@ -43,7 +45,7 @@ class DocsView(SpectacularSwaggerSplitView):
     own (`?script`), so the page runs under a CSP without inline scripts. OPTIONS answers
     JSON like every other endpoint (the HTML renderer has no template for it: a 500)."""
 
-    def options(self, request: Request, *args: object, **kwargs: object) -> Response:
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
         response = super().options(request, *args, **kwargs)
         request.accepted_renderer = JSONRenderer()
         request.accepted_media_type = JSONRenderer.media_type

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import request_user
 from accounts.selectors import doctor_get
 from core.exceptions import ValidationFailed
 from core.inputs import validated
@@ -62,7 +63,7 @@ class MetadataApi(FhirView):
 class PractitionerReadApi(FhirView):
     def get(self, request: Request, doctor_id: int) -> Response:
         self.read_params(request)
-        return Response(resources.practitioner(doctor_get(actor=request.user, doctor_id=doctor_id)))
+        return Response(resources.practitioner(doctor_get(actor=request_user(request), doctor_id=doctor_id)))
 
 
 def _schedule(doctor: Any) -> Any:
@@ -72,7 +73,7 @@ def _schedule(doctor: Any) -> Any:
 class ScheduleReadApi(FhirView):
     def get(self, request: Request, doctor_id: int) -> Response:
         self.read_params(request)
-        return Response(_schedule(doctor_get(actor=request.user, doctor_id=doctor_id)))
+        return Response(_schedule(doctor_get(actor=request_user(request), doctor_id=doctor_id)))
 
 
 class ScheduleSearchApi(FhirView):
@@ -80,14 +81,14 @@ class ScheduleSearchApi(FhirView):
         values = search.check_known(request.query_params, search.SEARCH_PARAMS["Schedule"])
         actor = search.first(values, "actor")
         doctor_id = None if actor is None else search.reference_id("actor", actor, "Practitioner")
-        doctors = fhir_selectors.schedules(actor=request.user, doctor_id=doctor_id)
+        doctors = fhir_selectors.schedules(actor=request_user(request), doctor_id=doctor_id)
         return _paged(self, request, values, doctors, _schedule)
 
 
 class SlotReadApi(FhirView):
     def get(self, request: Request, slot_id: int) -> Response:
         self.read_params(request)
-        row = selectors.slot_get(actor=request.user, slot_id=slot_id)
+        row = selectors.slot_get(actor=request_user(request), slot_id=slot_id)
         return Response(resources.slot(row))
 
 
@@ -103,7 +104,9 @@ class SlotSearchApi(FhirView):
             raise ValidationFailed(fields={"start": [f"At most {MAX_SLOT_WINDOW_DAYS} days at once."]})
         wanted = search.first(values, "status")
         statuses = search.tokens("status", wanted, ("free", "busy")) if wanted else {"free", "busy"}
-        rows = selectors.doctor_slots(actor=request.user, doctor_id=doctor_id, window_start=lower, window_end=upper)
+        rows = selectors.doctor_slots(
+            actor=request_user(request), doctor_id=doctor_id, window_start=lower, window_end=upper
+        )
         slots = [resources.slot(row) for row in rows if ("free" if row.available else "busy") in statuses]
         bundle = resources.searchset(
             request_url=request.build_absolute_uri(),
@@ -119,7 +122,7 @@ class SlotSearchApi(FhirView):
 class AppointmentReadApi(FhirView):
     def get(self, request: Request, appointment_id: int) -> Response:
         self.read_params(request)
-        appointment = selectors.appointment_read(actor=request.user, appointment_id=appointment_id)
+        appointment = selectors.appointment_read(actor=request_user(request), appointment_id=appointment_id)
         return Response(resources.appointment(appointment))
 
 
@@ -129,7 +132,7 @@ class AppointmentSearchCreateApi(FhirView):
         patient, practitioner, wanted = (search.first(values, name) for name in ("patient", "practitioner", "status"))
         starts_from, starts_before = search.date_window("date", values.get("date", []))
         found = fhir_selectors.appointments(
-            actor=request.user,
+            actor=request_user(request),
             patient_id=None if patient is None else search.reference_id("patient", patient, "Patient"),
             doctor_id=None
             if practitioner is None
@@ -142,7 +145,7 @@ class AppointmentSearchCreateApi(FhirView):
 
     def post(self, request: Request) -> Response:
         """Create = book: the very same input path and service as /api/appointments/book/."""
-        appointment = services.appointment_book_request(actor=request.user, data=_booking_input(request))
+        appointment = services.appointment_book_request(actor=request_user(request), data=_booking_input(request))
         return Response(
             resources.appointment(appointment),
             status=status.HTTP_201_CREATED,
@@ -153,7 +156,9 @@ class AppointmentSearchCreateApi(FhirView):
 class PatientReadApi(FhirView):
     def get(self, request: Request, patient_id: int) -> Response:
         self.read_params(request)
-        return Response(resources.patient(fhir_selectors.patient_read(actor=request.user, patient_id=patient_id)))
+        return Response(
+            resources.patient(fhir_selectors.patient_read(actor=request_user(request), patient_id=patient_id))
+        )
 
 
 def _paged(view: FhirView, request: Request, values: dict[str, list[str]], found: QuerySet, build: Any) -> Response:
@@ -199,7 +204,9 @@ def _booking_input(request: Request) -> dict[str, Any]:
     slot_ref = [ref.reference for ref in wanted.slot or []]
     if len(slot_ref) != 1 or not (slot_ref[0] or "").startswith("Slot/"):
         raise ValidationFailed(fields={"Appointment.slot": ["Give exactly one reference Slot/{id}."]})
-    slot = selectors.slot_get(actor=request.user, slot_id=search.reference_id("Appointment.slot", slot_ref[0], "Slot"))
+    slot = selectors.slot_get(
+        actor=request_user(request), slot_id=search.reference_id("Appointment.slot", slot_ref[0], "Slot")
+    )
     actors = [p.actor.reference for p in wanted.participant if p.actor is not None and p.actor.reference]
     patients = [ref for ref in actors if ref.startswith("Patient/")]
     if len(patients) != 1:

@@ -5,6 +5,7 @@ goes out is exactly what the model validated.
 """
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from fhir.resources.R4B.fhirresourcemodel import FHIRResourceModel
@@ -20,7 +21,9 @@ class FhirJSONRenderer(renderers.BaseRenderer):
     format = "json"
     charset = "utf-8"
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None) -> bytes:
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Mapping[str, Any] | None = None
+    ) -> bytes:
         if data is None:
             return b""
         if isinstance(data, FHIRResourceModel):

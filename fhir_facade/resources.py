@@ -40,7 +40,7 @@ CLINIC_CODE_SYSTEM = "error-code"
 
 # The clinic's lifecycle in FHIR's Appointment.status codes. FHIR has no "in progress":
 # once the visit has begun the appointment is `fulfilled` (the encounter takes over).
-APPOINTMENT_STATUS = {
+APPOINTMENT_STATUS: dict[str, str] = {
     AppointmentStatus.BOOKED: "booked",
     AppointmentStatus.CHECKED_IN: "arrived",
     AppointmentStatus.IN_PROGRESS: "fulfilled",
@@ -49,7 +49,12 @@ APPOINTMENT_STATUS = {
     AppointmentStatus.CANCELLED: "cancelled",
 }
 # FHIR's AdministrativeGender; "prefer not to say" is `unknown`.
-_GENDER = {Gender.FEMALE: "female", Gender.MALE: "male", Gender.OTHER: "other", Gender.UNDISCLOSED: "unknown"}
+_GENDER: dict[str, str] = {
+    Gender.FEMALE: "female",
+    Gender.MALE: "male",
+    Gender.OTHER: "other",
+    Gender.UNDISCLOSED: "unknown",
+}
 
 
 def identifier_system() -> str:

@@ -2,6 +2,7 @@
 preferences, messages and webhooks). Thin: parse, call a service or selector, serialize."""
 
 import json
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -13,9 +14,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import request_user
 from core.exceptions import DomainError, Forbidden, ValidationFailed
 from core.inputs import validated
-from core.permissions import HasRole, IsAdmin
+from core.permissions import IsAdmin, IsPatientOrDoctor
 from core.throttling import ScopedRateThrottle
 from notifications import selectors, services, webhooks
 from notifications.serializers import (
@@ -47,10 +49,6 @@ class SenderThrottle(ScopedRateThrottle):
         return f"user:{request.user.pk}"
 
 
-class IsPatientOrDoctor(HasRole):
-    roles = frozenset({"patient", "doctor"})
-
-
 class NotificationSendApi(GenericAPIView):
     permission_classes = [IsAdmin]
     throttle_classes = [RecipientSendThrottle]
@@ -58,43 +56,45 @@ class NotificationSendApi(GenericAPIView):
     @extend_schema(request=NotificationSendInput, responses={202: NotificationSerializer})
     def post(self, request: Request) -> Response:
         data = validated(NotificationSendInput, request.data)
-        notification = services.notification_send(actor=request.user, **data)
+        notification = services.notification_send(actor=request_user(request), **data)
         return Response(NotificationSerializer(notification).data, status=status.HTTP_202_ACCEPTED)
 
 
 class NotificationListApi(GenericAPIView):
     @extend_schema(responses=NotificationSerializer(many=True))
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.notification_list(actor=request.user))
+        page = self.paginate_queryset(selectors.notification_list(actor=request_user(request)))
         return self.get_paginated_response(NotificationSerializer(page, many=True).data)
 
 
 class NotificationDetailApi(GenericAPIView):
     @extend_schema(responses=NotificationSerializer)
     def get(self, request: Request, notification_id: int) -> Response:
-        notification = selectors.notification_get(actor=request.user, notification_id=notification_id)
+        notification = selectors.notification_get(actor=request_user(request), notification_id=notification_id)
         return Response(NotificationSerializer(notification).data)
 
 
 class NotificationReadApi(GenericAPIView):
     @extend_schema(request=None, responses=NotificationSerializer)
     def put(self, request: Request, notification_id: int) -> Response:
-        notification = selectors.notification_get(actor=request.user, notification_id=notification_id)
-        notification = services.notification_mark_read(actor=request.user, notification=notification)
+        notification = selectors.notification_get(actor=request_user(request), notification_id=notification_id)
+        notification = services.notification_mark_read(actor=request_user(request), notification=notification)
         return Response(NotificationSerializer(notification).data)
 
 
 class NotificationPreferenceApi(GenericAPIView):
     @extend_schema(responses=NotificationPreferenceSerializer)
     def get(self, request: Request) -> Response:
-        return Response(NotificationPreferenceSerializer(selectors.preference_get(user=request.user)).data)
+        return Response(NotificationPreferenceSerializer(selectors.preference_get(user=request_user(request))).data)
 
     @extend_schema(request=NotificationPreferenceSerializer, responses=NotificationPreferenceSerializer)
     def put(self, request: Request) -> Response:
         changes = validated(NotificationPreferenceSerializer, request.data, partial=True)
         if not changes:
             raise ValidationFailed(fields={"non_field_errors": ["Give at least one of sms, email, in_app."]})
-        preference = services.preference_update(actor=request.user, user=request.user, changes=changes)
+        preference = services.preference_update(
+            actor=request_user(request), user=request_user(request), changes=changes
+        )
         return Response(NotificationPreferenceSerializer(preference).data)
 
 
@@ -105,8 +105,8 @@ class MessageSendApi(GenericAPIView):
     @extend_schema(request=MessageSendInput, responses={201: MessageSerializer})
     def post(self, request: Request) -> Response:
         data = validated(MessageSendInput, request.data)
-        recipient = selectors.message_counterpart_get(actor=request.user, user_id=data["recipient"])
-        message = services.message_send(sender=request.user, recipient=recipient, body=data["body"])
+        recipient = selectors.message_counterpart_get(actor=request_user(request), user_id=data["recipient"])
+        message = services.message_send(sender=request_user(request), recipient=recipient, body=data["body"])
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
@@ -114,15 +114,17 @@ class MessageListApi(GenericAPIView):
     @extend_schema(parameters=[MessageListFilter], responses=MessageSerializer(many=True))
     def get(self, request: Request) -> Response:
         filters = validated(MessageListFilter, request.query_params)
-        page = self.paginate_queryset(selectors.message_list(actor=request.user, **filters))
+        page = self.paginate_queryset(selectors.message_list(actor=request_user(request), **filters))
         return self.get_paginated_response(MessageSerializer(page, many=True).data)
 
 
 class MessageReadApi(GenericAPIView):
     @extend_schema(request=None, responses=MessageSerializer)
     def put(self, request: Request, message_id: int) -> Response:
-        message = selectors.message_get_for_recipient(actor=request.user, message_id=message_id)
-        return Response(MessageSerializer(services.message_mark_read(actor=request.user, message=message)).data)
+        message = selectors.message_get_for_recipient(actor=request_user(request), message_id=message_id)
+        return Response(
+            MessageSerializer(services.message_mark_read(actor=request_user(request), message=message)).data
+        )
 
 
 class PayloadTooLarge(DomainError):
@@ -149,6 +151,8 @@ class TwilioStatusWebhookApi(GenericAPIView):
     )
     def post(self, request: Request) -> Response:
         form = request.data
+        if not isinstance(form, Mapping):
+            raise ValidationFailed(fields={"MessageSid": ["MessageSid and MessageStatus are required."]})
         url = settings.TWILIO_STATUS_CALLBACK_URL or request.build_absolute_uri()
         signature = request.headers.get(webhooks.TWILIO_SIGNATURE_HEADER, "")
         if not webhooks.twilio_signature_valid(url=url, params=form, signature=signature):

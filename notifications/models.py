@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.webhooks import WebhookReceipt
+
 
 class Channel(models.TextChoices):
     SMS = "sms", "SMS"
@@ -118,12 +120,11 @@ class Message(models.Model):
         return f"Message {self.pk} from {self.sender_id} to {self.recipient_id}"
 
 
-class WebhookEvent(models.Model):
-    """A provider event already processed: a replayed or repeated delivery is ignored."""
+class WebhookEvent(WebhookReceipt):
+    """A Twilio or SendGrid event already processed: a replayed or repeated delivery is ignored."""
 
     provider = models.CharField(max_length=16)
     event_id = models.CharField(max_length=128)
-    received_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_event_once")]

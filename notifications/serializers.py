@@ -1,5 +1,3 @@
-from typing import Any
-
 from rest_framework import serializers
 
 from accounts.models import User
@@ -37,11 +35,6 @@ class NotificationSerializer(serializers.ModelSerializer):
         return notification.status
 
 
-def notification_data(notification: Notification) -> dict[str, Any]:
-    """The Notification as the `notification.created` event carries it."""
-    return dict(NotificationSerializer(notification).data)
-
-
 class NotificationSendInput(serializers.Serializer):
     user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
     channel = serializers.ChoiceField(choices=Channel.choices)
@@ -60,11 +53,6 @@ class MessageSerializer(serializers.ModelSerializer):
         model = Message
         fields = ["id", "sender", "recipient", "body", "created_at", "read_at"]
         read_only_fields = fields
-
-
-def message_data(message: Message) -> dict[str, Any]:
-    """The Message as the `message.created` event carries it."""
-    return dict(MessageSerializer(message).data)
 
 
 class MessageSendInput(serializers.Serializer):

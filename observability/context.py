@@ -9,6 +9,7 @@ import re
 import uuid
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, replace
+from typing import Any
 
 # What we accept from a client's X-Request-ID: anything else is replaced by our own id,
 # so a log line can never be forged or blown up through the header.
@@ -47,6 +48,6 @@ def end(token: Token) -> None:
     _current.reset(token)
 
 
-def bind(**values: object) -> None:
+def bind(**values: Any) -> None:
     """Add to the current context (the user once authenticated, the route once resolved)."""
     _current.set(replace(_current.get(), **values))

@@ -30,7 +30,7 @@ class RequestObservabilityMiddleware:
             elapsed = time.perf_counter() - started
             route = context.current().route or "unmatched"
             user = getattr(request, "user", None)
-            if getattr(user, "is_authenticated", False) and context.current().user_id is None:
+            if user is not None and user.is_authenticated and context.current().user_id is None:
                 context.bind(user_id=user.pk)
             metrics.http_requests.labels(request.method, route, str(response.status_code)).inc()
             metrics.http_request_duration.labels(request.method, route).observe(elapsed)

@@ -12,6 +12,7 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from accounts.authentication import request_user
 from audit.backoffice import AuditedModelAdmin
 from core.roles import ADMIN_ROLES
 from realtime import services
@@ -40,7 +41,7 @@ class DisplayTokenAdmin(AuditedModelAdmin):
         return self.has_add_permission(request)
 
     def save_model(self, request: HttpRequest, obj: DisplayToken, form: ModelForm, change: bool) -> None:
-        issued = services.display_token_create(actor=request.user, name=form.cleaned_data["name"])
+        issued = services.display_token_create(actor=request_user(request), name=form.cleaned_data["name"])
         obj.pk = issued.display.pk
         obj.refresh_from_db()
         messages.warning(
@@ -55,13 +56,13 @@ class DisplayTokenAdmin(AuditedModelAdmin):
     @admin.action(description="Revoke the selected display tokens", permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[DisplayToken]) -> None:
         for display in queryset:
-            services.display_token_revoke(actor=request.user, display=display)
+            services.display_token_revoke(actor=request_user(request), display=display)
         messages.success(request, f"{len(queryset)} display token(s) revoked.")
 
     @admin.action(description="Rotate the selected display tokens (new token, new expiry)", permissions=["revoke"])
     def rotate(self, request: HttpRequest, queryset: QuerySet[DisplayToken]) -> None:
         for display in queryset.filter(revoked_at__isnull=True):
-            issued = services.display_token_rotate(actor=request.user, display=display)
+            issued = services.display_token_rotate(actor=request_user(request), display=display)
             messages.warning(
                 request,
                 format_html(

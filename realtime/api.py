@@ -6,6 +6,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import request_user
 from core.inputs import validated
 from core.permissions import IsAdmin
 from realtime import selectors, services
@@ -24,7 +25,7 @@ class DisplayTokenListCreateApi(GenericAPIView):
     @extend_schema(request=DisplayTokenCreateInput, responses={201: IssuedDisplayTokenSerializer})
     def post(self, request: Request) -> Response:
         data = validated(DisplayTokenCreateInput, request.data)
-        issued = services.display_token_create(actor=request.user, name=data["name"])
+        issued = services.display_token_create(actor=request_user(request), name=data["name"])
         body = {**DisplayTokenSerializer(issued.display).data, "token": issued.token}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -35,7 +36,9 @@ class DisplayTokenRevokeApi(GenericAPIView):
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, token_id: int) -> Response:
-        services.display_token_revoke(actor=request.user, display=selectors.display_token_get(token_id=token_id))
+        services.display_token_revoke(
+            actor=request_user(request), display=selectors.display_token_get(token_id=token_id)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -54,6 +57,6 @@ class DisplayTokenRotateApi(GenericAPIView):
     def post(self, request: Request, token_id: int) -> Response:
         """A new token and expiry for the same screen; the old token stops working at once."""
         display = selectors.display_token_get(token_id=token_id)
-        issued = services.display_token_rotate(actor=request.user, display=display)
+        issued = services.display_token_rotate(actor=request_user(request), display=display)
         body = {**DisplayTokenSerializer(issued.display).data, "token": issued.token}
         return Response(body, status=status.HTTP_201_CREATED)

@@ -186,7 +186,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(answer)
 
     async def action_subscribe(self, content: dict[str, Any]) -> None:
-        topic = content.get("topic")
+        # Any until `_subscribe_decision` has checked it is a topic this principal may join.
+        topic: Any = content.get("topic")
         echoed = topic if isinstance(topic, str) and len(topic) <= 100 else None
         last_event_id = content.get("last_event_id")
         if last_event_id is not None and (

@@ -8,12 +8,11 @@ reconnects replays from here by id.
 Display tokens let a reception screen (no user account) watch the display topics.
 """
 
-import hashlib
-import secrets
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from core.tokens import ExpiringToken
 
 
 class Event(models.Model):
@@ -48,45 +47,24 @@ class Event(models.Model):
         }
 
 
-def hash_display_token(raw: str) -> str:
-    """Stored as SHA-256 digests, like API tokens: a leaked table opens no screen."""
-    return hashlib.sha256(raw.encode()).hexdigest()
+class DisplayToken(ExpiringToken):
+    """A named reception-screen device. It may subscribe to display topics and nothing else.
 
-
-class DisplayTokenQuerySet(models.QuerySet["DisplayToken"]):
-    def live(self) -> "DisplayTokenQuerySet":
-        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
-
-
-class DisplayToken(models.Model):
-    """A named reception-screen device. It may subscribe to display topics and nothing else."""
+    Stored hashed and shown once (`core.tokens`); it lives until revoked or until it
+    expires (DISPLAY_TOKEN_TTL_DAYS), so a token that leaks stops working by itself, and
+    rotation gives the screen a new token with a new expiry.
+    """
 
     # Display tokens carry a prefix so the socket can tell them from API tokens at a glance.
     PREFIX = "dsp_"
 
     name = models.CharField(max_length=100)
-    key_hash = models.CharField(max_length=64, unique=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    # A token that leaks (a photo of the screen's set-up, a log) stops working by itself;
-    # rotation gives the device a new token with a new expiry.
-    expires_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    objects = DisplayTokenQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
 
     def __str__(self) -> str:
         return f"display {self.name}"
-
-    @classmethod
-    def generate_raw(cls) -> str:
-        return cls.PREFIX + secrets.token_urlsafe(32)
-
-    @property
-    def is_live(self) -> bool:
-        return self.revoked_at is None and self.expires_at > timezone.now()

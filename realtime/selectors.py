@@ -13,8 +13,9 @@ from accounts.authentication import user_for_token
 from accounts.models import AuthToken, Doctor
 from core.exceptions import NotFound
 from core.roles import Role
+from core.tokens import hash_token
 from realtime import topics
-from realtime.models import DisplayToken, Event, hash_display_token
+from realtime.models import DisplayToken, Event
 
 # Longest token either kind of sign-in hands out, with room to spare; longer is refused unread.
 MAX_TOKEN_LENGTH = 256
@@ -41,7 +42,7 @@ def principal_for_token(raw: object) -> Principal | None:
     if not isinstance(raw, str) or not raw or len(raw) > MAX_TOKEN_LENGTH:
         return None
     if raw.startswith(DisplayToken.PREFIX):
-        display = DisplayToken.objects.live().filter(key_hash=hash_display_token(raw)).first()
+        display = DisplayToken.objects.live().filter(key_hash=hash_token(raw)).first()
         return None if display is None else Principal(display_token_id=display.pk)
     found = user_for_token(raw)
     if found is None:
@@ -151,7 +152,7 @@ def display_principal_for_page(raw: object) -> DisplayToken | None:
     """The live display token the display page was opened with, or None."""
     if not isinstance(raw, str) or not raw.startswith(DisplayToken.PREFIX) or len(raw) > MAX_TOKEN_LENGTH:
         return None
-    return DisplayToken.objects.live().filter(key_hash=hash_display_token(raw)).first()
+    return DisplayToken.objects.live().filter(key_hash=hash_token(raw)).first()
 
 
 def dead_principals(principals: list[Principal]) -> set[Principal]:

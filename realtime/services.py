@@ -10,7 +10,8 @@ from django.utils import timezone
 from accounts.models import User
 from audit.services import audit_record
 from core.exceptions import Conflict, ValidationFailed
-from realtime.models import DisplayToken, hash_display_token
+from core.tokens import hash_token
+from realtime.models import DisplayToken
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,7 @@ def display_token_create(*, actor: User | None, name: str) -> IssuedDisplayToken
     if not name:
         raise ValidationFailed(fields={"name": ["This field may not be blank."]})
     raw = DisplayToken.generate_raw()
-    display = DisplayToken.objects.create(
-        name=name, key_hash=hash_display_token(raw), created_by=actor, expires_at=_expiry()
-    )
+    display = DisplayToken.objects.create(name=name, key_hash=hash_token(raw), created_by=actor, expires_at=_expiry())
     audit_record(actor=actor, action="display_token.created", obj=display, details={"name": name})
     return IssuedDisplayToken(display=display, token=raw)
 
@@ -49,7 +48,7 @@ def display_token_rotate(*, actor: User | None, display: DisplayToken) -> Issued
     if display.revoked_at is not None:
         raise Conflict("A revoked display token cannot be rotated; issue a new one.", code="display_token_revoked")
     raw = DisplayToken.generate_raw()
-    display.key_hash = hash_display_token(raw)
+    display.key_hash = hash_token(raw)
     display.expires_at = _expiry()
     display.save(update_fields=["key_hash", "expires_at"])
     details = {"expires_at": display.expires_at.isoformat()}

@@ -15,6 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import request_user
 from audit.services import audit_record
 from core.inputs import validated
 from records import access, files, selectors, services
@@ -56,16 +57,16 @@ class ReportUploadApi(RecordsApi):
         },
     )
     def post(self, request: Request) -> Response:
-        access.require_doctor(actor=request.user, kind=selectors.REPORT, operation="upload")
+        access.require_doctor(actor=request_user(request), kind=selectors.REPORT, operation="upload")
         # Installed before the body is parsed, so an oversized file is refused while it is
         # read, not after it has been spooled to disk.
         request.upload_handlers.insert(0, files.SizeLimitUploadHandler(settings.RECORDS_MAX_UPLOAD_BYTES, request))
         try:
             data = validated(ReportUploadInput, request.data)
         except files.FileTooLarge as exc:
-            services.report_upload_refused(actor=request.user, error=exc)
+            services.report_upload_refused(actor=request_user(request), error=exc)
         report = services.report_upload(
-            actor=request.user,
+            actor=request_user(request),
             patient_id=data["patient"],
             appointment_id=data.get("appointment"),
             title=data["title"],
@@ -81,7 +82,7 @@ class ReportDetailApi(RecordsApi):
     @extend_schema(parameters=[BreakGlassInput], responses=ReportSerializer)
     def get(self, request: Request, report_id: int) -> Response:
         reason = validated(BreakGlassInput, request.query_params)["reason"]
-        read = selectors.report_get(actor=request.user, report_id=report_id, reason=reason)
+        read = selectors.report_get(actor=request_user(request), report_id=report_id, reason=reason)
         return Response(
             ReportSerializer(read.record, context={"request": request, "break_glass": read.break_glass}).data
         )
@@ -136,10 +137,10 @@ class ReportPatientListApi(RecordsApi):
 
     @extend_schema(responses=ReportSerializer(many=True))
     def get(self, request: Request, patient_id: int) -> Response:
-        reports = selectors.report_list_for_patient(actor=request.user, patient_id=patient_id)
+        reports = selectors.report_list_for_patient(actor=request_user(request), patient_id=patient_id)
         page = self.paginate_queryset(reports)
         access.audit_list_read(
-            actor=request.user, kind=selectors.REPORT, patient_id=patient_id, ids=[r.id for r in page]
+            actor=request_user(request), kind=selectors.REPORT, patient_id=patient_id, ids=[r.id for r in page or []]
         )
         return self.get_paginated_response(ReportSerializer(page, many=True, context={"request": request}).data)
 
@@ -149,7 +150,7 @@ class ReportDeleteApi(RecordsApi):
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, report_id: int) -> Response:
-        services.report_delete(actor=request.user, report_id=report_id)
+        services.report_delete(actor=request_user(request), report_id=report_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -163,10 +164,10 @@ class PrescriptionCreateApi(PrescriptionApi):
     @extend_schema(request=PrescriptionCreateInput, responses={201: PrescriptionSerializer})
     def post(self, request: Request) -> Response:
         # The role first: whoever may never write prescriptions gets 403, not a 400 about the body.
-        access.require_doctor(actor=request.user, kind=selectors.PRESCRIPTION, operation="create")
+        access.require_doctor(actor=request_user(request), kind=selectors.PRESCRIPTION, operation="create")
         data = validated(PrescriptionCreateInput, request.data)
         prescription = services.prescription_create(
-            actor=request.user,
+            actor=request_user(request),
             patient_id=data["patient"],
             appointment_id=data.get("appointment"),
             medications=data["medications"],
@@ -181,7 +182,7 @@ class PrescriptionDetailApi(PrescriptionApi):
     @extend_schema(parameters=[BreakGlassInput], responses=PrescriptionSerializer)
     def get(self, request: Request, prescription_id: int) -> Response:
         reason = validated(BreakGlassInput, request.query_params)["reason"]
-        read = selectors.prescription_get(actor=request.user, prescription_id=prescription_id, reason=reason)
+        read = selectors.prescription_get(actor=request_user(request), prescription_id=prescription_id, reason=reason)
         return Response(PrescriptionSerializer(read.record).data)
 
 
@@ -192,10 +193,13 @@ class PrescriptionPatientListApi(PrescriptionApi):
 
     @extend_schema(responses=PrescriptionSerializer(many=True))
     def get(self, request: Request, patient_id: int) -> Response:
-        prescriptions = selectors.prescription_list_for_patient(actor=request.user, patient_id=patient_id)
+        prescriptions = selectors.prescription_list_for_patient(actor=request_user(request), patient_id=patient_id)
         page = self.paginate_queryset(prescriptions)
         access.audit_list_read(
-            actor=request.user, kind=selectors.PRESCRIPTION, patient_id=patient_id, ids=[p.id for p in page]
+            actor=request_user(request),
+            kind=selectors.PRESCRIPTION,
+            patient_id=patient_id,
+            ids=[p.id for p in page or []],
         )
         return self.get_paginated_response(PrescriptionSerializer(page, many=True).data)
 
@@ -206,14 +210,16 @@ class PrescriptionUpdateApi(PrescriptionApi):
     @extend_schema(request=PrescriptionUpdateInput, responses=PrescriptionSerializer)
     def put(self, request: Request, prescription_id: int) -> Response:
         access.require_doctor(
-            actor=request.user,
+            actor=request_user(request),
             kind=selectors.PRESCRIPTION,
             operation="update",
             object_type="prescription",
             object_id=prescription_id,
         )
         data = validated(PrescriptionUpdateInput, request.data)
-        prescription = services.prescription_update(actor=request.user, prescription_id=prescription_id, data=data)
+        prescription = services.prescription_update(
+            actor=request_user(request), prescription_id=prescription_id, data=data
+        )
         return Response(PrescriptionSerializer(prescription).data)
 
     @extend_schema(request=PrescriptionUpdateInput, responses=PrescriptionSerializer)
@@ -226,5 +232,5 @@ class PrescriptionDeleteApi(PrescriptionApi):
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, prescription_id: int) -> Response:
-        services.prescription_delete(actor=request.user, prescription_id=prescription_id)
+        services.prescription_delete(actor=request_user(request), prescription_id=prescription_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -63,7 +63,7 @@ class SizeLimitUploadHandler(FileUploadHandler):
         self.limit = limit
 
     def handle_raw_input(
-        self, input_data: Any, META: dict, content_length: int, boundary: bytes, encoding: str | None = None
+        self, input_data: Any, META: dict, content_length: int, boundary: Any, encoding: str | None = None
     ) -> None:
         # The multipart envelope adds a little around the file; a body far beyond the
         # limit is refused without reading it.

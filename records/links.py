@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -43,7 +44,7 @@ def download_token(*, report_id: int, user_id: int, break_glass: bool, expires_a
     return signing.Signer(salt=_SALT).sign_object(claims)
 
 
-def download_url(*, report_id: int, user_id: int, break_glass: bool = False, request: object = None) -> str:
+def download_url(*, report_id: int, user_id: int, break_glass: bool = False, request: HttpRequest | None = None) -> str:
     """The report's download link for `user_id`, valid for RECORDS_DOWNLOAD_URL_TTL seconds."""
     token = download_token(
         report_id=report_id,

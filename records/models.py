@@ -1,8 +1,9 @@
 """Medical reports (files), prescriptions with structured medication lines.
 
-Only `records.services` writes these models. Nothing is ever removed: a deleted report
-or prescription is hidden from the API (`deleted_at`) and kept, with its file, until
-`retain_until`, the retention the law asks for (RECORDS_RETENTION_YEARS).
+Only `records.services` and `records.retention` write these models. A deleted report or
+prescription is hidden from the API (`deleted_at`) and kept, with its file, until
+`retain_until`, the retention the law asks for (RECORDS_RETENTION_YEARS); the daily job
+`records.tasks.purge_expired_records` removes it after that day.
 """
 
 from django.db import models
@@ -10,15 +11,30 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Doctor, Patient, User
+from core.retention import Retained, RetainedQuerySet
 from scheduling.models import Appointment
 
 
-class LiveQuerySet(models.QuerySet):
+class LiveQuerySet(RetainedQuerySet):
     def live(self) -> "LiveQuerySet":
         return self.filter(deleted_at__isnull=True)
 
 
-class MedicalReport(models.Model):
+class _SoftDeleted(Retained):
+    """A record that is hidden when deleted (`deleted_at`) and kept until `retain_until`."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = LiveQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+
+class MedicalReport(_SoftDeleted):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="reports")
     doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="reports")
     appointment = models.ForeignKey(
@@ -33,15 +49,8 @@ class MedicalReport(models.Model):
     content_type = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now)
-    deleted_at = models.DateTimeField(null=True, blank=True)
-    deleted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    retain_until = models.DateField()
 
-    objects = LiveQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(_SoftDeleted.Meta):
         indexes = [
             models.Index(
                 fields=["patient", "-created_at"], condition=Q(deleted_at__isnull=True), name="report_live_by_patient"
@@ -52,23 +61,16 @@ class MedicalReport(models.Model):
         return f"Report {self.pk} {self.title!r} ({self.content_type})"
 
 
-class Prescription(models.Model):
+class Prescription(_SoftDeleted):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="prescriptions")
     doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="prescriptions")
     appointment = models.ForeignKey(
         Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="prescriptions"
     )
     instructions = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
-    deleted_at = models.DateTimeField(null=True, blank=True)
-    deleted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    retain_until = models.DateField()
 
-    objects = LiveQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(_SoftDeleted.Meta):
         indexes = [
             models.Index(
                 fields=["patient", "-created_at"], condition=Q(deleted_at__isnull=True), name="rx_live_by_patient"

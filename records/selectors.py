@@ -155,7 +155,7 @@ def report_file(*, token: str, report_id: int) -> ReportFile:
         (reader.role == Role.ADMIN and claims.break_glass)
         or access.may_read(actor=reader, patient_id=report.patient_id)
     )
-    if not allowed:
+    if report is None or not allowed:
         access.refuse(
             actor=reader,
             kind=REPORT,

@@ -1,3 +1,5 @@
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -88,13 +90,17 @@ class BreakGlassInput(serializers.Serializer):
 class PrescriptionCreateInput(serializers.Serializer):
     patient = serializers.IntegerField(min_value=1)
     appointment = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    medications = MedicationSerializer(many=True, allow_empty=False, max_length=50)
+    medications: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=MedicationSerializer(), allow_empty=False, max_length=50
+    )
     instructions = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
 class PrescriptionUpdateInput(serializers.Serializer):
     appointment = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    medications = MedicationSerializer(many=True, required=False, allow_empty=False, max_length=50)
+    medications: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=MedicationSerializer(), required=False, allow_empty=False, max_length=50
+    )
     instructions = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 
     def validate(self, attrs: dict) -> dict:

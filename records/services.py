@@ -20,6 +20,7 @@ from accounts.models import Patient, User
 from audit.services import audit_record
 from clinic.clock import clinic_timezone
 from core.exceptions import DomainError, Forbidden, NotFound, ValidationFailed
+from core.retention import years_after
 from records import access, files
 from records.models import MedicalReport, Medication, Prescription
 from records.selectors import PRESCRIPTION, REPORT
@@ -31,12 +32,7 @@ logger = logging.getLogger(__name__)
 
 def _retain_until(created: datetime) -> date:
     """RECORDS_RETENTION_YEARS from the clinic's day of writing (not the UTC date)."""
-    day = created.astimezone(clinic_timezone()).date()
-    years = settings.RECORDS_RETENTION_YEARS
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February, in a year that has none
-        return day.replace(year=day.year + years, day=28)
+    return years_after(created.astimezone(clinic_timezone()).date(), settings.RECORDS_RETENTION_YEARS)
 
 
 def _appointment_for(*, appointment_id: int | None, patient: Patient, doctor_id: int) -> Appointment | None:
@@ -200,7 +196,9 @@ def _write_lines(*, prescription: Prescription, medications: list[dict[str, Any]
 
 
 def _with_lines(prescription: Prescription) -> Prescription:
-    prescription.lines = list(prescription.medications.filter(replaced_at__isnull=True).order_by("position"))
+    # The serializer reads the current lines from here; set on the way out only.
+    current = list(prescription.medications.filter(replaced_at__isnull=True).order_by("position"))
+    prescription.lines = current  # type: ignore[attr-defined]
     return prescription
 
 

@@ -5,8 +5,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.admin import DoctorFilter
-from audit.backoffice import AuditedModelAdmin
-from core.roles import STAFF_ROLES, Role
+from accounts.authentication import request_user
+from audit.backoffice import AuditedModelAdmin, has_role
+from core.roles import ADMIN_ROLES, STAFF_ROLES
 from reviews import services
 from reviews.models import Review
 
@@ -26,16 +27,16 @@ class ReviewAdmin(AuditedModelAdmin):
         return review.comment if len(review.comment) <= 80 else f"{review.comment[:79]}…"
 
     def has_moderate_permission(self, request: HttpRequest) -> bool:
-        return getattr(request.user, "role", None) == Role.ADMIN
+        return has_role(request, ADMIN_ROLES)
 
     @admin.action(description="Hide the selected reviews", permissions=["moderate"])
     def hide(self, request: HttpRequest, queryset: QuerySet[Review]) -> None:
         for review in queryset:
-            services.review_hide(actor=request.user, review=review)
+            services.review_hide(actor=request_user(request), review=review)
         messages.success(request, f"{len(queryset)} review(s) hidden.")
 
     @admin.action(description="Show the selected reviews again", permissions=["moderate"])
     def unhide(self, request: HttpRequest, queryset: QuerySet[Review]) -> None:
         for review in queryset:
-            services.review_unhide(actor=request.user, review=review)
+            services.review_unhide(actor=request_user(request), review=review)
         messages.success(request, f"{len(queryset)} review(s) shown again.")

@@ -7,6 +7,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import request_user
 from accounts.selectors import doctor_get
 from core.inputs import validated
 from core.permissions import IsPatient
@@ -23,15 +24,15 @@ class DoctorReviewsApi(GenericAPIView):
 
     @extend_schema(responses=ReviewSerializer(many=True))
     def get(self, request: Request, doctor_id: int) -> Response:
-        page = self.paginate_queryset(review_list(actor=request.user, doctor_id=doctor_id))
+        page = self.paginate_queryset(review_list(actor=request_user(request), doctor_id=doctor_id))
         return self.get_paginated_response(ReviewSerializer(page, many=True).data)
 
     @extend_schema(request=ReviewCreateInput, responses={201: ReviewSerializer})
     def post(self, request: Request, doctor_id: int) -> Response:
         data = validated(ReviewCreateInput, request.data)
         review = review_create(
-            actor=request.user,
-            doctor=doctor_get(actor=request.user, doctor_id=doctor_id),
+            actor=request_user(request),
+            doctor=doctor_get(actor=request_user(request), doctor_id=doctor_id),
             appointment_id=data["appointment"],
             rating=data["rating"],
             comment=data["comment"],

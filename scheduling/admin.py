@@ -17,18 +17,15 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.admin import DoctorAdmin, DoctorFilter
+from accounts.authentication import request_user
 from accounts.models import Doctor
 from audit.backoffice import AuditedModelAdmin, ReadOnlyInline, has_role
 from clinic.clock import clinic_timezone
-from core.roles import STAFF_ROLES, Role
+from core.roles import STAFF_ROLES
 from scheduling import services
 from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def _is_admin(request: HttpRequest) -> bool:
-    return getattr(request.user, "role", None) == Role.ADMIN
 
 
 class _DoctorScoped(AuditedModelAdmin):
@@ -72,7 +69,7 @@ class AvailabilityRuleAdmin(_DoctorScoped):
     def save_model(self, request: HttpRequest, obj: AvailabilityRule, form: ModelForm, change: bool) -> None:
         data = form.cleaned_data
         rule = services.rule_create(
-            actor=request.user,
+            actor=request_user(request),
             doctor=data["doctor"],
             weekday=data["weekday"],
             start_time=data["start_time"],
@@ -86,7 +83,7 @@ class AvailabilityRuleAdmin(_DoctorScoped):
         obj.refresh_from_db()
 
     def delete_model(self, request: HttpRequest, obj: AvailabilityRule) -> None:
-        services.rule_delete(actor=request.user, rule=obj)
+        services.rule_delete(actor=request_user(request), rule=obj)
 
 
 @admin.register(AvailabilityException)
@@ -101,7 +98,7 @@ class AvailabilityExceptionAdmin(_DoctorScoped):
     def save_model(self, request: HttpRequest, obj: AvailabilityException, form: ModelForm, change: bool) -> None:
         data = form.cleaned_data
         exception = services.exception_create(
-            actor=request.user,
+            actor=request_user(request),
             doctor=data["doctor"],
             start=data["start"],
             end=data["end"],
@@ -122,9 +119,10 @@ class DayFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> QuerySet[Appointment]:
         offsets = {"today": (0, 1), "tomorrow": (1, 1), "yesterday": (-1, 1), "week": (0, 7)}
-        if self.value() not in offsets:
+        chosen = self.value()
+        if chosen not in offsets:
             return queryset
-        first, days = offsets[self.value()]
+        first, days = offsets[chosen]
         zone = clinic_timezone()
         today = timezone.now().astimezone(zone).date()
         start = datetime.combine(today + timedelta(days=first), datetime.min.time(), tzinfo=zone)
@@ -156,9 +154,9 @@ class AppointmentAdmin(AuditedModelAdmin):
         # batch, and the back-office user is told which rule refused it.
         for appointment in queryset:
             if status == AppointmentStatus.CANCELLED:
-                services.appointment_cancel(actor=request.user, appointment=appointment)
+                services.appointment_cancel(actor=request_user(request), appointment=appointment)
             else:
-                services.appointment_set_status(actor=request.user, appointment=appointment, status=status)
+                services.appointment_set_status(actor=request_user(request), appointment=appointment, status=status)
         messages.success(request, f"{len(queryset)} appointment(s) now {AppointmentStatus(status).label.lower()}.")
 
     @admin.action(description="Check in the selected patients", permissions=["desk"])

@@ -114,7 +114,7 @@ class SeriesEvery(models.TextChoices):
 
 
 # How many clinic days apart a series' occurrences are (the wall-clock time stays).
-SERIES_EVERY_DAYS = {SeriesEvery.WEEK: 7, SeriesEvery.TWO_WEEKS: 14, SeriesEvery.FOUR_WEEKS: 28}
+SERIES_EVERY_DAYS: dict[str, int] = {SeriesEvery.WEEK: 7, SeriesEvery.TWO_WEEKS: 14, SeriesEvery.FOUR_WEEKS: 28}
 
 
 class AppointmentSeries(models.Model):

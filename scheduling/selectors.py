@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import Doctor, Patient, User
+from accounts.policy import is_that_doctor_or_staff
 from accounts.selectors import doctor_get
 from audit.services import audit_record
 from clinic.clock import clinic_timezone, clinic_today
@@ -26,7 +27,7 @@ from scheduling.models import Appointment, AppointmentSeries, AvailabilityRule, 
 def doctor_for_change(*, actor: User, doctor_id: int) -> Doctor:
     """A doctor whose availability the actor may change: themself, or any for staff/admin."""
     doctor = get_object_or_404(Doctor.objects.select_related("user"), pk=doctor_id)
-    if actor.is_staff_or_admin or (actor.role == Role.DOCTOR and doctor.user_id == actor.pk):
+    if is_that_doctor_or_staff(actor, doctor):
         return doctor
     raise Forbidden("Only that doctor, staff and admins may change this availability.")
 
@@ -129,7 +130,8 @@ def rule_for_change(*, actor: User, doctor_id: int, rule_id: int) -> Availabilit
 # --- Appointments ---------------------------------------------------------------------
 
 
-def _visible_appointments(actor: User) -> QuerySet[Appointment]:
+def appointments_visible_to(actor: User) -> QuerySet[Appointment]:
+    """The appointments the actor may see: their own (as patient or doctor); every one for staff and admin."""
     appointments = Appointment.objects.all()
     if actor.is_staff_or_admin:
         return appointments
@@ -144,7 +146,7 @@ def appointment_list(
     *, actor: User, status: str | None = None, day: date | None = None, doctor_id: int | None = None
 ) -> QuerySet[Appointment]:
     """The actor's appointments (a patient's own, a doctor's own; staff and admin: all)."""
-    appointments = _visible_appointments(actor)
+    appointments = appointments_visible_to(actor)
     if status:
         appointments = appointments.filter(status=status)
     if day is not None:
@@ -158,7 +160,7 @@ def appointment_list(
 def appointment_get(*, actor: User, appointment_id: int) -> Appointment:
     """One appointment the actor may see (its patient, its doctor, staff, admin), else 404."""
     return get_object_or_404(
-        _visible_appointments(actor).select_related("doctor__user", "patient__user"), pk=appointment_id
+        appointments_visible_to(actor).select_related("doctor__user", "patient__user"), pk=appointment_id
     )
 
 
@@ -184,7 +186,7 @@ def series_for_change(*, actor: User, series_id: int) -> AppointmentSeries:
 def queue_get(*, actor: User, doctor_id: int, day: date | None = None) -> dict[str, Any]:
     """The queue for that doctor, staff and admin (another doctor: 403)."""
     doctor = get_object_or_404(Doctor, pk=doctor_id)
-    if not (actor.is_staff_or_admin or (actor.role == Role.DOCTOR and doctor.user_id == actor.pk)):
+    if not is_that_doctor_or_staff(actor, doctor):
         raise Forbidden("Only that doctor, staff and admins see this queue.")
     return events.queue_payload(doctor_id=doctor.pk, day=day or clinic_today())
 

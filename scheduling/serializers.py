@@ -35,7 +35,7 @@ class ClinicDateTimeField(BoundedDateTimeField):
             self.fail("naive")
         return super().enforce_timezone(value)
 
-    def to_representation(self, value: datetime | None) -> str | None:
+    def to_representation(self, value: datetime | None) -> Any:
         return None if value is None else clinic_iso(value)
 
 

@@ -46,7 +46,8 @@ def fixed_clinic_timezone() -> str | None:
 
 
 def in_test_clock(argv: Sequence[str]) -> list[str]:
-    """`argv` (a console script and its arguments) run in this test's clock.
+    """`argv` (a console script, or `sys.executable` and a script, and the arguments) run
+    in this test's clock.
 
     At the real time the process is started as it is. When the test's clock has travelled
     (TEST_NOW, or a test's own `time_machine.move_to`), it starts through
@@ -55,7 +56,9 @@ def in_test_clock(argv: Sequence[str]) -> list[str]:
     if not time_machine.escape_hatch.is_travelling():
         return list(argv)
     here = os.path.join(os.path.dirname(__file__), "clock_process.py")
-    return [sys.executable, here, datetime.now(UTC).isoformat(), *argv]
+    # `python manage.py ...` and a console script alike: the script is what runs.
+    script = argv[1:] if argv[0] == sys.executable else argv
+    return [sys.executable, here, datetime.now(UTC).isoformat(), *script]
 
 
 def hour_start(at: datetime) -> datetime:

@@ -8,6 +8,7 @@ Every endpoint test checks that the outsider is refused.
 
 import dataclasses
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import time_machine
@@ -15,6 +16,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import User
+from clinic import registry as clinic_registry
 from tests import factories
 from tests.clock import fixed_clinic_timezone, fixed_now
 
@@ -61,7 +63,7 @@ def _session_clinic_timezone() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: object) -> None:
+def _fast_password_hashing(settings: Any) -> None:
     # Argon2 with Django's defaults costs ~100 ms a hash; tests make hundreds. Argon2
     # stays listed so its hashes still verify (tests/accounts pins the real default).
     settings.PASSWORD_HASHERS = [
@@ -79,6 +81,15 @@ def _celery_join_flag_reset() -> None:
     from celery._state import _set_task_join_will_block
 
     _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clinic_settings() -> Iterator[None]:
+    # Clinic settings are cached per process for a few seconds; a test's change (rolled
+    # back with its transaction) must not leak into the next test.
+    clinic_registry.clear_cache()
+    yield
+    clinic_registry.clear_cache()
 
 
 @pytest.fixture(autouse=True)

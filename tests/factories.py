@@ -2,7 +2,7 @@
 
 import itertools
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import factory
 
@@ -33,7 +33,7 @@ class PatientFactory(_ServiceFactory):
         model = User
 
     @classmethod
-    def _create(cls, model_class: type, **kwargs: object) -> User:
+    def _create(cls, model_class: type, **kwargs: Any) -> User:
         return services.patient_register(**kwargs)
 
 
@@ -47,7 +47,7 @@ class DoctorFactory(_ServiceFactory):
     approved = True
 
     @classmethod
-    def _create(cls, model_class: type, approved: bool = True, **kwargs: object) -> User:
+    def _create(cls, model_class: type, approved: bool = True, **kwargs: Any) -> User:
         user = services.doctor_register(**kwargs)
         if approved:
             services.doctor_approve(actor=None, doctor=user.doctor)
@@ -62,7 +62,7 @@ class StaffFactory(_ServiceFactory):
     role = Role.STAFF
 
     @classmethod
-    def _create(cls, model_class: type, **kwargs: object) -> User:
+    def _create(cls, model_class: type, **kwargs: Any) -> User:
         return services.user_create(actor=None, **kwargs)
 
 

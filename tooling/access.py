@@ -19,13 +19,15 @@ from dataclasses import dataclass
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PATIENT = "patient"
-DOCTOR = "doctor"
-STAFF = "staff"
-ADMIN = "admin"
-ROLES: tuple[str, ...] = (PATIENT, DOCTOR, STAFF, ADMIN)
+from core.roles import STAFF_ROLES, Role
+
+PATIENT = Role.PATIENT.value
+DOCTOR = Role.DOCTOR.value
+STAFF = Role.STAFF.value
+ADMIN = Role.ADMIN.value
+ROLES: tuple[str, ...] = tuple(Role.values)
 SIGNED_IN = frozenset(ROLES)
-DESK = frozenset({STAFF, ADMIN})
+DESK = STAFF_ROLES
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ def _ts_type(schema: dict[str, Any], indent: str = "") -> str:
             "number": "number",
             "boolean": "boolean",
             "null": "null",
-        }.get(kind, "unknown")
+        }.get(str(kind), "unknown")
     return f"{rendered} | null" if nullable else rendered
 
 

@@ -5,18 +5,15 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.permissions import HasRole
+from accounts.authentication import request_user
+from core.permissions import IsPatientOrDoctor
 from scheduling import selectors
 from video import services
 from video.serializers import VideoGrantOutput
 
 
-class PatientOrDoctor(HasRole):
-    roles = frozenset({"patient", "doctor"})
-
-
 class VideoGrantApi(GenericAPIView):
-    permission_classes = [PatientOrDoctor]
+    permission_classes = [IsPatientOrDoctor]
 
     @extend_schema(
         responses={
@@ -27,6 +24,6 @@ class VideoGrantApi(GenericAPIView):
         }
     )
     def get(self, request: Request, appointment_id: int) -> Response:
-        appointment = selectors.appointment_get(actor=request.user, appointment_id=appointment_id)
-        grant = services.video_grant(actor=request.user, appointment=appointment)
+        appointment = selectors.appointment_get(actor=request_user(request), appointment_id=appointment_id)
+        grant = services.video_grant(actor=request_user(request), appointment=appointment)
         return Response(VideoGrantOutput(grant).data)

@@ -386,14 +386,14 @@ export type PatchedPrescriptionUpdateInputRequest = {
 };
 
 export type PatchedUserUpdateInputRequest = {
-  first_name?: string;
-  last_name?: string;
   phone?: string;
   date_of_birth?: string | null;
   gender?: GenderEnum | BlankEnum;
   address?: string;
   emergency_contact_name?: string;
   emergency_contact_phone?: string;
+  first_name?: string;
+  last_name?: string;
   specialization?: string;
   qualifications?: string;
   experience_years?: number;
@@ -409,16 +409,16 @@ export type PatientProfile = {
 };
 
 export type PatientRegisterInputRequest = {
-  email: string;
-  password: string;
-  first_name: string;
-  last_name: string;
   phone?: string;
   date_of_birth?: string | null;
   gender?: GenderEnum | BlankEnum;
   address?: string;
   emergency_contact_name?: string;
   emergency_contact_phone?: string;
+  email: string;
+  password: string;
+  first_name: string;
+  last_name: string;
 };
 
 /** Payment (contract §7), plus what was refunded of it. */
@@ -626,14 +626,14 @@ export type UserCreateInputRequest = {
 };
 
 export type UserUpdateInputRequest = {
-  first_name?: string;
-  last_name?: string;
   phone?: string;
   date_of_birth?: string | null;
   gender?: GenderEnum | BlankEnum;
   address?: string;
   emergency_contact_name?: string;
   emergency_contact_phone?: string;
+  first_name?: string;
+  last_name?: string;
   specialization?: string;
   qualifications?: string;
   experience_years?: number;

@@ -101,9 +101,9 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
     wanted: dict[tuple[datetime, datetime], int | None] = {}
     day = today
     while day <= last_day:
-        for slot in calendar.slot_times(rules, day, tz):
-            if slot.start >= window_start:
-                wanted[(slot.start, slot.end)] = slot.rule_id
+        for slot_time in calendar.slot_times(rules, day, tz):
+            if slot_time.start >= window_start:
+                wanted[(slot_time.start, slot_time.end)] = slot_time.rule_id
         day += timedelta(days=1)
 
     # Every future slot, also past the horizon's end: a shortened horizon drops free ones.

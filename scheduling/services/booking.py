@@ -16,10 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Doctor, Patient, User
+from accounts.policy import Overrides, patient_acted_for
 from audit.services import audit_record
 from clinic.registry import clinic_setting
-from core.exceptions import Forbidden, ValidationFailed
-from core.roles import Role
 from scheduling import events, selectors
 from scheduling.models import (
     ACTIVE_STATUSES,
@@ -42,10 +41,6 @@ from scheduling.services.races import as_conflict, lock_appointment
 from scheduling.signals import appointment_changed
 
 
-def is_patient(actor: User) -> bool:
-    return actor.role == Role.PATIENT
-
-
 def notify_patient(appointment: Appointment, kind: str) -> None:
     # After commit: a rolled-back booking, move or cancellation notifies nobody. Robust: a
     # failure to notify is logged and must not turn the committed booking into an error.
@@ -53,37 +48,31 @@ def notify_patient(appointment: Appointment, kind: str) -> None:
     transaction.on_commit(announce, robust=True)
 
 
-def resolve_patient(*, actor: User, patient: Patient | None) -> Patient:
-    if is_patient(actor):
-        own = actor.patient
-        if patient is not None and patient.pk != own.pk:
-            raise Forbidden("Patients book only for themselves.")
-        return own
-    if not actor.is_staff_or_admin:
-        raise Forbidden("Only patients, staff and admins book appointments.")
-    if patient is None:
-        raise ValidationFailed(fields={"patient": ["Required when staff book for a patient."]})
-    return patient
+def book_for(*, actor: User, patient: Patient | None) -> Patient:
+    """The patient a booking is for (accounts.policy: patients book for themselves)."""
+    return patient_acted_for(actor=actor, patient=patient, verb="book", what="appointments")
 
 
-def check_slot_window(*, actor: User, start: datetime, overrides: list[str]) -> None:
+def check_slot_window(*, start: datetime, overrides: Overrides) -> None:
     """Horizon for everyone; minimum notice for patients (staff and admin may override)."""
     now = timezone.now()
     if start <= now or start >= horizon_end():
         raise InvalidSlot()
-    if start < now + timedelta(minutes=clinic_setting("min_notice_minutes")):
-        if is_patient(actor):
-            raise NoticeTooShort("That slot starts too soon to book online.")
-        overrides.append("min_notice")
+    overrides.check(
+        broken=start < now + timedelta(minutes=clinic_setting("min_notice_minutes")),
+        rule="min_notice",
+        refusal=NoticeTooShort("That slot starts too soon to book online."),
+    )
 
 
-def check_open_cap(*, actor: User, patient: Patient, overrides: list[str], adding: int = 1) -> None:
+def check_open_cap(*, patient: Patient, overrides: Overrides, adding: int = 1) -> None:
     """The open-appointment cap, for `adding` more: binding on patients, overridden by staff."""
     open_count = Appointment.objects.filter(patient=patient, status__in=ACTIVE_STATUSES).count()
-    if open_count + adding > clinic_setting("max_open_appointments_per_patient"):
-        if is_patient(actor):
-            raise AppointmentLimitReached()
-        overrides.append("max_open_appointments")
+    overrides.check(
+        broken=open_count + adding > clinic_setting("max_open_appointments_per_patient"),
+        rule="max_open_appointments",
+        refusal=AppointmentLimitReached(),
+    )
 
 
 def _check_patient_free(*, patient: Patient, start: datetime, end: datetime, exclude: int | None = None) -> None:
@@ -110,13 +99,13 @@ def appointment_book(
     notice and the cap (audited). 409 `slot_unavailable` when someone else holds the
     slot or the time, 400 `invalid_slot` when there is no such free future slot.
     """
-    patient = resolve_patient(actor=actor, patient=patient)
+    patient = book_for(actor=actor, patient=patient)
     if not doctor.is_approved:
         raise InvalidSlot("This doctor is not taking bookings.")
 
     def book() -> Appointment:
-        overrides: list[str] = []
-        check_slot_window(actor=actor, start=start, overrides=overrides)
+        overrides = Overrides(actor)
+        check_slot_window(start=start, overrides=overrides)
         # The patient's row lock serialises one patient's bookings: the cap and the
         # "not twice at once" check below cannot be raced by a second request.
         Patient.objects.select_for_update().filter(pk=patient.pk).first()
@@ -125,7 +114,7 @@ def appointment_book(
             raise InvalidSlot()
         if slot.status != SlotStatus.FREE:
             raise SlotUnavailable(reason="slot_taken")
-        check_open_cap(actor=actor, patient=patient, overrides=overrides)
+        check_open_cap(patient=patient, overrides=overrides)
         _check_patient_free(patient=patient, start=slot.start, end=slot.end)
         return book_slot(
             actor=actor, patient=patient, slot=slot, reason=reason, visit_type=visit_type, overrides=overrides
@@ -162,7 +151,7 @@ def book_slot(
     slot: Slot,
     reason: str,
     visit_type: str,
-    overrides: list[str],
+    overrides: Overrides,
     series: AppointmentSeries | None = None,
 ) -> Appointment:
     """Book a free slot the caller has locked and checked: every booking's last step, so a
@@ -191,9 +180,7 @@ def book_slot(
     }
     if series is not None:
         details["series"] = series.pk
-    if overrides:
-        details["overrides"] = overrides
-    audit_record(actor=actor, action="appointment.booked", obj=appointment, details=details)
+    audit_record(actor=actor, action="appointment.booked", obj=appointment, details=overrides.audited(details))
     events.slot_booked(slot)
     notify_patient(appointment, "booked")
     return appointment
@@ -238,18 +225,19 @@ def patient_notice_passed(*, appointment: Appointment, setting: str, now: dateti
 def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
     if appointment.status != AppointmentStatus.BOOKED:
         raise InvalidTransition("Only a booked appointment (not yet checked in) can be moved.")
-    overrides: list[str] = []
-    if patient_notice_passed(appointment=appointment, setting="patient_reschedule_notice_minutes"):
-        if is_patient(actor):
-            raise NoticeTooShort("It is too late to move this appointment online.")
-        overrides.append("reschedule_notice")
-    check_slot_window(actor=actor, start=start, overrides=overrides)
+    overrides = Overrides(actor)
+    overrides.check(
+        broken=patient_notice_passed(appointment=appointment, setting="patient_reschedule_notice_minutes"),
+        rule="reschedule_notice",
+        refusal=NoticeTooShort("It is too late to move this appointment online."),
+    )
+    check_slot_window(start=start, overrides=overrides)
     Patient.objects.select_for_update().filter(pk=appointment.patient_id).first()
     target = Slot.objects.filter(doctor_id=appointment.doctor_id, start=start).values_list("pk", flat=True).first()
     if target is None:
         raise InvalidSlot()
     # Both slots locked in id order: two opposite moves cannot deadlock each other.
-    ids = sorted({target, appointment.slot_id} - {None})
+    ids = sorted({target} | ({appointment.slot_id} if appointment.slot_id is not None else set()))
     slots = {slot.pk: slot for slot in Slot.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
     new_slot = slots[target]
     if new_slot.status == SlotStatus.BLOCKED:
@@ -269,9 +257,7 @@ def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
     appointment.end = new_slot.end
     appointment.updated_at = timezone.now()
     appointment.save(update_fields=["slot", "start", "end", "updated_at"])
-    details: dict[str, Any] = {"from": old_start.isoformat(), "to": new_slot.start.isoformat()}
-    if overrides:
-        details["overrides"] = overrides
+    details = overrides.audited({"from": old_start.isoformat(), "to": new_slot.start.isoformat()})
     audit_record(actor=actor, action="appointment.rescheduled", obj=appointment, details=details)
     notify_patient(appointment, "rescheduled")
     if old_slot is not None:

@@ -6,6 +6,7 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import Doctor, User
+from accounts.policy import Overrides, is_that_doctor_or_staff
 from audit.services import audit_record
 from clinic.clock import clinic_timezone
 from clinic.registry import clinic_setting
@@ -13,7 +14,7 @@ from core.exceptions import Forbidden
 from core.roles import Role
 from scheduling import events
 from scheduling.models import Appointment, AppointmentStatus, Slot, SlotStatus
-from scheduling.services.booking import is_patient, notify_patient, patient_notice_passed
+from scheduling.services.booking import notify_patient, patient_notice_passed
 from scheduling.services.errors import InvalidTransition, NoticeTooShort
 from scheduling.services.races import as_conflict, lock_appointment
 
@@ -45,7 +46,7 @@ def appointment_set_status(*, actor: User, appointment: Appointment, status: str
         raise InvalidTransition(f"No appointment can become {status}.")
     if status not in STATUS_SETTERS.get(actor.role, frozenset()):
         raise Forbidden("Your role may not set that status.")
-    if actor.role == Role.DOCTOR and appointment.doctor.user_id != actor.pk:
+    if not is_that_doctor_or_staff(actor, appointment.doctor):
         raise Forbidden("Only the appointment's doctor may change its status.")
 
     def change() -> Appointment:
@@ -89,10 +90,13 @@ def _transition(*, actor: User, appointment: Appointment, status: str) -> Appoin
         appointment.finished_at = now
         fields.append("finished_at")
     elif status == S.CANCELLED:
-        if patient_notice_passed(appointment=appointment, setting="patient_cancel_notice_minutes", now=now):
-            if is_patient(actor):
-                raise NoticeTooShort("It is too late to cancel this appointment online.")
-            details["overrides"] = ["cancel_notice"]
+        overrides = Overrides(actor)
+        overrides.check(
+            broken=patient_notice_passed(appointment=appointment, setting="patient_cancel_notice_minutes", now=now),
+            rule="cancel_notice",
+            refusal=NoticeTooShort("It is too late to cancel this appointment online."),
+        )
+        details = overrides.audited(details)
         appointment.cancelled_at = now
         fields.append("cancelled_at")
     appointment.status = status

@@ -13,9 +13,11 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import Doctor, Patient, User
+from accounts.policy import Overrides
 from audit.services import audit_record
 from clinic.clock import clinic_timezone
 from clinic.registry import clinic_setting
+from core.roles import Role
 from scheduling import calendar
 from scheduling.models import (
     ACTIVE_STATUSES,
@@ -30,12 +32,11 @@ from scheduling.models import (
 from scheduling.serializers import clinic_iso
 from scheduling.services.availability import horizon_end
 from scheduling.services.booking import (
+    book_for,
     book_slot,
     booking_arguments,
     check_open_cap,
     check_slot_window,
-    is_patient,
-    resolve_patient,
 )
 from scheduling.services.errors import InvalidSlot, SlotUnavailable
 from scheduling.services.lifecycle import appointment_cancel
@@ -74,15 +75,15 @@ def series_book(
     shared slot booked). If any occurrence is not a free slot within the horizon, or the
     patient is busy then, nothing is booked: 409 `slot_unavailable` with `conflicts`.
     """
-    patient = resolve_patient(actor=actor, patient=patient)
+    patient = book_for(actor=actor, patient=patient)
     if not doctor.is_approved:
         raise InvalidSlot("This doctor is not taking bookings.")
     starts = calendar.same_wall_time(start, clinic_timezone(), every_days=SERIES_EVERY_DAYS[every], count=count)
 
     def book() -> SeriesBooking:
-        overrides: list[str] = []
+        overrides = Overrides(actor)
         # The later occurrences are weeks after the first: only the first can be too soon.
-        check_slot_window(actor=actor, start=starts[0], overrides=overrides)
+        check_slot_window(start=starts[0], overrides=overrides)
         Patient.objects.select_for_update().filter(pk=patient.pk).first()
         slots = {
             slot.start: slot
@@ -95,7 +96,7 @@ def series_book(
                 extra={"conflicts": [clinic_iso(start) for start in conflicts]},
                 reason="series_conflict",
             )
-        check_open_cap(actor=actor, patient=patient, overrides=overrides, adding=count)
+        check_open_cap(patient=patient, overrides=overrides, adding=count)
         series = AppointmentSeries.objects.create(
             doctor=doctor, patient=patient, every=every, count=count, booked_by=actor
         )
@@ -155,7 +156,7 @@ def series_cancel(*, actor: User, series: AppointmentSeries) -> int:
             .filter(series=series, status=AppointmentStatus.BOOKED, start__gt=now)
             .order_by("pk")
         )
-        if is_patient(actor):
+        if actor.role == Role.PATIENT:
             notice = timedelta(minutes=clinic_setting("patient_cancel_notice_minutes"))
             upcoming = [appointment for appointment in upcoming if appointment.start >= now + notice]
         for appointment in upcoming:

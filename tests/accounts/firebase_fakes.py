@@ -147,7 +147,7 @@ class LocalGoogleServer:
         self.fake = fake
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
         self.httpd.daemon_threads = True
-        host, port = self.httpd.server_address[:2]
+        host, port = str(self.httpd.server_address[0]), self.httpd.server_address[1]
         fake.base_url = f"http://{host}:{port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
         self.thread.start()
@@ -184,8 +184,8 @@ class _ToLocal(requests.adapters.HTTPAdapter):
         super().__init__()
         self.local = urlsplit(base_url)
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        url = urlsplit(request.url)
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        url = urlsplit(str(request.url))
         request.url = urlunsplit((self.local.scheme, self.local.netloc, url.path, url.query, url.fragment))
         return super().send(request, **kwargs)
 

@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import AuthToken, User, hash_token
+from accounts.models import AuthToken, User
 from audit.models import AuditLog
 from core.roles import Role
+from core.tokens import hash_token
 from tests.assertions import assert_error
 from tests.concurrency import run_together
 from tests.factories import PASSWORD

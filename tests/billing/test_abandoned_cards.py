@@ -9,7 +9,7 @@ from django.utils import timezone
 from audit.models import AuditLog
 from billing.models import Payment
 from clinic.services import clinic_setting_set
-from tests.billing.conftest import intent_event
+from tests.billing.helpers import intent_event
 from tests.billing.test_stripe import card, deliver
 
 

@@ -8,7 +8,7 @@ from audit.models import AuditLog
 from billing import services
 from billing.models import Payment
 from clinic.services import clinic_setting_set
-from tests.billing.conftest import past
+from tests.billing.helpers import past
 from tests.factories import appointment_at
 
 URL = "/api/payments/charge/"

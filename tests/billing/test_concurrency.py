@@ -3,7 +3,7 @@
 import pytest
 
 from billing.models import Invoice, InvoiceCounter, Payment
-from tests.billing.conftest import past
+from tests.billing.helpers import past
 from tests.clock import clinic_day
 from tests.concurrency import run_together
 from tests.factories import appointment_at

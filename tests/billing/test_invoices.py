@@ -13,7 +13,7 @@ from billing.models import Invoice
 from clinic.clock import clinic_timezone
 from clinic.registry import clear_cache
 from clinic.services import clinic_setting_set
-from tests.billing.conftest import past
+from tests.billing.helpers import past
 from tests.clock import clinic_date, clinic_day
 from tests.factories import appointment_at
 

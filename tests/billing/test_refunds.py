@@ -5,7 +5,7 @@ import pytest
 from audit.models import AuditLog
 from billing.models import Invoice, Payment, Refund
 from billing.services import invoice_generate
-from tests.billing.conftest import intent_event
+from tests.billing.helpers import intent_event
 from tests.billing.test_stripe import deliver
 
 

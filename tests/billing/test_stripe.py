@@ -7,7 +7,7 @@ import pytest
 from audit.models import AuditLog
 from billing.models import Invoice, Payment, StripeEvent
 from billing.services import invoice_generate
-from tests.billing.conftest import WEBHOOK_SECRET, intent_event, signed_event
+from tests.billing.helpers import WEBHOOK_SECRET, intent_event, signed_event
 
 WEBHOOK = "/api/webhooks/stripe/"
 

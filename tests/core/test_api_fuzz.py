@@ -62,7 +62,7 @@ CHECKS = [not_a_server_error, response_schema_conformance, content_type_conforma
 
 @pytest.fixture
 def personas(db, alice, carol, rita, ada) -> dict[str, dict[str, str]]:
-    headers = {"anonymous": {}}
+    headers: dict[str, dict[str, str]] = {"anonymous": {}}
     for name, user in {"patient": alice, "doctor": carol, "staff": rita, "admin": ada}.items():
         headers[name] = {"Authorization": f"Bearer {token_issue(user=user).token}"}
     return headers

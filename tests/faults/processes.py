@@ -93,6 +93,7 @@ class Postgres:
         return ""
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        assert PG_BIN is not None, self.available()
         command = [str(PG_BIN / args[0]), *args[1:]]
         if os.geteuid() == 0:  # PostgreSQL refuses to run as root
             command = ["runuser", "-u", "postgres", "--", *command]

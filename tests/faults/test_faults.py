@@ -13,12 +13,13 @@ import httpx
 import pytest
 from django.db.models import Max
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 from accounts import services as accounts_services
 from realtime import topics
 from realtime.models import Event
 from tests.faults.processes import Postgres, Redis, manage, stop, web
-from tests.realtime.conftest import _database_url
+from tests.realtime.helpers import database_url as _database_url
 from tests.scheduling.conftest import free_slots, give_hours
 
 pytestmark = pytest.mark.slow
@@ -29,10 +30,10 @@ def _receive(ws, timeout: float = 10) -> dict:
 
 
 def _subscribe(host: str, token: str, topic: str, last_event_id: int | None = None):
-    ws = connect(f"ws://{host}/ws/", origin=f"http://{host}", open_timeout=10)
+    ws = connect(f"ws://{host}/ws/", origin=Origin(f"http://{host}"), open_timeout=10)
     ws.send(json.dumps({"action": "auth", "token": token}))
     assert _receive(ws)["type"] == "authenticated"
-    message = {"action": "subscribe", "topic": topic}
+    message: dict[str, object] = {"action": "subscribe", "topic": topic}
     if last_event_id is not None:
         message["last_event_id"] = last_event_id
     ws.send(json.dumps(message))

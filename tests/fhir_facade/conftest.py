@@ -6,7 +6,7 @@ import pytest
 
 from accounts.models import User
 from clinic.registry import clear_cache
-from tests.scheduling.conftest import HORIZON_DAYS, give_hours, set_policy
+from tests.scheduling.helpers import HORIZON_DAYS, give_hours, set_policy
 
 
 @pytest.fixture(autouse=True)

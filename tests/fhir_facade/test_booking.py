@@ -8,7 +8,7 @@ from realtime.models import Event
 from scheduling.models import Appointment, SlotStatus
 from tests.concurrency import run_together
 from tests.fhir_facade.outcomes import assert_outcome, fhir_json
-from tests.scheduling.conftest import free_slots
+from tests.scheduling.helpers import free_slots
 
 R4 = "/fhir/R4"
 

@@ -13,7 +13,7 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from fhir_facade.capability import INTERACTIONS
 from tests.fhir_facade.outcomes import fhir_json
-from tests.scheduling.conftest import free_slots
+from tests.scheduling.helpers import free_slots
 
 pytestmark = pytest.mark.django_db
 

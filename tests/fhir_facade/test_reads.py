@@ -8,7 +8,7 @@ from audit.models import AuditLog
 from clinic.clock import clinic_today
 from scheduling import services
 from tests.fhir_facade.outcomes import assert_outcome, fhir_json
-from tests.scheduling.conftest import free_slots
+from tests.scheduling.helpers import free_slots
 
 pytestmark = pytest.mark.django_db
 

@@ -1,28 +1,15 @@
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from accounts.models import User
-from clinic.registry import clear_cache
 from config.celery import app as celery_app
-from scheduling.models import Appointment
-from tests import factories
 from tests.notifications.standin import TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN, StandIn, StandInServer
 
 
-@pytest.fixture(autouse=True)
-def _fresh_clinic_settings() -> Iterator[None]:
-    # Values are cached per process for a few seconds; a test's rolled-back change must
-    # not leak into the next test.
-    clear_cache()
-    yield
-    clear_cache()
-
-
 @pytest.fixture
-def standin(settings: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
+def standin(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
     """Twilio and SendGrid switched on, their SDKs pointed at a local recording stand-in."""
     # Eager tasks run a retry at once (no countdown); with propagation on, Celery would
     # raise the Retry out of the first attempt instead of running the second.
@@ -51,16 +38,3 @@ def alice_reachable(alice: User) -> User:
     User.objects.filter(pk=alice.pk).update(phone="+15551230001")
     alice.refresh_from_db()
     return alice
-
-
-def appointment_in(*, doctor: User, patient: User, hours: float, booked_hours_before: float = 72) -> Appointment:
-    """A booked appointment `hours` from now, made `booked_hours_before` hours before its start."""
-    start = (timezone.now() + timedelta(hours=hours)).replace(microsecond=0)
-    appointment = factories.appointment_at(doctor=doctor, patient=patient, start=start)
-    Appointment.objects.filter(pk=appointment.pk).update(created_at=start - timedelta(hours=booked_hours_before))
-    appointment.refresh_from_db()
-    return appointment
-
-
-def at(value: str) -> datetime:
-    return datetime.fromisoformat(value)

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.utils import timezone
@@ -32,7 +33,7 @@ class Recorded:
     def form(self) -> dict[str, list[str]]:
         return parse_qs(self.body.decode())
 
-    def json(self) -> object:
+    def json(self) -> Any:
         return json.loads(self.body)
 
 

@@ -13,7 +13,7 @@ from notifications.tasks import send_due_reminders
 from realtime.models import Event
 from scheduling.models import Appointment
 from tests.concurrency import run_together
-from tests.notifications.conftest import appointment_in
+from tests.notifications.helpers import appointment_in
 
 
 def _reminders(appointment):

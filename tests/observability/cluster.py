@@ -13,6 +13,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from tests.clock import in_test_clock
+
 BIN = Path(sys.executable).parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 METRICS_TOKEN = "cluster-metrics-token-0123456789"
@@ -87,8 +89,9 @@ class Cluster:
         port = free_port()
         self._start(
             name,
-            [str(BIN / "daphne"), "-v", "0", "--proxy-headers", "-b", "127.0.0.1", "-p", str(port),
-             "config.asgi:application"],
+            # The Python processes share the test's clock (tests/clock.py); nginx keeps its own.
+            in_test_clock([str(BIN / "daphne"), "-v", "0", "--proxy-headers", "-b", "127.0.0.1", "-p", str(port),
+                           "config.asgi:application"]),
         )  # fmt: skip
         self._await_port(name, port)
         return f"127.0.0.1:{port}"
@@ -96,16 +99,16 @@ class Cluster:
     def worker(self, name: str = "worker") -> None:
         self._start(
             name,
-            [str(BIN / "celery"), "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1",
-             "--loglevel", "INFO", "--without-mingle", "--without-gossip", "-n", f"{name}@%h"],
+            in_test_clock([str(BIN / "celery"), "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1",
+                           "--loglevel", "INFO", "--without-mingle", "--without-gossip", "-n", f"{name}@%h"]),
         )  # fmt: skip
         self._await_log(name, "ready")
 
     def beat(self, name: str = "beat") -> None:
         self._start(
             name,
-            [str(BIN / "celery"), "-A", "config", "beat", "--loglevel", "INFO",
-             "--schedule", str(self.tmp / f"{name}-schedule")],
+            in_test_clock([str(BIN / "celery"), "-A", "config", "beat", "--loglevel", "INFO",
+                           "--schedule", str(self.tmp / f"{name}-schedule")]),
         )  # fmt: skip
         self._await_log(name, "beat: Starting")
 
@@ -141,7 +144,7 @@ class Cluster:
 
     def manage(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "manage.py", *args],
+            in_test_clock([sys.executable, "manage.py", *args]),
             cwd=settings.BASE_DIR, env=self.env, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
 

@@ -23,8 +23,8 @@ from notifications.models import Notification, NotificationStatus
 from realtime.models import Event
 from scheduling.models import Slot
 from tests.concurrency import run_together
-from tests.notifications.conftest import appointment_in
-from tests.scheduling.conftest import give_hours
+from tests.notifications.helpers import appointment_in
+from tests.scheduling.helpers import give_hours
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -175,7 +175,53 @@ def expire_card_payments(alice, carol, settings, **_) -> Callable[[], None]:
     return check
 
 
+def purge_expired_records(alice, carol, settings, **_) -> Callable[[], None]:
+    import tempfile
+    from pathlib import Path
+
+    from audit.models import AuditLog
+    from clinic.clock import clinic_today
+    from records import services as records_services
+    from records.models import MedicalReport, Prescription
+    from tests import factories
+    from tests.records.helpers import MEDICATIONS, PAST, pdf_bytes, stored_files, upload
+
+    files = tempfile.TemporaryDirectory()
+    location = Path(files.name)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "records": {"BACKEND": "records.storage.RecordsFileStorage", "OPTIONS": {"location": location}},
+    }
+    visit = factories.appointment_at(doctor=carol, patient=alice, start=PAST, status="completed")
+    report = records_services.report_upload(
+        actor=carol,
+        patient_id=alice.patient.id,
+        appointment_id=visit.id,
+        title="Scan",
+        description="",
+        upload=upload(pdf_bytes()),
+    )
+    prescription = records_services.prescription_create(
+        actor=carol, patient_id=alice.patient.id, appointment_id=visit.id, medications=MEDICATIONS, instructions=""
+    )
+    records_services.report_delete(actor=carol, report_id=report.pk)
+    records_services.prescription_delete(actor=carol, prescription_id=prescription.pk)
+    past = clinic_today() - timedelta(days=1)
+    MedicalReport.objects.filter(pk=report.pk).update(retain_until=past)
+    Prescription.objects.filter(pk=prescription.pk).update(retain_until=past)
+
+    def check() -> None:
+        assert not MedicalReport.objects.exists() and not Prescription.objects.exists()
+        assert stored_files(location) == []
+        purged = AuditLog.objects.filter(action__in=["report.purged", "prescription.purged"])
+        assert sorted(purged.values_list("action", flat=True)) == ["prescription.purged", "report.purged"]
+        files.cleanup()
+
+    return check
+
+
 SCENARIOS = {
+    "records.tasks.purge_expired_records": purge_expired_records,
     "billing.expire_card_payments": expire_card_payments,
     "accounts.tasks.purge_dead_tokens": purge_dead_tokens,
     "scheduling.tasks.extend_slots": extend_slots,

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Origin
 
 from accounts import services as accounts_services
 from audit.models import AuditLog
@@ -17,7 +18,7 @@ from realtime import topics
 from realtime.contracts import validate_message
 from tests.observability.cluster import METRICS_TOKEN, Cluster, nginx_available
 from tests.observability.scrape import samples, value
-from tests.scheduling.conftest import free_slots, give_hours
+from tests.scheduling.helpers import free_slots, give_hours
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -42,7 +43,7 @@ def _receive(ws: ClientConnection, timeout: float = 10) -> dict:
 
 
 def _subscribed_socket(address: str, token: str, topic: str) -> ClientConnection:
-    ws = connect(f"ws://{address}/ws/", origin=f"http://{address}", open_timeout=10)
+    ws = connect(f"ws://{address}/ws/", origin=Origin(f"http://{address}"), open_timeout=10)
     ws.send(json.dumps({"action": "auth", "token": token}))
     assert _receive(ws)["type"] == "authenticated"
     ws.send(json.dumps({"action": "subscribe", "topic": topic}))

@@ -11,7 +11,7 @@ from django.conf import settings
 
 from observability import context
 from observability.logs import ContextFilter, JsonFormatter, PlainFormatter
-from tests.scheduling.conftest import free_slots, give_hours
+from tests.scheduling.helpers import free_slots, give_hours
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.observability.scrape import moved, value
-from tests.scheduling.conftest import free_slots, give_hours
+from tests.scheduling.helpers import free_slots, give_hours
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,8 @@ import re
 import pytest
 
 from audit.models import AdminActionLog, AuditLog
-from realtime.models import DisplayToken, hash_display_token
+from core.tokens import hash_token
+from realtime.models import DisplayToken
 from tests.backoffice import admin_login, changelist_action, submit
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ def test_admin_issues_a_display_token_shown_once_and_revokes_it(ada):
     page = browser.get(response["Location"]).content.decode()
     raw = re.search(r"<code>(dsp_[^<]+)</code>", page).group(1)
     display = DisplayToken.objects.get(name="Waiting room")
-    assert display.key_hash == hash_display_token(raw)
+    assert display.key_hash == hash_token(raw)
     assert raw not in browser.get(TOKENS).content.decode()  # shown once
     assert AuditLog.objects.filter(action="display_token.created", actor=ada).exists()
     assert AdminActionLog.objects.filter(action="displaytoken.added", admin=ada).exists()

@@ -15,7 +15,7 @@ from config.asgi import application
 from realtime import topics
 from realtime.models import DisplayToken, Event
 from realtime.publish import send_event
-from tests.realtime.conftest import display_data, publish_committed, slot_data
+from tests.realtime.helpers import display_data, publish_committed, slot_data
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

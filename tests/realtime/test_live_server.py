@@ -18,7 +18,7 @@ from realtime.contracts import validate_message
 from scheduling.models import Appointment
 from tests import factories
 from tests.clock import clinic_at
-from tests.scheduling.conftest import free_slots, give_hours
+from tests.scheduling.helpers import free_slots, give_hours
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

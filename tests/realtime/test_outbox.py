@@ -17,8 +17,8 @@ from realtime.publish import publish
 from realtime.tasks import prune_events, relay_unsent_events
 from scheduling import services as scheduling_services
 from scheduling.serializers import clinic_iso
-from tests.realtime.conftest import slot_data
-from tests.scheduling.conftest import free_slots, give_hours
+from tests.realtime.helpers import slot_data
+from tests.scheduling.helpers import free_slots, give_hours
 
 
 def _dead_redis_url() -> str:

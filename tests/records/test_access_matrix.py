@@ -19,7 +19,7 @@ from records import links
 from records.models import MedicalReport, Prescription
 from tests.clock import clinic_date
 from tests.factories import appointment_at
-from tests.records.conftest import MEDICATIONS, PAST, pdf_bytes
+from tests.records.helpers import MEDICATIONS, PAST, pdf_bytes
 
 REASON = "Patient unconscious in A&E; treating team needs the panel."
 
@@ -33,7 +33,7 @@ def _upload(client, ctx):
 
 
 def _pdf_file():
-    from tests.records.conftest import upload
+    from tests.records.helpers import upload
 
     return upload(pdf_bytes(), name="xray.pdf")
 

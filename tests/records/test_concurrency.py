@@ -6,7 +6,7 @@ from audit.models import AuditLog
 from records import services
 from records.models import Medication
 from tests.concurrency import run_together
-from tests.records.conftest import MEDICATIONS
+from tests.records.helpers import MEDICATIONS
 
 
 def _lines(name: str, count: int) -> list[dict]:

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditLog
 from records import links
 from records.storage import report_storage
-from tests.records.conftest import pdf_bytes
+from tests.records.helpers import pdf_bytes
 
 
 def _link(client, report) -> str:
@@ -66,7 +66,7 @@ def test_tampered_link_is_refused(client_for, alice, carol, report, tamper):
         token = f"{payload[:-2]}xy:{signature}"
     else:
         from records import services
-        from tests.records.conftest import upload
+        from tests.records.helpers import upload
 
         other = services.report_upload(
             actor=carol, patient_id=alice.patient.id, title="Other", upload=upload(pdf_bytes())

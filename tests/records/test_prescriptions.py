@@ -5,7 +5,7 @@ import pytest
 from audit.models import AuditLog
 from records.models import Medication, Prescription
 from tests.factories import appointment_at
-from tests.records.conftest import MEDICATIONS, PAST
+from tests.records.helpers import MEDICATIONS, PAST
 
 
 @pytest.mark.django_db
@@ -112,7 +112,7 @@ def test_report_list_queries_do_not_grow_with_the_page(client_for, carol, alice,
     from django.test.utils import CaptureQueriesContext
 
     from records import services
-    from tests.records.conftest import pdf_bytes, upload
+    from tests.records.helpers import pdf_bytes, upload
 
     client = client_for(carol)
     with CaptureQueriesContext(connection) as one:

@@ -7,7 +7,7 @@ import pytest
 from clinic.registry import clear_cache
 from clinic.services import clinic_setting_set
 from records import services
-from tests.records.conftest import MEDICATIONS, pdf_bytes, upload
+from tests.records.helpers import MEDICATIONS, pdf_bytes, upload
 
 
 @pytest.mark.django_db

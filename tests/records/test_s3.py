@@ -24,11 +24,11 @@ from moto.server import ThreadedMotoServer
 from rest_framework.test import APIClient
 
 from audit.models import AuditLog
-from config.settings import records_storage_config
+from config.storage import records_storage_config
 from records import links
 from records.models import MedicalReport
 from records.storage import RecordsS3Storage, report_storage
-from tests.records.conftest import image_bytes, pdf_bytes, upload
+from tests.records.helpers import image_bytes, pdf_bytes, upload
 
 pytestmark = pytest.mark.slow
 
@@ -61,13 +61,15 @@ def _client(endpoint: str):
 
 
 @pytest.fixture
-def s3(moto_endpoint, settings, monkeypatch):
+def s3(moto_endpoint, settings, monkeypatch, tmp_path):
     """The records storage configured exactly as settings.py does for a bucket."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     settings.STORAGES = {
         **settings.STORAGES,
-        "records": records_storage_config(bucket=BUCKET, region=REGION, endpoint_url=moto_endpoint, ttl=300),
+        "records": records_storage_config(
+            bucket=BUCKET, region=REGION, endpoint_url=moto_endpoint, ttl=300, local_root=tmp_path
+        ),
     }
     assert isinstance(report_storage(), RecordsS3Storage)
     return _client(moto_endpoint)

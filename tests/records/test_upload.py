@@ -8,7 +8,7 @@ from pypdf import PdfWriter
 
 from audit.models import AuditLog
 from records.models import MedicalReport
-from tests.records.conftest import image_bytes, pdf_bytes, stored_files, upload
+from tests.records.helpers import image_bytes, pdf_bytes, stored_files, upload
 
 TEN_MB = 10 * 1024 * 1024
 # The first bytes of a Windows executable and of a Linux one.
@@ -190,7 +190,7 @@ def test_bad_input_is_400_with_fields(client_for, carol, alice, treats, records_
 @pytest.mark.django_db
 def test_an_appointment_of_another_doctor_is_refused(client_for, carol, dave, alice, treats):
     from tests.factories import appointment_at
-    from tests.records.conftest import PAST
+    from tests.records.helpers import PAST
 
     other = appointment_at(doctor=dave, patient=alice, start=PAST.replace(hour=11))
     response = _post(client_for(carol), alice, upload(pdf_bytes()), appointment=other.id)

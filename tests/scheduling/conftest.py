@@ -1,47 +1,12 @@
 """Scheduling fixtures: a short horizon, doctors with every-day hours, free slots to book."""
 
-from collections.abc import Callable, Iterator
-from datetime import time, timedelta
+from collections.abc import Callable
 
 import pytest
-from django.utils import timezone
 
 from accounts.models import User
-from clinic.registry import clear_cache
-from clinic.services import clinic_setting_set
-from scheduling import services
-from scheduling.models import Slot, SlotStatus
-
-HORIZON_DAYS = 7
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clinic_settings() -> Iterator[None]:
-    # Clinic settings are cached per process for a few seconds; each test starts clean.
-    clear_cache()
-    yield
-    clear_cache()
-
-
-def set_policy(key: str, value: object) -> None:
-    clinic_setting_set(actor=None, key=key, value=value)
-    clear_cache()
-
-
-def give_hours(doctor: User, actor: User, *, start: time = time(9), end: time = time(17), minutes: int = 30) -> None:
-    """Working hours on every weekday, so tomorrow always has slots."""
-    for weekday in range(7):
-        services.rule_create(
-            actor=actor, doctor=doctor.doctor, weekday=weekday, start_time=start, end_time=end, slot_minutes=minutes
-        )
-
-
-def free_slots(doctor: User, *, after: timedelta = timedelta(days=1)) -> list[Slot]:
-    return list(
-        Slot.objects.filter(doctor=doctor.doctor, status=SlotStatus.FREE, start__gte=timezone.now() + after).order_by(
-            "start"
-        )
-    )
+from scheduling.models import Slot
+from tests.scheduling.helpers import HORIZON_DAYS, free_slots, give_hours, set_policy
 
 
 @pytest.fixture
@@ -64,7 +29,7 @@ def dave_hours(clinic: None, dave: User, ada: User) -> User:
 
 @pytest.fixture
 def slot_of(carol_hours: User) -> Callable[[int], Slot]:
-    """`slot_of(n)`: carol's n-th free slot from tomorrow on."""
+    """`slot_of(n)`: carol's n-th free slot from the clinic's day after tomorrow on."""
 
     def pick(index: int = 0) -> Slot:
         return free_slots(carol_hours)[index]

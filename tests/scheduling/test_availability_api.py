@@ -14,7 +14,7 @@ from scheduling.models import AvailabilityRule, Slot, SlotStatus
 from scheduling.serializers import clinic_iso
 from tests import factories
 from tests.clock import clinic_at, clinic_date, clinic_day
-from tests.scheduling.conftest import set_policy
+from tests.scheduling.helpers import set_policy
 
 pytestmark = pytest.mark.django_db
 

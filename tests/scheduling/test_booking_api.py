@@ -12,7 +12,7 @@ from scheduling.models import Appointment, Slot, SlotStatus
 from scheduling.serializers import clinic_iso
 from tests import factories
 from tests.clock import clinic_at, clinic_date
-from tests.scheduling.conftest import set_policy
+from tests.scheduling.helpers import set_policy
 
 pytestmark = pytest.mark.django_db
 

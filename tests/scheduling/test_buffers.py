@@ -11,7 +11,7 @@ from audit.models import AuditLog
 from clinic.clock import clinic_timezone, clinic_today
 from scheduling import services
 from scheduling.models import AvailabilityRule, Slot
-from tests.scheduling.conftest import set_policy
+from tests.scheduling.helpers import set_policy
 
 pytestmark = pytest.mark.django_db
 

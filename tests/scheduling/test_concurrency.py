@@ -17,7 +17,7 @@ from scheduling import services
 from scheduling.models import Appointment, Slot, SlotStatus
 from tests import factories
 from tests.concurrency import run_together
-from tests.scheduling.conftest import free_slots, set_policy
+from tests.scheduling.helpers import free_slots, set_policy
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="locking is tested on PostgreSQL")
 

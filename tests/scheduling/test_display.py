@@ -8,12 +8,13 @@ from django.test import Client
 from django.utils import timezone
 
 from clinic.clock import clinic_today
+from core.tokens import hash_token
 from realtime import selectors, services, topics
-from realtime.models import DisplayToken, hash_display_token
+from realtime.models import DisplayToken
 from realtime.publish import publish
 from scheduling.models import Appointment
 from tests import factories
-from tests.realtime.conftest import display_data
+from tests.realtime.helpers import display_data
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def test_admin_creates_a_display_token_shown_once(client_for, ada):
     body = response.json()
     assert body["name"] == "Lobby" and body["token"].startswith("dsp_") and body["revoked_at"] is None
     stored = DisplayToken.objects.get(pk=body["id"])
-    assert stored.key_hash == hash_display_token(body["token"])
+    assert stored.key_hash == hash_token(body["token"])
     listed = client_for(ada).get("/api/display-tokens/").json()
     assert listed["count"] == 1 and "token" not in listed["results"][0]
 

@@ -11,7 +11,7 @@ from scheduling.models import Appointment, Slot, SlotStatus
 from scheduling.services import TRANSITIONS
 from tests import factories
 from tests.clock import clinic_at, clinic_day
-from tests.scheduling.conftest import set_policy
+from tests.scheduling.helpers import set_policy
 
 pytestmark = pytest.mark.django_db
 

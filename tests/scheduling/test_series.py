@@ -15,7 +15,7 @@ from scheduling.models import Appointment, AppointmentSeries, Slot, SlotStatus
 from tests import factories
 from tests.assertions import assert_error
 from tests.concurrency import run_together
-from tests.scheduling.conftest import set_policy
+from tests.scheduling.helpers import set_policy
 
 SERIES = "/api/appointments/series/"
 

@@ -1,24 +1,14 @@
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from clinic.registry import clear_cache
+from tests.video.helpers import API_KEY_SECRET, API_KEY_SID
 from tests.video.standin import VideoStandIn, VideoStandInServer
-
-API_KEY_SID = "SK" + "1" * 32
-API_KEY_SECRET = "video-api-key-secret-of-32-bytes-at-least"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clinic_settings() -> Iterator[None]:
-    # Clinic settings are cached per process for a few seconds; each test starts clean.
-    clear_cache()
-    yield
-    clear_cache()
 
 
 @pytest.fixture
-def twilio_video(settings: object) -> Iterator[VideoStandIn]:
+def twilio_video(settings: Any) -> Iterator[VideoStandIn]:
     """Twilio Video switched on, the SDK's REST calls going to a local stand-in."""
     server = VideoStandInServer()
     state = server.start()

@@ -11,6 +11,9 @@ from accounts.models import User
 from scheduling.models import Appointment, VisitType
 from tests import factories
 
+API_KEY_SID = "SK" + "1" * 32
+API_KEY_SECRET = "video-api-key-secret-of-32-bytes-at-least"
+
 # A fixed instant far from any wall clock: the tests travel to it (time-machine).
 START = datetime(2031, 3, 10, 9, 0, tzinfo=UTC)
 END = START + timedelta(minutes=30)

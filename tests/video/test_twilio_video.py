@@ -6,8 +6,7 @@ import jwt
 import pytest
 
 from tests.assertions import assert_error
-from tests.video.conftest import API_KEY_SECRET, API_KEY_SID
-from tests.video.helpers import CLOSES, START, get_at, video_url, video_visit
+from tests.video.helpers import API_KEY_SECRET, API_KEY_SID, CLOSES, START, get_at, video_url, video_visit
 from video.models import VideoRoom
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,210 @@
+"""Creating notifications (appointment news, admin sends; in-app ones are delivered at once),
+preferences, and forgetting a deleted account's addresses."""
+
+import logging
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from audit.services import audit_record
+from clinic.clock import clinic_timezone
+from clinic.registry import clinic_setting
+from core.exceptions import ValidationFailed
+from notifications import events, selectors
+from notifications.models import (
+    Channel,
+    Kind,
+    Notification,
+    NotificationPreference,
+    NotificationStatus,
+)
+from observability import metrics
+from scheduling.models import Appointment, VisitType
+
+logger = logging.getLogger(__name__)
+
+EXTERNAL_CHANNELS = (Channel.SMS, Channel.EMAIL)
+
+APPOINTMENT_KINDS = {
+    "booked": Kind.BOOKED,
+    "rescheduled": Kind.RESCHEDULED,
+    "cancelled": Kind.CANCELLED,
+}
+
+# What each kind says. Date, time, doctor and clinic only: a stranger reading the phone
+# learns nothing of the reason for the visit.
+_SUBJECTS = {
+    Kind.BOOKED: "Appointment booked",
+    Kind.RESCHEDULED: "Appointment moved",
+    Kind.CANCELLED: "Appointment cancelled",
+    Kind.REMINDER: "Appointment reminder",
+}
+_BODIES = {
+    Kind.BOOKED: "Your appointment with {doctor} at {clinic} is booked for {when}.",
+    Kind.RESCHEDULED: "Your appointment with {doctor} at {clinic} has moved to {when}.",
+    Kind.CANCELLED: "Your appointment with {doctor} at {clinic} on {when} is cancelled.",
+    Kind.REMINDER: "Reminder: your appointment with {doctor} at {clinic} is on {when}.",
+}
+
+
+# --- Creating notifications -------------------------------------------------------------
+
+
+def _address(user: User, channel: str) -> str:
+    if channel == Channel.SMS:
+        return user.phone
+    if channel == Channel.EMAIL:
+        return user.email
+    return ""
+
+
+def _channels_for(user: User) -> list[str]:
+    """The channels the user wants and can be reached on."""
+    preference = selectors.preference_get(user=user)
+    return [c for c in Channel.values if preference.allows(c) and (c == Channel.IN_APP or _address(user, c))]
+
+
+def _enqueue_delivery(notification_id: int) -> None:
+    from notifications.tasks import deliver_notification
+
+    deliver_notification.delay(notification_id)
+
+
+def _notification_create(
+    *,
+    user: User,
+    channel: str,
+    kind: str,
+    subject: str,
+    body: str,
+    appointment: Appointment | None = None,
+    lead_minutes: int | None = None,
+) -> Notification:
+    """One notification. In-app ones are delivered at once, as a `notification.created`
+    event on the user's topic; SMS and email ones are handed to Celery after commit."""
+    now = timezone.now()
+    in_app = channel == Channel.IN_APP
+    notification = Notification.objects.create(
+        user=user,
+        channel=channel,
+        kind=kind,
+        subject=subject,
+        body=body,
+        recipient=_address(user, channel),
+        appointment=appointment,
+        appointment_start=appointment.start if appointment is not None else None,
+        lead_minutes=lead_minutes,
+        status=NotificationStatus.SENT if in_app else NotificationStatus.PENDING,
+        sent_at=now if in_app else None,
+        created_at=now,
+        updated_at=now,
+    )
+    # Counted once committed: "pending" for a delivery handed to the worker, "sent" in-app.
+    transaction.on_commit(
+        partial(metrics.notification_delivery, channel=channel, state=notification.status), robust=True
+    )
+    if in_app:
+        events.notification_created(notification)
+    else:
+        # Robust: with the broker down the row stays pending and the stalled-delivery sweep
+        # enqueues it later; the committed change that caused it is not an error.
+        transaction.on_commit(partial(_enqueue_delivery, notification.pk), robust=True)
+    return notification
+
+
+def _appointment_text(appointment: Appointment, kind: Kind) -> tuple[str, str]:
+    local = timezone.localtime(appointment.start, clinic_timezone())
+    doctor = appointment.doctor.user
+    body = _BODIES[kind].format(
+        doctor=f"Dr {doctor.full_name}".strip(),
+        clinic=clinic_setting("clinic_name"),
+        when=f"{local:%A %d %B %Y} at {local:%H:%M} ({local.tzname()})",
+    )
+    if appointment.visit_type == VisitType.VIDEO and kind != Kind.CANCELLED:
+        # The clinic's join page, not the room itself: it admits only the signed-in
+        # patient, inside the window, so a forwarded message lets nobody else in.
+        body += (
+            f" It is a video visit: join at {settings.PUBLIC_BASE_URL.rstrip('/')}/video/{appointment.pk}/"
+            f" from {clinic_setting('video_opens_minutes_before')} minutes before the start."
+        )
+    return _SUBJECTS[kind], body
+
+
+@transaction.atomic
+def appointment_notify(*, appointment_id: int, kind: str) -> list[Notification]:
+    """Tell the patient their appointment was booked, rescheduled or cancelled.
+
+    Called when scheduling announces the change after its transaction commits
+    (`scheduling.signals.appointment_changed`), so a rolled-back booking notifies
+    nobody. One notification per channel the patient wants.
+    """
+    notification_kind = APPOINTMENT_KINDS[kind]
+    appointment = Appointment.objects.select_related("doctor__user", "patient__user").filter(pk=appointment_id).first()
+    if appointment is None:
+        logger.warning("appointment %s to notify (%s) no longer exists", appointment_id, kind)
+        return []
+    patient = appointment.patient.user
+    if not patient.is_active:
+        return []
+    subject, body = _appointment_text(appointment, notification_kind)
+    created = [
+        _notification_create(
+            user=patient, channel=channel, kind=notification_kind, subject=subject, body=body, appointment=appointment
+        )
+        for channel in _channels_for(patient)
+    ]
+    for notification in created:
+        audit_record(actor=None, action="notification.created", obj=notification, details={"kind": kind})
+    return created
+
+
+@transaction.atomic
+def notification_send(*, actor: User, user: User, channel: str, subject: str, body: str) -> Notification:
+    """A notification an admin writes to one user (delivered in the background)."""
+    if channel != Channel.IN_APP and not _address(user, channel):
+        raise ValidationFailed(fields={"channel": [f"This user has no address for {channel}."]})
+    if not selectors.preference_get(user=user).allows(channel):
+        raise ValidationFailed(fields={"channel": [f"This user has turned {channel} notifications off."]})
+    notification = _notification_create(user=user, channel=channel, kind=Kind.ADMIN, subject=subject, body=body)
+    audit_record(actor=actor, action="notification.created", obj=notification, details={"channel": channel})
+    return notification
+
+
+@transaction.atomic
+def notifications_forget_user(*, user: User) -> int:
+    """An account was deleted: erase the addresses its notifications went to.
+
+    The rows stay (what was sent, when, about which appointment); nothing still waiting
+    is sent to an account that no longer exists. Returns how many rows were changed.
+    """
+    now = timezone.now()
+    unsent = Notification.objects.filter(user=user, status=NotificationStatus.PENDING).update(
+        status=NotificationStatus.FAILED, failure_reason="account deleted", recipient="", updated_at=now
+    )
+    erased = Notification.objects.filter(user=user).exclude(recipient="").update(recipient="", updated_at=now)
+    return unsent + erased
+
+
+@transaction.atomic
+def notification_mark_read(*, actor: User, notification: Notification) -> Notification:
+    """Mark one of the actor's notifications read (again: no change)."""
+    now = timezone.now()
+    if Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now, updated_at=now):
+        audit_record(actor=actor, action="notification.read", obj=notification)
+    notification.refresh_from_db()
+    return notification
+
+
+@transaction.atomic
+def preference_update(*, actor: User, user: User, changes: dict[str, bool]) -> NotificationPreference:
+    """Turn channels on or off for `user` (partial)."""
+    preference, _ = NotificationPreference.objects.select_for_update().get_or_create(user=user)
+    for channel, enabled in changes.items():
+        setattr(preference, channel, enabled)
+    preference.updated_at = timezone.now()
+    preference.save()
+    audit_record(actor=actor, action="notification_preference.updated", obj=preference, details=changes)
+    return preference
