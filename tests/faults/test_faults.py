@@ -40,7 +40,7 @@ def _subscribe(host: str, token: str, topic: str, last_event_id: int | None = No
     return ws
 
 
-def _events(ws, *, until: int, timeout: float = 15) -> list[dict]:
+def _events(ws, *, until: int, timeout: float = 30) -> list[dict]:
     """Events received until `until` of them arrived (subscribed/pong messages skipped)."""
     received: list[dict] = []
     while len(received) < until:
@@ -57,7 +57,8 @@ def _book(host: str, token: str, doctor_id: int, start) -> httpx.Response:
         f"http://{host}/api/appointments/book/",
         json={"doctor": doctor_id, "start": start.isoformat()},
         headers={"Authorization": f"Bearer {token}"},
-        timeout=15,
+        # Generous: the machine may be busy, and a booking while Redis is down waits for it.
+        timeout=60,
     )
 
 
