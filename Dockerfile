@@ -23,4 +23,4 @@ RUN DEBUG=true python manage.py collectstatic --noinput --verbosity 0 \
 USER clinic
 EXPOSE 8000
 
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "config.asgi:application"]
+CMD ["daphne", "-v", "0", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "config.asgi:application"]

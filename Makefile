@@ -28,7 +28,7 @@ run: install
 	$(BIN)/python manage.py populate_db_master
 	$(BIN)/python manage.py backends
 	@echo "Serving on http://127.0.0.1:$(PORT)/  (API docs: /api/docs/, health: /api/health/)"
-	$(BIN)/daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
+	$(BIN)/daphne -v 0 -b 127.0.0.1 -p $(PORT) config.asgi:application
 
 services:
 	scripts/ensure-services.sh

@@ -25,6 +25,7 @@ from accounts.serializers import (
 )
 from core.inputs import validated
 from core.permissions import IsAdmin, LocalSignInEnabled
+from core.schema import error_responses
 from core.throttling import LoginThrottle, RegisterThrottle
 
 
@@ -121,7 +122,17 @@ class UserUpdateApi(GenericAPIView):
 class UserDeleteApi(GenericAPIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=UserDeleteInput, responses={204: None})
+    @extend_schema(
+        request=UserDeleteInput,
+        responses={
+            204: None,
+            **error_responses(
+                (400, "invalid", "Invalid input."),
+                (404, "not_found", "No user with this id."),
+                (415, "unsupported_media_type", 'Unsupported media type "text/plain" in request.'),
+            ),
+        },
+    )
     def delete(self, request: Request) -> Response:
         data = validated(UserDeleteInput, request.data)
         user = selectors.user_get_for_admin(user_id=data["user_id"])

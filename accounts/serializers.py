@@ -49,6 +49,9 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class DoctorSerializer(serializers.ModelSerializer):
+    user_id = serializers.IntegerField(
+        read_only=True, help_text="The doctor's user id: messages and `user.{id}.notifications` take user ids."
+    )
     first_name = serializers.CharField(source="user.first_name", read_only=True)
     last_name = serializers.CharField(source="user.last_name", read_only=True)
     # Annotated by accounts.selectors (doctor_list, doctor_get, doctor_get_for_admin).
@@ -61,6 +64,7 @@ class DoctorSerializer(serializers.ModelSerializer):
         model = Doctor
         fields = [
             "id",
+            "user_id",
             "first_name",
             "last_name",
             "specialization",

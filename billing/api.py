@@ -165,6 +165,18 @@ class StrictFormatNegotiation(DefaultContentNegotiation):
         return chosen
 
 
+class InvoiceListApi(GenericAPIView):
+    """The caller's invoices (added to the contract): a patient's own; staff and admin: all."""
+
+    permission_classes = [IsPatientStaffOrAdmin]
+    serializer_class = InvoiceSerializer
+
+    @extend_schema(responses=InvoiceSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.invoice_list(actor=request_user(request)))
+        return self.get_paginated_response(InvoiceSerializer(page, many=True).data)
+
+
 class InvoiceDetailApi(GenericAPIView):
     permission_classes = [IsPatientStaffOrAdmin]
     # `?format=` is DRF's renderer override (URL_FORMAT_OVERRIDE): json and pdf are the two.

@@ -127,9 +127,14 @@ def payment_get(*, actor: User, payment_id: int) -> Payment:
     return get_object_or_404(payment_list(actor=actor), pk=payment_id)
 
 
-def invoice_get(*, actor: User, invoice_id: int) -> Invoice:
-    """One invoice with its items: its patient's, or any for staff and admin; else 404."""
+def invoice_list(*, actor: User) -> QuerySet[Invoice]:
+    """Invoices with their items: the patient's own, or all for staff and admin; newest first."""
     invoices = Invoice.objects.select_related("patient__user", "appointment__doctor__user").prefetch_related("items")
     if not actor.is_staff_or_admin:
         invoices = invoices.filter(patient__user=actor)
-    return get_object_or_404(invoices, pk=invoice_id)
+    return invoices.order_by("-issued_at", "-id")
+
+
+def invoice_get(*, actor: User, invoice_id: int) -> Invoice:
+    """One invoice with its items: its patient's, or any for staff and admin; else 404."""
+    return get_object_or_404(invoice_list(actor=actor), pk=invoice_id)

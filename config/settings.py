@@ -20,6 +20,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
+# The landing page lists the demo accounts and their password with DEBUG on, or with this
+# on (a demo deployment whose database `populate_db_master` loaded).
+DEMO_MODE = env.bool("DEMO_MODE", default=False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
@@ -60,9 +63,11 @@ INSTALLED_APPS = [
     "notifications",
     "billing",
     "reviews",
+    "waitlist",
     "video",
     "fhir_facade",
     "tooling",
+    "portals",
 ]
 
 MIDDLEWARE = [
@@ -218,7 +223,12 @@ if DEBUG:
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Clinic API",
-    "DESCRIPTION": "REST API of the clinic platform. Websocket events: see asyncapi.yaml.",
+    "DESCRIPTION": (
+        "REST API of the clinic platform. Errors are `{code, detail, fields?}`; every operation lists its "
+        "statuses and error codes. Realtime events over the websocket at `/ws/`: "
+        "[the AsyncAPI page](/api/asyncapi/) ([asyncapi.yaml](/api/asyncapi.yaml)). "
+        "Reference clients: [patient portal](/patient/), [doctor dashboard](/doctor/)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -252,6 +262,16 @@ CELERY_BEAT_SCHEDULE["scheduling-extend-slots"] = {
     "task": "scheduling.tasks.extend_slots",
     "schedule": crontab(minute=5),
 }
+
+# Holds and the waitlist (contract §11): the beat sweeps behind the expiry task queued for
+# each hold's `expires_at` and the offer task queued when a slot opens.
+HOLD_SWEEP_SECONDS = env.float("HOLD_SWEEP_SECONDS", default=15.0)
+WAITLIST_SWEEP_SECONDS = env.float("WAITLIST_SWEEP_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["scheduling-expire-holds"] = {
+    "task": "scheduling.tasks.expire_holds",
+    "schedule": HOLD_SWEEP_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["waitlist-sweep"] = {"task": "waitlist.tasks.sweep", "schedule": WAITLIST_SWEEP_SECONDS}
 
 # --- Realtime -------------------------------------------------------------------------
 
@@ -451,5 +471,15 @@ LOGGING: dict[str, Any] = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # The Twilio SDK logs every request's headers and body at INFO: phone numbers and
     # message text do not belong in the log.
-    "loggers": {"twilio.http_client": {"level": "WARNING"}},
+    "loggers": {
+        "twilio.http_client": {"level": "WARNING"},
+        # Django's own console handler (DEBUG only) would print each line a second time.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # A 4xx is already the access line (`clinic.request`, observability.middleware, which
+        # logs the path without its query string); 5xx keep their traceback.
+        "django.request": {"level": "ERROR"},
+        # daphne's start-up details (HTTP/2 off, endpoint set-up, listening); `daphne.cli`
+        # still says where it serves.
+        "daphne.server": {"level": "WARNING"},
+    },
 }

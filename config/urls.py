@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView
 from core.errors import api_not_found
 from core.views import DocsView, HealthView
 from observability.views import LiveView, ReadyView, metrics_view
+from portals import urls as portal_urls
+from portals.views import page_not_found
 from scheduling.display import display_page
 from video.views import video_page
 
@@ -15,6 +17,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     re_path(r"^health/ready/?$", ReadyView.as_view(), name="health-ready"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", DocsView.as_view(url_name="schema"), name="docs"),
+    path("", include(portal_urls.api_urlpatterns)),
     path("", include("clinic.urls")),
     path("", include("accounts.urls")),
     path("", include("audit.urls")),
@@ -25,6 +28,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("billing.urls")),
     path("", include("video.urls")),
     path("", include("realtime.urls")),
+    path("", include("waitlist.urls")),
     # Anything else under /api/ is a JSON 404, also with DEBUG on.
     re_path(r"^.*$", api_not_found),
 ]
@@ -40,6 +44,10 @@ urlpatterns = [
     path("display/", display_page, name="display"),
     # The video join page (contract §14): the link reminders carry.
     path("video/<int:appointment_id>/", video_page, name="video-page"),
+    # The landing page, the patient portal and the doctor dashboard (portals/).
+    path("", include(portal_urls)),
+    # Any other page (last): a plain 404 page, never Django's debug page listing the URLs.
+    re_path(r"^.*$", page_not_found),
 ]
 
 handler400 = "core.errors.handler400"

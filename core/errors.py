@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -165,5 +166,17 @@ def handler400(request: HttpRequest, exception: Exception | None = None) -> Json
 # /api/appointments/x/cancel/) would otherwise get the CSRF failure page, in HTML.
 @csrf_exempt
 def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
-    """The catch-all under /api/, so unknown paths get the contract's body even with DEBUG on."""
-    return JsonResponse(error_body("not_found", "Not found."), status=404)
+    """The catch-all under /api/, so unknown paths get the contract's body even with DEBUG on.
+
+    The seed's lists live at `…/list/` (`/api/doctors/list/`); a client that asks for the
+    collection itself is told where it is.
+    """
+    detail = "Not found."
+    path = request.path if request.path.endswith("/") else request.path + "/"
+    try:
+        match = resolve(path + "list/")
+    except Resolver404:
+        match = None
+    if match is not None and match.func is not api_not_found:
+        detail = f"Not found. The list is at {path}list/ (see /api/docs/)."
+    return JsonResponse(error_body("not_found", detail), status=404)

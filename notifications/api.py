@@ -18,6 +18,7 @@ from accounts.authentication import request_user
 from core.exceptions import DomainError, Forbidden, ValidationFailed
 from core.inputs import validated
 from core.permissions import IsAdmin, IsPatientOrDoctor
+from core.schema import error_responses
 from core.throttling import ScopedRateThrottle
 from notifications import selectors, services, webhooks
 from notifications.serializers import (
@@ -102,7 +103,13 @@ class MessageSendApi(GenericAPIView):
     permission_classes = [IsPatientOrDoctor]
     throttle_classes = [SenderThrottle]
 
-    @extend_schema(request=MessageSendInput, responses={201: MessageSerializer})
+    @extend_schema(
+        request=MessageSendInput,
+        responses={
+            201: MessageSerializer,
+            **error_responses((404, "not_found", "No such recipient.")),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = validated(MessageSendInput, request.data)
         recipient = selectors.message_counterpart_get(actor=request_user(request), user_id=data["recipient"])
@@ -147,7 +154,10 @@ class TwilioStatusWebhookApi(GenericAPIView):
     @extend_schema(
         request={"application/x-www-form-urlencoded": {"type": "object"}},
         parameters=[OpenApiParameter(webhooks.TWILIO_SIGNATURE_HEADER, location="header", required=True)],
-        responses={204: None},
+        responses={
+            204: None,
+            **error_responses((403, "invalid_signature", "The webhook signature is missing, invalid or too old.")),
+        },
     )
     def post(self, request: Request) -> Response:
         form = request.data
@@ -183,7 +193,13 @@ class SendGridEventWebhookApi(GenericAPIView):
             OpenApiParameter(webhooks.SENDGRID_SIGNATURE_HEADER, location="header", required=True),
             OpenApiParameter(webhooks.SENDGRID_TIMESTAMP_HEADER, location="header", required=True),
         ],
-        responses={204: None},
+        responses={
+            204: None,
+            **error_responses(
+                (403, "invalid_signature", "The webhook signature is missing, invalid or too old."),
+                PayloadTooLarge,
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         try:

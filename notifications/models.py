@@ -33,6 +33,7 @@ class Kind(models.TextChoices):
     RESCHEDULED = "appointment_rescheduled", "Appointment moved"
     CANCELLED = "appointment_cancelled", "Appointment cancelled"
     REMINDER = "appointment_reminder", "Appointment reminder"
+    WAITLIST_OFFER = "waitlist_offer", "Waitlist offer"
     ADMIN = "admin", "Sent by the clinic"
 
 

@@ -41,6 +41,7 @@ APPOINTMENT = _object(
         "id": ID,
         "doctor": ID,
         "patient": ID,
+        "patient_name": {"type": "string"},
         "start": DATETIME,
         "end": DATETIME,
         "status": {"enum": APPOINTMENT_STATUSES},
@@ -93,7 +94,17 @@ DAY_OR_TIME = {"anyOf": [DATE, DATETIME]}
 # (topic kind, event name) -> (schema name, description, data schema)
 EVENTS: dict[tuple[str, str], tuple[str, str, dict[str, Any]]] = {
     (topics.AVAILABILITY, "slot.booked"): ("SlotBooked", "A slot of the doctor was taken.", SLOT_CHANGE),
-    (topics.AVAILABILITY, "slot.released"): ("SlotReleased", "A slot of the doctor is free again.", SLOT_CHANGE),
+    (topics.AVAILABILITY, "slot.released"): (
+        "SlotReleased",
+        "A slot of the doctor is free again (a cancellation, a move, a hold released or expired).",
+        SLOT_CHANGE,
+    ),
+    (topics.AVAILABILITY, "slot.held"): (
+        "SlotHeld",
+        "A slot of the doctor is held for a patient for a few minutes (added, §11): taken for everyone else "
+        "until `slot.booked` or `slot.released` follows.",
+        SLOT_CHANGE,
+    ),
     (topics.AVAILABILITY, "availability.changed"): (
         "AvailabilityChanged",
         "Rules or time off changed the doctor's slots between `from` and `to`: refetch them.",

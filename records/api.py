@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from accounts.authentication import request_user
 from audit.services import audit_record
 from core.inputs import validated
+from core.schema import error_responses
 from records import access, files, selectors, services
 from records.serializers import (
     BreakGlassInput,
@@ -54,6 +55,7 @@ class ReportUploadApi(RecordsApi):
             201: ReportSerializer,
             413: OpenApiResponse(description="The file is larger than RECORDS_MAX_UPLOAD_BYTES."),
             415: OpenApiResponse(description="Not a PDF, PNG or JPEG by content, or a Content-Type that lies."),
+            **error_responses((404, "not_found", "No such patient of yours (no care relation).")),
         },
     )
     def post(self, request: Request) -> Response:
@@ -161,7 +163,13 @@ class PrescriptionApi(RecordsApi):
 class PrescriptionCreateApi(PrescriptionApi):
     """Write a prescription for a patient the doctor treats."""
 
-    @extend_schema(request=PrescriptionCreateInput, responses={201: PrescriptionSerializer})
+    @extend_schema(
+        request=PrescriptionCreateInput,
+        responses={
+            201: PrescriptionSerializer,
+            **error_responses((404, "not_found", "No such patient of yours (no care relation).")),
+        },
+    )
     def post(self, request: Request) -> Response:
         # The role first: whoever may never write prescriptions gets 403, not a 400 about the body.
         access.require_doctor(actor=request_user(request), kind=selectors.PRESCRIPTION, operation="create")

@@ -11,6 +11,7 @@ from accounts.authentication import request_user
 from accounts.selectors import doctor_get
 from core.inputs import validated
 from core.permissions import IsPatient
+from core.schema import error_responses
 from reviews.selectors import review_list
 from reviews.serializers import ReviewCreateInput, ReviewSerializer
 from reviews.services import review_create
@@ -27,7 +28,17 @@ class DoctorReviewsApi(GenericAPIView):
         page = self.paginate_queryset(review_list(actor=request_user(request), doctor_id=doctor_id))
         return self.get_paginated_response(ReviewSerializer(page, many=True).data)
 
-    @extend_schema(request=ReviewCreateInput, responses={201: ReviewSerializer})
+    @extend_schema(
+        request=ReviewCreateInput,
+        responses={
+            201: ReviewSerializer,
+            **error_responses(
+                (400, "appointment_not_completed", "Only a completed appointment can be reviewed."),
+                (404, "not_found", "No such appointment."),
+                (409, "already_reviewed", "This appointment has already been reviewed."),
+            ),
+        },
+    )
     def post(self, request: Request, doctor_id: int) -> Response:
         data = validated(ReviewCreateInput, request.data)
         review = review_create(

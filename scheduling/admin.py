@@ -23,7 +23,7 @@ from audit.backoffice import AuditedModelAdmin, ReadOnlyInline, has_role
 from clinic.clock import clinic_timezone
 from core.roles import STAFF_ROLES
 from scheduling import services
-from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule
+from scheduling.models import Appointment, AppointmentStatus, AvailabilityException, AvailabilityRule, Hold
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -195,3 +195,31 @@ admin.site.unregister(Doctor)
 @admin.register(Doctor)
 class DoctorWithAvailabilityAdmin(DoctorAdmin):
     inlines = [AvailabilityRuleInline, AvailabilityExceptionInline]
+
+
+@admin.register(Hold)
+class HoldAdmin(AuditedModelAdmin):
+    """Slots kept for a patient for a few minutes (a portal's hold or a waitlist offer).
+    Seen, and released through `hold_release` (the slot is free again at once)."""
+
+    view_roles = STAFF_ROLES
+    list_display = ["created_at", "doctor", "patient_name", "start", "expires_at", "status"]
+    list_filter = ["status", ("doctor", DoctorFilter)]
+    search_fields = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
+    list_select_related = ["doctor__user", "patient__user"]
+    ordering = ["-created_at", "-id"]
+    exclude = ["slot", "slot_status"]
+    actions = ["release"]
+
+    @admin.display(description="Patient", ordering="patient__user__last_name")
+    def patient_name(self, hold: Hold) -> str:
+        return hold.patient.user.full_name or hold.patient.user.email
+
+    def has_desk_permission(self, request: HttpRequest) -> bool:
+        return has_role(request, STAFF_ROLES)
+
+    @admin.action(description="Release the selected holds (their slots are free again)", permissions=["desk"])
+    def release(self, request: HttpRequest, queryset: QuerySet[Hold]) -> None:
+        for hold in queryset:
+            services.hold_release(actor=request_user(request), hold=hold)
+        messages.success(request, f"{len(queryset)} hold(s) released.")

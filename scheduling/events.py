@@ -12,7 +12,7 @@ from typing import Any
 
 from realtime import topics
 from realtime.publish import publish
-from scheduling.models import Appointment, AppointmentStatus, Slot
+from scheduling.models import Appointment, AppointmentStatus, Hold, Slot
 from scheduling.serializers import AppointmentSerializer, clinic_iso
 
 _QUEUE_STATUSES = (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS, AppointmentStatus.COMPLETED)
@@ -35,7 +35,19 @@ def slot_released(slot: Slot) -> None:
     _publish_slot("slot.released", slot)
 
 
-def _publish_slot(event: str, slot: Slot) -> None:
+def slot_held(slot: Slot) -> None:
+    """A patient holds the slot for a few minutes (contract §11): taken for everyone else."""
+    _publish_slot("slot.held", slot)
+
+
+def hold_released(hold: Hold) -> None:
+    """A hold ended (released, expired) and its slot is free again: `slot.released`."""
+    _publish_slot("slot.released", hold)
+
+
+def _publish_slot(event: str, slot: Slot | Hold) -> None:
+    # A hold carries its slot's doctor and times, so an ended hold (its slot perhaps
+    # gone) says the same as the slot would.
     publish(
         topic=topics.doctor_availability(slot.doctor_id),
         event=event,
@@ -54,12 +66,13 @@ def queue_payload(*, doctor_id: int, day: date) -> dict[str, Any]:
     """The queue of one doctor's clinic day, as GET /api/doctors/{id}/queue/ returns it.
 
     `now_serving`: the appointment in progress (the lowest number if several);
-    `waiting`: checked-in appointments in queue order; `done`: completed ones.
+    `waiting`: checked-in appointments in queue order; `done`: completed ones. Entries carry
+    `patient_name`: the queue topic and endpoint are the doctor's, staff's and admin's only.
     """
     queued = list(
-        Appointment.objects.filter(doctor_id=doctor_id, queue_date=day, status__in=_QUEUE_STATUSES).order_by(
-            "queue_number"
-        )
+        Appointment.objects.filter(doctor_id=doctor_id, queue_date=day, status__in=_QUEUE_STATUSES)
+        .select_related("patient__user")
+        .order_by("queue_number")
     )
     serving = next((a for a in queued if a.status == AppointmentStatus.IN_PROGRESS), None)
     return {

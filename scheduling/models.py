@@ -5,7 +5,15 @@ free; an active appointment holds exactly one slot. Only `scheduling.services` w
 
 On PostgreSQL the database itself refuses two active appointments that overlap for one
 doctor or for one patient (exclusion constraints, migration 0002), whatever the code does.
+
+A hold keeps a free slot for one patient for a few minutes (contract §11). The database
+refuses two active holds on one slot or one patient, overlapping active holds of one
+doctor, and an active hold on a slot that is not free (the `hold` migration: the hold's
+`(slot, slot_status)` references the slot's `(id, status)`, so booking, blocking or
+deleting a held slot fails until the hold has ended).
 """
+
+from datetime import datetime
 
 from django.db import models
 from django.db.models import Q
@@ -82,6 +90,9 @@ class Slot(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["doctor", "start"], name="slot_unique_doctor_start"),
             models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="slot_end_after_start"),
+            # Redundant as a key (id is unique already); it is what an active hold's
+            # (slot, slot_status) foreign key points at, pinning the held slot to "free".
+            models.UniqueConstraint(fields=["id", "status"], name="slot_id_status_key"),
         ]
         indexes = [models.Index(fields=["doctor", "status", "start"])]
 
@@ -193,3 +204,66 @@ class Appointment(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+
+class HoldStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    BOOKED = "booked", "Booked"
+    RELEASED = "released", "Released"
+    EXPIRED = "expired", "Expired"
+    # The slot went away under the hold (a rule removed, time off added).
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class Hold(models.Model):
+    """A free slot kept for one patient until `expires_at` (contract §11).
+
+    Live while `status` is active and `expires_at` is still ahead: an active hold whose
+    time has passed is free to everyone at once, and whichever write next locks the slot
+    (a booking, a new hold, the expiry sweep) ends it. Only `scheduling.services` writes.
+    """
+
+    slot = models.ForeignKey(Slot, null=True, blank=True, on_delete=models.SET_NULL, related_name="holds")
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="holds")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="holds")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=HoldStatus.choices, default=HoldStatus.ACTIVE)
+    # "free" while active, NULL once ended: with `slot` it references the slot's
+    # (id, status), so PostgreSQL refuses to book, block or delete a slot under an
+    # active hold (the `hold` migration). Never set by hand: the services keep it in step.
+    slot_status = models.CharField(max_length=8, null=True, blank=True, editable=False)
+    appointment = models.ForeignKey(Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="holds")
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="holds_made"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="hold_end_after_start"),
+            models.CheckConstraint(
+                condition=(
+                    Q(status=HoldStatus.ACTIVE, slot_status=SlotStatus.FREE, slot__isnull=False)
+                    | (~Q(status=HoldStatus.ACTIVE) & Q(slot_status__isnull=True))
+                ),
+                name="hold_active_pins_its_slot",
+            ),
+            models.UniqueConstraint(
+                fields=["slot"], condition=Q(status=HoldStatus.ACTIVE), name="hold_one_active_per_slot"
+            ),
+            models.UniqueConstraint(
+                fields=["patient"], condition=Q(status=HoldStatus.ACTIVE), name="hold_one_active_per_patient"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"], name="hold_status_expiry")]
+
+    def __str__(self) -> str:
+        return f"Hold {self.pk} {self.doctor} {self.start:%Y-%m-%d %H:%M} ({self.status})"
+
+    def is_live(self, now: datetime) -> bool:
+        """Active and not yet expired: the second `expires_at` comes, the slot is free."""
+        return self.status == HoldStatus.ACTIVE and now < self.expires_at

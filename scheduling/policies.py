@@ -95,3 +95,14 @@ MAX_EXCEPTIONS_PER_DOCTOR = register(
         max_value=5000,
     )
 )
+HOLD_MINUTES = register(
+    SettingSpec(
+        key="hold_minutes",
+        type="int",
+        default=5,
+        help="How long a patient may hold a free slot while they confirm the booking.",
+        public=True,
+        min_value=1,
+        max_value=60,
+    )
+)

@@ -4,10 +4,10 @@ The queue's shape is built in `scheduling.events` (`queue_payload`), so the REST
 returns exactly what the realtime event carries.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -16,10 +16,11 @@ from accounts.policy import is_that_doctor_or_staff
 from accounts.selectors import doctor_get
 from audit.services import audit_record
 from clinic.clock import clinic_timezone, clinic_today
+from clinic.registry import clinic_setting
 from core.exceptions import Forbidden, ValidationFailed
 from core.roles import Role
 from scheduling import calendar, events
-from scheduling.models import Appointment, AppointmentSeries, AvailabilityRule, Slot, SlotStatus
+from scheduling.models import Appointment, AppointmentSeries, AvailabilityRule, Hold, HoldStatus, Slot, SlotStatus
 
 # --- Doctors, as scheduling sees them --------------------------------------------------
 
@@ -75,46 +76,122 @@ def doctor_slots(*, actor: User, doctor_id: int, window_start: datetime, window_
     doctor = doctor_get(actor=actor, doctor_id=doctor_id)
     rows = (
         Slot.objects.filter(doctor=doctor, start__gte=max(window_start, timezone.now()), start__lt=window_end)
+        .annotate(held=Exists(_live_holds(exclude_user=actor).filter(slot=OuterRef("pk"))))
         .order_by("start")
-        .values_list("pk", "doctor_id", "start", "end", "status")
+        .values_list("pk", "doctor_id", "start", "end", "status", "held")
     )
-    return [SlotRow(*row[:4], available=row[4] == SlotStatus.FREE) for row in rows]
+    return [SlotRow(*row[:4], available=row[4] == SlotStatus.FREE and not row[5]) for row in rows]
 
 
 def slot_get(*, actor: User, slot_id: int) -> SlotRow:
     """One slot of a doctor the actor may see, else 404; `available` only while free and ahead."""
     slot = get_object_or_404(Slot.objects.only("doctor_id", "start", "end", "status"), pk=slot_id)
     doctor_get(actor=actor, doctor_id=slot.doctor_id)
-    available = slot.status == SlotStatus.FREE and slot.start > timezone.now()
+    held = _live_holds(exclude_user=actor).filter(slot=slot).exists()
+    available = slot.status == SlotStatus.FREE and slot.start > timezone.now() and not held
     return SlotRow(slot.pk, slot.doctor_id, slot.start, slot.end, available)
+
+
+def _why_not_bookable(*, actor: User, start: datetime, available: bool, notice_ends: datetime) -> str | None:
+    """Why this caller could not book this slot now (None: they could), checked as booking checks.
+
+    `unavailable`: booked (or held) by someone; `role`: the caller's role does not book
+    (doctors); `notice`: a patient inside the minimum notice (staff and admin may override it).
+    """
+    if not available:
+        return "unavailable"
+    if not (actor.role == Role.PATIENT or actor.is_staff_or_admin):
+        return "role"
+    if actor.role == Role.PATIENT and start < notice_ends:
+        return "notice"
+    return None
 
 
 def availability(*, actor: User, doctor_id: int, first: date | None = None, last: date | None = None) -> dict[str, Any]:
     """The doctor's slots on clinic days [first, last], future ones only, in time order.
 
-    Three queries whatever the number of slots: the time zone (cached), the doctor, the slots.
+    `available` is the slot's state for everyone; `bookable` (with a `reason` when false)
+    is whether this caller could book it now. Three queries whatever the number of slots:
+    the time zone and the notice (cached settings), the doctor, the slots.
     """
     tz = clinic_timezone()
     first = first or clinic_today()
     last = last or first
+    notice_ends = timezone.now() + timedelta(minutes=clinic_setting("min_notice_minutes"))
     rows = doctor_slots(
         actor=actor,
         doctor_id=doctor_id,
         window_start=calendar.day_bounds(first, tz)[0],
         window_end=calendar.day_bounds(last, tz)[1],
     )
-    return {
-        "doctor": doctor_id,
-        "timezone": str(tz.key),
-        "slots": [
+    slots = []
+    for row in rows:
+        reason = _why_not_bookable(actor=actor, start=row.start, available=row.available, notice_ends=notice_ends)
+        slots.append(
             {
                 "start": row.start.astimezone(tz).isoformat(),
                 "end": row.end.astimezone(tz).isoformat(),
                 "available": row.available,
+                "bookable": reason is None,
+                "reason": reason,
             }
-            for row in rows
-        ],
-    }
+        )
+    return {"doctor": doctor_id, "timezone": str(tz.key), "slots": slots}
+
+
+def _live_holds(*, exclude_user: User | None = None) -> QuerySet[Hold]:
+    """Live holds: active, and `expires_at` still ahead (to the second; an expired hold
+    counts as nothing before anything cleans it up). The holder (`exclude_user`, a
+    patient) still sees their own held slot as available."""
+    holds = Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__gt=timezone.now())
+    if exclude_user is not None:
+        holds = holds.exclude(patient__user_id=exclude_user.pk)
+    return holds
+
+
+def open_slots(
+    *, doctor_id: int, not_before: datetime, after: datetime, before: datetime
+) -> list[tuple[datetime, datetime]]:
+    """(start, end) of the doctor's free, unheld slots starting after `after` (and not
+    before `not_before`) and before `before`, in time order: what the waitlist may offer."""
+    return list(
+        Slot.objects.filter(
+            doctor_id=doctor_id, status=SlotStatus.FREE, start__gt=after, start__gte=not_before, start__lt=before
+        )
+        .exclude(Exists(_live_holds().filter(slot=OuterRef("pk"))))
+        .order_by("start")
+        .values_list("start", "end")
+    )
+
+
+def _visible_holds(actor: User) -> QuerySet[Hold]:
+    holds = Hold.objects.all()
+    if actor.is_staff_or_admin:
+        return holds
+    if actor.role == Role.PATIENT:
+        return holds.filter(patient__user=actor)
+    return holds.none()
+
+
+def hold_list(*, actor: User) -> QuerySet[Hold]:
+    """The live holds the actor may see (a patient's own, at most one; staff and admin: all)."""
+    live = _visible_holds(actor).filter(status=HoldStatus.ACTIVE, expires_at__gt=timezone.now())
+    return live.order_by("expires_at", "id")
+
+
+def hold_get(*, actor: User, hold_id: int) -> Hold:
+    """One hold the actor may end: its patient's, or any for staff and admin; else 404."""
+    return get_object_or_404(_visible_holds(actor), pk=hold_id)
+
+
+def hold_for_booking(*, actor: User, hold_id: int | None) -> Hold | None:
+    """The hold named by a booking; another person's (or none such) is a 400 on `hold`."""
+    if hold_id is None:
+        return None
+    hold = _visible_holds(actor).filter(pk=hold_id).first()
+    if hold is None:
+        raise ValidationFailed(fields={"hold": ["No hold of yours with this id."]})
+    return hold
 
 
 def rule_list(*, actor: User, doctor_id: int) -> QuerySet[AvailabilityRule]:
@@ -132,7 +209,7 @@ def rule_for_change(*, actor: User, doctor_id: int, rule_id: int) -> Availabilit
 
 def appointments_visible_to(actor: User) -> QuerySet[Appointment]:
     """The appointments the actor may see: their own (as patient or doctor); every one for staff and admin."""
-    appointments = Appointment.objects.all()
+    appointments = Appointment.objects.select_related("patient__user")
     if actor.is_staff_or_admin:
         return appointments
     if actor.role == Role.DOCTOR:
@@ -189,6 +266,29 @@ def queue_get(*, actor: User, doctor_id: int, day: date | None = None) -> dict[s
     if not is_that_doctor_or_staff(actor, doctor):
         raise Forbidden("Only that doctor, staff and admins see this queue.")
     return events.queue_payload(doctor_id=doctor.pk, day=day or clinic_today())
+
+
+# --- Patients, within the care relation ------------------------------------------------
+
+
+def patient_list(*, actor: User, search: str = "") -> QuerySet[Patient]:
+    """The patients the actor may read: staff and admin all; a doctor those they have, or
+    had, an appointment with (the care relation); a patient themself. By name."""
+    patients = Patient.objects.select_related("user").filter(user__is_active=True)
+    if actor.role == Role.DOCTOR:
+        patients = patients.filter(Exists(Appointment.objects.filter(patient=OuterRef("pk"), doctor__user=actor)))
+    elif actor.role == Role.PATIENT:
+        patients = patients.filter(user=actor)
+    elif not actor.is_staff_or_admin:
+        patients = patients.none()
+    if search:
+        patients = patients.filter(Q(user__first_name__icontains=search) | Q(user__last_name__icontains=search))
+    return patients.order_by("user__last_name", "user__first_name", "pk")
+
+
+def patient_get(*, actor: User, patient_id: int) -> Patient:
+    """One patient the actor may read (see `patient_list`); anyone else's is 404."""
+    return get_object_or_404(patient_list(actor=actor), pk=patient_id)
 
 
 def care_relation_exists(*, doctor_id: int, patient_id: int) -> bool:

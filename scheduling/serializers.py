@@ -6,6 +6,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
+from accounts.models import Patient
 from clinic.clock import clinic_timezone
 from core.inputs import BoundedDateField, BoundedDateTimeField
 from scheduling.models import (
@@ -13,6 +14,7 @@ from scheduling.models import (
     AppointmentStatus,
     AvailabilityException,
     AvailabilityRule,
+    Hold,
     SeriesEvery,
     VisitType,
 )
@@ -53,13 +55,25 @@ class _ClinicModelSerializer(serializers.ModelSerializer):
 # --- Output ----------------------------------------------------------------------------
 
 
+def patient_display_name(appointment: Appointment) -> str:
+    return appointment.patient.user.full_name
+
+
 class AppointmentSerializer(_ClinicModelSerializer):
+    """Appointment (contract §4), plus `patient_name`: appointments are only ever shown to
+    their patient, their doctor, staff and admin (and the queue topic to the doctor, staff
+    and admin); display screens get numbers only (`scheduling.events.display_payload`).
+    Read with `select_related("patient__user")`."""
+
+    patient_name = serializers.SerializerMethodField(help_text="The patient's display name (first and last name).")
+
     class Meta:
         model = Appointment
         fields = [
             "id",
             "doctor",
             "patient",
+            "patient_name",
             "start",
             "end",
             "status",
@@ -72,6 +86,42 @@ class AppointmentSerializer(_ClinicModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_patient_name(self, appointment: Appointment) -> str:
+        return patient_display_name(appointment)
+
+
+class CarePatientSerializer(serializers.ModelSerializer):
+    """A patient as their doctors and the clinic's staff see them (GET /api/patients/...)."""
+
+    user_id = serializers.IntegerField(read_only=True, help_text="For messages and `user.{id}.notifications`.")
+    first_name = serializers.CharField(source="user.first_name", read_only=True)
+    last_name = serializers.CharField(source="user.last_name", read_only=True)
+    display_name = serializers.CharField(source="user.full_name", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    phone = serializers.CharField(source="user.phone", read_only=True)
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            "user_id",
+            "first_name",
+            "last_name",
+            "display_name",
+            "email",
+            "phone",
+            "date_of_birth",
+            "gender",
+            "address",
+            "emergency_contact_name",
+            "emergency_contact_phone",
+        ]
+        read_only_fields = fields
+
+
+class PatientListFilter(serializers.Serializer):
+    search = serializers.CharField(required=False, max_length=200, allow_blank=True, help_text="Part of a name")
 
 
 class RuleSerializer(_ClinicModelSerializer):
@@ -102,10 +152,24 @@ class ExceptionSerializer(_ClinicModelSerializer):
         read_only_fields = fields
 
 
+class HoldSerializer(_ClinicModelSerializer):
+    class Meta:
+        model = Hold
+        fields = ["id", "doctor", "patient", "start", "end", "expires_at"]
+        read_only_fields = fields
+
+
 class SlotOutput(serializers.Serializer):
     start = serializers.CharField(help_text="ISO 8601 with the clinic's offset")
     end = serializers.CharField(help_text="ISO 8601 with the clinic's offset")
-    available = serializers.BooleanField()
+    available = serializers.BooleanField(help_text="Free for everyone (not booked, held or blocked).")
+    bookable = serializers.BooleanField(help_text="Whether this caller could book it now.")
+    reason = serializers.ChoiceField(
+        choices=["unavailable", "notice", "role"],
+        allow_null=True,
+        help_text="Why it is not bookable: `unavailable` (taken), `notice` (inside the minimum notice "
+        "for patients, `min_notice_minutes`), `role` (the caller's role does not book); null when bookable.",
+    )
 
 
 class AvailabilityOutput(serializers.Serializer):
@@ -177,6 +241,15 @@ class BookInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     patient = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     visit_type = serializers.ChoiceField(choices=VisitType.choices, default=VisitType.IN_PERSON)
+    hold = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, help_text="The patient's hold on this slot (§11)"
+    )
+
+
+class HoldInput(serializers.Serializer):
+    doctor = serializers.IntegerField(min_value=1)
+    start = ClinicDateTimeField()
+    patient = serializers.IntegerField(min_value=1, required=False, allow_null=True)
 
 
 class SeriesInput(BookInput):
@@ -184,6 +257,12 @@ class SeriesInput(BookInput):
 
     every = serializers.ChoiceField(choices=SeriesEvery.choices)
     count = serializers.IntegerField(min_value=2, max_value=12)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # A hold keeps one slot; a series books several (a patient's own holds are booked anyway).
+        fields = super().get_fields()
+        del fields["hold"]
+        return fields
 
 
 class SeriesOutput(serializers.Serializer):

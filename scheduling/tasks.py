@@ -29,3 +29,15 @@ def extend_doctor_slots(doctor_id: int) -> None:
     doctor = Doctor.objects.filter(pk=doctor_id).first()
     if doctor is not None:
         services.slots_regenerate(doctor=doctor)
+
+
+@shared_task(name="scheduling.tasks.expire_hold", acks_late=True)
+def expire_hold(hold_id: int) -> bool:
+    """Queued for a hold's `expires_at`: ends it then, if nothing has yet."""
+    return services.hold_expire(hold_id=hold_id)
+
+
+@shared_task(name="scheduling.tasks.expire_holds", acks_late=True)
+def expire_holds() -> int:
+    """Beat: end every hold whose time has come (behind the per-hold task, which may be lost)."""
+    return services.holds_expire_due()

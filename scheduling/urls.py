@@ -20,11 +20,15 @@ urlpatterns = [
         name="doctor-availability-exceptions",
     ),
     path("doctors/<int:doctor_id>/queue/", api.QueueApi.as_view(), name="doctor-queue"),
+    path("patients/list/", api.PatientListApi.as_view(), name="patient-list"),
+    path("patients/<int:patient_id>/", api.PatientDetailApi.as_view(), name="patient-detail"),
     path("appointments/book/", api.BookApi.as_view(), name="appointment-book"),
     path("appointments/series/", api.SeriesBookApi.as_view(), name="appointment-series"),
     path(
         "appointments/series/<int:series_id>/cancel/", api.SeriesCancelApi.as_view(), name="appointment-series-cancel"
     ),
+    path("holds/", api.HoldListCreateApi.as_view(), name="holds"),
+    path("holds/<int:hold_id>/", api.HoldDeleteApi.as_view(), name="hold-detail"),
     path("appointments/list/", api.AppointmentListApi.as_view(), name="appointment-list"),
     path("appointments/<int:appointment_id>/", api.AppointmentDetailApi.as_view(), name="appointment-detail"),
     path("appointments/<int:appointment_id>/update/", api.AppointmentUpdateApi.as_view(), name="appointment-update"),

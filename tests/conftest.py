@@ -62,6 +62,9 @@ def _session_clinic_timezone() -> Iterator[None]:
     clear_cache()
 
 
+pytest_plugins = ["tests.documented_statuses"]
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     # Argon2 with Django's defaults costs ~100 ms a hash; tests make hundreds. Argon2

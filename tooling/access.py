@@ -67,6 +67,8 @@ ACCESS: dict[str, dict[str, Access]] = {
     "health-ready": {"GET": anyone("readiness: database, Redis, outbox lag under its threshold")},
     "schema": {"GET": anyone("the OpenAPI document")},
     "docs": {"GET": anyone("Swagger UI")},
+    "asyncapi-yaml": {"GET": anyone("the AsyncAPI document of /ws/")},
+    "asyncapi": {"GET": anyone("the AsyncAPI document as a page")},
     "setting-list": {"GET": anyone("public settings; admins see every setting")},
     "setting-update": {"PUT": only(ADMIN, note="value checked against the setting's type")},
     # --- accounts -----------------------------------------------------------------
@@ -98,6 +100,10 @@ ACCESS: dict[str, dict[str, Access]] = {
         "POST": only(DOCTOR, STAFF, ADMIN, note="that doctor, staff, admin", gate="service")
     },
     "doctor-queue": {"GET": only(DOCTOR, STAFF, ADMIN, note="a doctor: their own queue only")},
+    "patient-list": {
+        "GET": signed_in("doctors: their patients (care relation); staff, admin: all; a patient: themself")
+    },
+    "patient-detail": {"GET": signed_in("doctors: their patients (care relation); staff, admin: all; others 404")},
     "appointment-book": {"POST": only(PATIENT, STAFF, ADMIN, note="a patient books for themself")},
     "appointment-series": {"POST": only(PATIENT, STAFF, ADMIN, note="a patient books for themself; all or nothing")},
     "appointment-series-cancel": {
@@ -116,12 +122,27 @@ ACCESS: dict[str, dict[str, Access]] = {
     "appointment-video": {
         "GET": only(PATIENT, DOCTOR, note="its patient, its doctor, inside the window; others 404; every grant audited")
     },
+    "holds": {
+        "GET": signed_in("the caller's live holds; staff and admin: all"),
+        "POST": only(PATIENT, STAFF, ADMIN, note="a patient holds for themself"),
+    },
+    "hold-detail": {"DELETE": only(PATIENT, STAFF, ADMIN, note="its patient, staff, admin; others 404")},
+    # --- waitlist -----------------------------------------------------------------
+    "waitlist": {
+        "GET": signed_in("the caller's entries; staff and admin: all"),
+        "POST": only(PATIENT, STAFF, ADMIN, note="a patient joins for themself"),
+    },
+    "waitlist-entry": {"DELETE": only(PATIENT, STAFF, ADMIN, note="its patient, staff, admin; others 404")},
+    "waitlist-accept": {"POST": only(PATIENT, note="its patient; others 404")},
+    "waitlist-decline": {"POST": only(PATIENT, note="its patient; others 404")},
     # --- records: every read is audited -------------------------------------------
     "report-upload": {"POST": only(DOCTOR, note="a doctor with a care relation to the patient")},
     "report-detail": {"GET": only(PATIENT, DOCTOR, note="its patient, doctors with a care relation")},
     "report-download": {"GET": anyone("the short-lived signed link is the credential")},
     "report-delete": {"DELETE": only(DOCTOR, note="its doctor")},
-    "report-patient-list": {"GET": only(DOCTOR, note="doctors with a care relation", gate="service")},
+    "report-patient-list": {
+        "GET": only(PATIENT, DOCTOR, note="the patient: their own; doctors with a care relation", gate="service")
+    },
     "prescription-create": {"POST": only(DOCTOR, note="a doctor with a care relation to the patient")},
     "prescription-detail": {"GET": only(PATIENT, DOCTOR, note="its patient, doctors with a care relation")},
     "prescription-update": {
@@ -129,7 +150,9 @@ ACCESS: dict[str, dict[str, Access]] = {
         "PATCH": only(DOCTOR, note="its doctor"),
     },
     "prescription-delete": {"DELETE": only(DOCTOR, note="its doctor")},
-    "prescription-patient-list": {"GET": only(DOCTOR, note="doctors with a care relation", gate="service")},
+    "prescription-patient-list": {
+        "GET": only(PATIENT, DOCTOR, note="the patient: their own; doctors with a care relation", gate="service")
+    },
     # --- notifications ------------------------------------------------------------
     "notification-send": {"POST": only(ADMIN)},
     "notification-list": {"GET": signed_in("the caller's own")},
@@ -150,6 +173,7 @@ ACCESS: dict[str, dict[str, Access]] = {
     "payment-refund": {"POST": only(STAFF, ADMIN)},
     "payment-cancel": {"POST": only(STAFF, ADMIN, note="a pending card payment, cancelled at Stripe")},
     "invoice-generate": {"POST": only(DOCTOR, STAFF, ADMIN, note="a doctor: their own completed appointments")},
+    "invoice-list": {"GET": only(PATIENT, STAFF, ADMIN, note="a patient's own; staff and admin: all")},
     "invoice-detail": {"GET": only(PATIENT, STAFF, ADMIN, note="its patient, staff, admin; JSON or PDF")},
     "doctor-fee": {"PUT": only(STAFF, ADMIN)},
     "stripe-webhook": {"POST": anyone("Stripe's signed callback; the signature is the check")},

@@ -82,7 +82,7 @@ export type SlotBookedData = {
 /** `slot.booked` on `doctor.{id}.availability`. */
 export type SlotBookedEvent = Omit<EventMessage, "event" | "data"> & { event: "slot.booked"; data: SlotBookedData };
 
-/** A slot of the doctor is free again. */
+/** A slot of the doctor is free again (a cancellation, a move, a hold released or expired). */
 export type SlotReleasedData = {
   doctor: number;
   start: string;
@@ -91,6 +91,16 @@ export type SlotReleasedData = {
 
 /** `slot.released` on `doctor.{id}.availability`. */
 export type SlotReleasedEvent = Omit<EventMessage, "event" | "data"> & { event: "slot.released"; data: SlotReleasedData };
+
+/** A slot of the doctor is held for a patient for a few minutes (added, §11): taken for everyone else until `slot.booked` or `slot.released` follows. */
+export type SlotHeldData = {
+  doctor: number;
+  start: string;
+  end: string;
+};
+
+/** `slot.held` on `doctor.{id}.availability`. */
+export type SlotHeldEvent = Omit<EventMessage, "event" | "data"> & { event: "slot.held"; data: SlotHeldData };
 
 /** Rules or time off changed the doctor's slots between `from` and `to`: refetch them. */
 export type AvailabilityChangedData = {
@@ -110,6 +120,7 @@ export type QueueUpdatedData = {
     id: number;
     doctor: number;
     patient: number;
+    patient_name: string;
     start: string;
     end: string;
     status: "booked" | "checked_in" | "in_progress" | "completed" | "no_show" | "cancelled";
@@ -125,6 +136,7 @@ export type QueueUpdatedData = {
     id: number;
     doctor: number;
     patient: number;
+    patient_name: string;
     start: string;
     end: string;
     status: "booked" | "checked_in" | "in_progress" | "completed" | "no_show" | "cancelled";
@@ -203,7 +215,7 @@ export type ClientMessage = AuthMessage | SubscribeMessage | UnsubscribeMessage 
 
 export type ServerMessage = AuthenticatedMessage | SubscribedMessage | UnsubscribedMessage | PongMessage | ResyncRequiredMessage | ErrorMessage | RealtimeEvent;
 
-export type RealtimeEvent = SlotBookedEvent | SlotReleasedEvent | AvailabilityChangedEvent | QueueUpdatedEvent | NotificationCreatedEvent | VideoDoctorJoinedEvent | MessageCreatedEvent | DisplayQueueUpdatedEvent;
+export type RealtimeEvent = SlotBookedEvent | SlotReleasedEvent | SlotHeldEvent | AvailabilityChangedEvent | QueueUpdatedEvent | NotificationCreatedEvent | VideoDoctorJoinedEvent | MessageCreatedEvent | DisplayQueueUpdatedEvent;
 
 /** Close codes of the socket (see asyncapi.yaml). */
 export type CloseCode = 4000 | 4001;

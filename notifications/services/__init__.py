@@ -23,6 +23,7 @@ from notifications.services.creation import (
     notification_send,
     notifications_forget_user,
     preference_update,
+    user_notify,
 )
 from notifications.services.delivery import DeliveryOutcome, deliveries_stalled, notification_deliver
 from notifications.services.messages import message_mark_read, message_send
@@ -45,4 +46,5 @@ __all__ = [
     "reminders_create_due",
     "sendgrid_events_record",
     "twilio_status_record",
+    "user_notify",
 ]

@@ -162,6 +162,24 @@ def appointment_notify(*, appointment_id: int, kind: str) -> list[Notification]:
 
 
 @transaction.atomic
+def user_notify(*, user: User, kind: str, subject: str, body: str) -> list[Notification]:
+    """Tell a user something the platform decided (a waitlist offer), on every channel they want.
+
+    Called inside the caller's transaction: nothing is sent if it rolls back. The in-app
+    notification goes out live (`notification.created`); SMS and email after commit.
+    """
+    if not user.is_active:
+        return []
+    created = [
+        _notification_create(user=user, channel=channel, kind=kind, subject=subject, body=body)
+        for channel in _channels_for(user)
+    ]
+    for notification in created:
+        audit_record(actor=None, action="notification.created", obj=notification, details={"kind": kind})
+    return created
+
+
+@transaction.atomic
 def notification_send(*, actor: User, user: User, channel: str, subject: str, body: str) -> Notification:
     """A notification an admin writes to one user (delivered in the background)."""
     if channel != Channel.IN_APP and not _address(user, channel):

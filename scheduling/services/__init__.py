@@ -4,6 +4,8 @@
 - `booking`: `appointment_book` (and `appointment_book_request`, the one input path of
   the booking APIs), `appointment_update` (reason, moves);
 - `series`: recurring series, booked all or nothing (`series_book`), `series_cancel`;
+- `holds`: `hold_create`, `hold_offer` (the waitlist's), `hold_release`, `hold_expire`, the sweep;
+- `hold_state`: how a hold ends (the one place its status changes after it is made);
 - `lifecycle`: the transition table, `appointment_set_status`, `appointment_cancel`, queue numbers;
 - `races`: the transaction and lock timeout every booking write runs in (a lost race is 409);
 - `errors`: the domain errors.
@@ -27,6 +29,7 @@ from scheduling.services.errors import (
     NoticeTooShort,
     SlotUnavailable,
 )
+from scheduling.services.holds import hold_create, hold_expire, hold_offer, hold_release, holds_expire_due
 from scheduling.services.lifecycle import (
     STATUS_SETTERS,
     TRANSITIONS,
@@ -51,6 +54,11 @@ __all__ = [
     "appointment_set_status",
     "appointment_update",
     "exception_create",
+    "hold_create",
+    "hold_expire",
+    "hold_offer",
+    "hold_release",
+    "holds_expire_due",
     "horizon_end",
     "rule_create",
     "rule_delete",

@@ -15,8 +15,9 @@ from clinic.clock import clinic_timezone, clinic_today
 from clinic.registry import clinic_setting
 from core.exceptions import Forbidden, ValidationFailed
 from core.roles import Role
-from scheduling import calendar, events
+from scheduling import calendar, events, signals
 from scheduling.models import AvailabilityException, AvailabilityRule, Slot, SlotStatus
+from scheduling.services.hold_state import holds_withdraw
 
 logger = logging.getLogger(__name__)
 
@@ -139,15 +140,20 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
         elif not off and slot.status == SlotStatus.BLOCKED:
             to_free.append(slot.pk)
 
-    # Lock what is to go, re-checking the status under the lock: a slot booked meanwhile
-    # is left alone, and one locked here cannot be booked before it is gone.
-    unbookable = [SlotStatus.FREE, SlotStatus.BLOCKED]
-    doomed = list(
+    # Lock what is to go or be blocked, re-checking the status under the lock: a slot
+    # booked meanwhile is left alone, and one locked here cannot be booked before it is
+    # gone. One query, in id order, as every slot lock is taken: no deadlock with a move.
+    locked = dict(
         Slot.objects.select_for_update()
-        .filter(pk__in=to_delete, status__in=unbookable)
+        .filter(pk__in=[*to_delete, *to_block])
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", "status")
     )
+    doomed = [pk for pk in to_delete if locked.get(pk) in (SlotStatus.FREE, SlotStatus.BLOCKED)]
+    to_block = [pk for pk in to_block if locked.get(pk) == SlotStatus.FREE]
+    # Time off and removed hours win over a patient's few minutes: their holds end first
+    # (an active hold pins its slot, so the database would refuse the change otherwise).
+    holds_withdraw(slot_ids=[*doomed, *to_block], now=now)
     deleted = Slot.objects.filter(pk__in=doomed).delete()[1].get("scheduling.Slot", 0)
     blocked = Slot.objects.filter(pk__in=to_block, status=SlotStatus.FREE).update(status=SlotStatus.BLOCKED)
     freed = Slot.objects.filter(pk__in=to_free, status=SlotStatus.BLOCKED).update(status=SlotStatus.FREE)
@@ -174,7 +180,10 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
     )
     if changes.changed:
         events.availability_changed(doctor_id=doctor.pk, window_start=window_start, window_end=window_end)
-        logger.info(
+        if created or freed:
+            signals.announce_slots_opened(doctor.pk)
+        # DEBUG: the demo clinic and the daily extension regenerate every doctor at once.
+        logger.debug(
             "slots regenerated for doctor %s: +%s -%s blocked %s freed %s", doctor.pk, created, deleted, blocked, freed
         )
     return changes

@@ -4,7 +4,8 @@ Concurrency: a booking locks the patient's row (so one patient's bookings, and t
 open-appointment cap, are serialised) and then the slot's row (`SELECT ... FOR UPDATE`),
 under a short `lock_timeout` (`races.as_conflict`). Whoever loses a race sees the slot
 booked and gets 409. Locks are always taken in one order: appointment → doctor →
-patient → slots by id.
+patient → slots by id → the slot's hold. A live hold of another patient is 409 as well;
+the patient's own hold becomes the appointment (`hold_state`).
 """
 
 from collections.abc import Mapping
@@ -19,12 +20,15 @@ from accounts.models import Doctor, Patient, User
 from accounts.policy import Overrides, patient_acted_for
 from audit.services import audit_record
 from clinic.registry import clinic_setting
-from scheduling import events, selectors
+from core.exceptions import ValidationFailed
+from scheduling import events, selectors, signals
 from scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,
     AppointmentSeries,
     AppointmentStatus,
+    Hold,
+    HoldStatus,
     Slot,
     SlotStatus,
     VisitType,
@@ -37,6 +41,7 @@ from scheduling.services.errors import (
     NoticeTooShort,
     SlotUnavailable,
 )
+from scheduling.services.hold_state import ended, live_hold_on, unpin
 from scheduling.services.races import as_conflict, lock_appointment
 from scheduling.signals import appointment_changed
 
@@ -58,10 +63,13 @@ def check_slot_window(*, start: datetime, overrides: Overrides) -> None:
     now = timezone.now()
     if start <= now or start >= horizon_end():
         raise InvalidSlot()
+    min_notice = clinic_setting("min_notice_minutes")
     overrides.check(
-        broken=start < now + timedelta(minutes=clinic_setting("min_notice_minutes")),
+        broken=start < now + timedelta(minutes=min_notice),
         rule="min_notice",
-        refusal=NoticeTooShort("That slot starts too soon to book online."),
+        refusal=NoticeTooShort(
+            f"That slot starts too soon to book online: the minimum notice is {min_notice} minutes."
+        ),
     )
 
 
@@ -75,7 +83,7 @@ def check_open_cap(*, patient: Patient, overrides: Overrides, adding: int = 1) -
     )
 
 
-def _check_patient_free(*, patient: Patient, start: datetime, end: datetime, exclude: int | None = None) -> None:
+def check_patient_free(*, patient: Patient, start: datetime, end: datetime, exclude: int | None = None) -> None:
     clash = Appointment.objects.filter(patient=patient, status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start)
     if exclude is not None:
         clash = clash.exclude(pk=exclude)
@@ -91,13 +99,16 @@ def appointment_book(
     patient: Patient | None = None,
     reason: str = "",
     visit_type: str = VisitType.IN_PERSON,
+    hold: Hold | None = None,
 ) -> Appointment:
     """Book the free slot of `doctor` at `start` for a patient.
 
     Patients book for themselves, within the minimum notice, the horizon and the
     open-appointment cap; staff and admin book for any patient and may override the
     notice and the cap (audited). 409 `slot_unavailable` when someone else holds the
-    slot or the time, 400 `invalid_slot` when there is no such free future slot.
+    slot (an appointment, or a live hold of another patient) or the time, 400
+    `invalid_slot` when there is no such free future slot. The patient's own hold on the
+    slot (named by `hold` or not) becomes the appointment.
     """
     patient = book_for(actor=actor, patient=patient)
     if not doctor.is_approved:
@@ -114,10 +125,21 @@ def appointment_book(
             raise InvalidSlot()
         if slot.status != SlotStatus.FREE:
             raise SlotUnavailable(reason="slot_taken")
+        if hold is not None and (hold.patient_id != patient.pk or hold.slot_id != slot.pk):
+            raise ValidationFailed(fields={"hold": ["Not a hold of this patient on this slot."]})
+        held = live_hold_on(slot, timezone.now())
+        if held is not None and held.patient_id != patient.pk:
+            raise SlotUnavailable("That slot is held by someone else for a few minutes.", reason="slot_held")
         check_open_cap(patient=patient, overrides=overrides)
-        _check_patient_free(patient=patient, start=slot.start, end=slot.end)
+        check_patient_free(patient=patient, start=slot.start, end=slot.end)
         return book_slot(
-            actor=actor, patient=patient, slot=slot, reason=reason, visit_type=visit_type, overrides=overrides
+            actor=actor,
+            patient=patient,
+            slot=slot,
+            reason=reason,
+            visit_type=visit_type,
+            overrides=overrides,
+            held=held,
         )
 
     return as_conflict(book)
@@ -130,7 +152,8 @@ def appointment_book_request(*, actor: User, data: Mapping[str, Any]) -> Appoint
     (and series through `booking_arguments`), so a field added to `BookInput` reaches the
     services the same way from all of them.
     """
-    return appointment_book(actor=actor, **booking_arguments(actor=actor, data=data))
+    hold = selectors.hold_for_booking(actor=actor, hold_id=data.get("hold"))
+    return appointment_book(actor=actor, hold=hold, **booking_arguments(actor=actor, data=data))
 
 
 def booking_arguments(*, actor: User, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,12 +176,17 @@ def book_slot(
     visit_type: str,
     overrides: Overrides,
     series: AppointmentSeries | None = None,
+    held: Hold | None = None,
 ) -> Appointment:
     """Book a free slot the caller has locked and checked: every booking's last step, so a
-    series' occurrences are ordinary appointments (same audit, event and notification)."""
+    series' occurrences are ordinary appointments (same audit, event and notification).
+    `held`: the patient's own live hold on the slot, which becomes the appointment."""
+    now = timezone.now()
+    if held is not None:
+        # Before the slot changes: an active hold pins its slot to "free".
+        unpin(held, outcome=HoldStatus.BOOKED, now=now)
     slot.status = SlotStatus.BOOKED
     slot.save(update_fields=["status"])
-    now = timezone.now()
     appointment = Appointment.objects.create(
         doctor_id=slot.doctor_id,
         patient=patient,
@@ -181,6 +209,8 @@ def book_slot(
     if series is not None:
         details["series"] = series.pk
     audit_record(actor=actor, action="appointment.booked", obj=appointment, details=overrides.audited(details))
+    if held is not None:
+        ended(held, actor=actor, appointment=appointment)
     events.slot_booked(slot)
     notify_patient(appointment, "booked")
     return appointment
@@ -225,11 +255,14 @@ def patient_notice_passed(*, appointment: Appointment, setting: str, now: dateti
 def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
     if appointment.status != AppointmentStatus.BOOKED:
         raise InvalidTransition("Only a booked appointment (not yet checked in) can be moved.")
+    notice_minutes = clinic_setting("patient_reschedule_notice_minutes")
     overrides = Overrides(actor)
     overrides.check(
         broken=patient_notice_passed(appointment=appointment, setting="patient_reschedule_notice_minutes"),
         rule="reschedule_notice",
-        refusal=NoticeTooShort("It is too late to move this appointment online."),
+        refusal=NoticeTooShort(
+            f"It is too late to move this appointment online: moves close {notice_minutes} minutes before the start."
+        ),
     )
     check_slot_window(start=start, overrides=overrides)
     Patient.objects.select_for_update().filter(pk=appointment.patient_id).first()
@@ -244,12 +277,20 @@ def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
         raise InvalidSlot()
     if new_slot.status != SlotStatus.FREE:
         raise SlotUnavailable(reason="slot_taken")
-    _check_patient_free(patient=appointment.patient, start=new_slot.start, end=new_slot.end, exclude=appointment.pk)
+    now = timezone.now()
+    held = live_hold_on(new_slot, now)
+    if held is not None and held.patient_id != appointment.patient_id:
+        raise SlotUnavailable("That slot is held by someone else for a few minutes.", reason="slot_held")
+    check_patient_free(patient=appointment.patient, start=new_slot.start, end=new_slot.end, exclude=appointment.pk)
     old_slot = slots.get(appointment.slot_id) if appointment.slot_id else None
     old_start = appointment.start
     if old_slot is not None:
         old_slot.status = SlotStatus.FREE
         old_slot.save(update_fields=["status"])
+    if held is not None:
+        # The patient's own hold on the target becomes the moved appointment.
+        unpin(held, outcome=HoldStatus.BOOKED, now=now)
+        ended(held, actor=actor, appointment=appointment)
     new_slot.status = SlotStatus.BOOKED
     new_slot.save(update_fields=["status"])
     appointment.slot = new_slot
@@ -262,4 +303,5 @@ def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
     notify_patient(appointment, "rescheduled")
     if old_slot is not None:
         events.slot_released(old_slot)
+        signals.announce_slots_opened(old_slot.doctor_id)
     events.slot_booked(new_slot)

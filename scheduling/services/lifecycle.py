@@ -12,7 +12,7 @@ from clinic.clock import clinic_timezone
 from clinic.registry import clinic_setting
 from core.exceptions import Forbidden
 from core.roles import Role
-from scheduling import events
+from scheduling import events, signals
 from scheduling.models import Appointment, AppointmentStatus, Slot, SlotStatus
 from scheduling.services.booking import notify_patient, patient_notice_passed
 from scheduling.services.errors import InvalidTransition, NoticeTooShort
@@ -90,11 +90,15 @@ def _transition(*, actor: User, appointment: Appointment, status: str) -> Appoin
         appointment.finished_at = now
         fields.append("finished_at")
     elif status == S.CANCELLED:
+        notice_minutes = clinic_setting("patient_cancel_notice_minutes")
         overrides = Overrides(actor)
         overrides.check(
             broken=patient_notice_passed(appointment=appointment, setting="patient_cancel_notice_minutes", now=now),
             rule="cancel_notice",
-            refusal=NoticeTooShort("It is too late to cancel this appointment online."),
+            refusal=NoticeTooShort(
+                f"It is too late to cancel this appointment online: cancelling closes {notice_minutes} minutes "
+                "before the start."
+            ),
         )
         details = overrides.audited(details)
         appointment.cancelled_at = now
@@ -109,6 +113,7 @@ def _transition(*, actor: User, appointment: Appointment, status: str) -> Appoin
             slot.save(update_fields=["status"])
             if slot.start > now:
                 events.slot_released(slot)
+                signals.announce_slots_opened(slot.doctor_id)
     audit_record(actor=actor, action=f"appointment.{status}", obj=appointment, details=details)
     if status == S.CANCELLED:
         notify_patient(appointment, "cancelled")

@@ -25,6 +25,7 @@ from scheduling.models import (
     Appointment,
     AppointmentSeries,
     AppointmentStatus,
+    Hold,
     Slot,
     SlotStatus,
     VisitType,
@@ -39,6 +40,7 @@ from scheduling.services.booking import (
     check_slot_window,
 )
 from scheduling.services.errors import InvalidSlot, SlotUnavailable
+from scheduling.services.hold_state import live_hold_on
 from scheduling.services.lifecycle import appointment_cancel
 from scheduling.services.races import as_conflict
 
@@ -89,7 +91,9 @@ def series_book(
             slot.start: slot
             for slot in Slot.objects.select_for_update().filter(doctor=doctor, start__in=starts).order_by("pk")
         }
-        conflicts = _conflicts(patient=patient, starts=starts, slots=slots)
+        # A slot held live by another patient is taken; the patient's own hold is booked.
+        held = {start: live_hold_on(slot, timezone.now()) for start, slot in slots.items()}
+        conflicts = _conflicts(patient=patient, starts=starts, slots=slots, held=held)
         if conflicts:
             raise SlotUnavailable(
                 "Some occurrences are not free; nothing was booked.",
@@ -109,6 +113,7 @@ def series_book(
                 visit_type=visit_type,
                 overrides=overrides,
                 series=series,
+                held=held[start],
             )
             for start in starts
         ]
@@ -119,8 +124,11 @@ def series_book(
     return as_conflict(book)
 
 
-def _conflicts(*, patient: Patient, starts: list[datetime], slots: dict[datetime, Slot]) -> list[datetime]:
-    """The starts that cannot be booked: no free slot, past the horizon, or the patient is busy."""
+def _conflicts(
+    *, patient: Patient, starts: list[datetime], slots: dict[datetime, Slot], held: dict[datetime, Hold | None]
+) -> list[datetime]:
+    """The starts that cannot be booked: no free slot (or one held by someone else), past
+    the horizon, or the patient is busy."""
     last = horizon_end()
     busy = list(
         Appointment.objects.filter(
@@ -133,11 +141,16 @@ def _conflicts(*, patient: Patient, starts: list[datetime], slots: dict[datetime
         if (
             slot is None
             or slot.status != SlotStatus.FREE
+            or _held_by_another(held.get(start), patient)
             or start >= last
             or any(slot.start < other_end and other_start < slot.end for other_start, other_end in busy)
         ):
             conflicts.append(start)
     return conflicts
+
+
+def _held_by_another(hold: Hold | None, patient: Patient) -> bool:
+    return hold is not None and hold.patient_id != patient.pk
 
 
 def series_cancel(*, actor: User, series: AppointmentSeries) -> int:

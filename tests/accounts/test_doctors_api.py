@@ -51,6 +51,7 @@ def test_list_is_a_page_of_doctors(client_for, alice, carol):
     assert body["results"] == [
         {
             "id": carol.doctor.id,
+            "user_id": carol.id,
             "first_name": "Carol",
             "last_name": "Chen",
             "specialization": "General Practice",

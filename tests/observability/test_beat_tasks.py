@@ -175,6 +175,68 @@ def expire_card_payments(alice, carol, settings, **_) -> Callable[[], None]:
     return check
 
 
+def expire_holds(alice, carol, ada, **_) -> Callable[[], None]:
+    from audit.models import AuditLog
+    from scheduling import services as scheduling
+    from scheduling.models import Hold
+    from tests import factories
+    from tests.scheduling.helpers import free_slots
+
+    give_hours(carol, ada)
+    slots = free_slots(carol)[:3]
+    patients = [alice, factories.PatientFactory(), factories.PatientFactory()]
+    holds = [
+        scheduling.hold_create(actor=patient, doctor=carol.doctor, start=slot.start)
+        for patient, slot in zip(patients, slots, strict=True)
+    ]
+    # Their time has come; nothing has ended them yet.
+    Hold.objects.filter(pk__in=[h.pk for h in holds]).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    def check() -> None:
+        assert set(Hold.objects.filter(pk__in=[h.pk for h in holds]).values_list("status", flat=True)) == {"expired"}
+        assert Event.objects.filter(name="slot.released").count() == 3
+        assert AuditLog.objects.filter(action="hold.expired").count() == 3
+
+    return check
+
+
+def waitlist_sweep(alice, bob, carol, ada, **_) -> Callable[[], None]:
+    from clinic.clock import clinic_timezone, clinic_today
+    from scheduling.models import Hold
+    from tests.scheduling.helpers import free_slots
+    from waitlist.models import Offer, WaitlistEntry
+
+    give_hours(carol, ada)
+    slot = free_slots(carol)[0]
+    local = slot.start.astimezone(clinic_timezone())
+    # Written straight to the table: as if the offer task after the join had been lost.
+    waiting = WaitlistEntry.objects.create(
+        doctor=carol.doctor,
+        patient=alice.patient,
+        first_day=local.date(),
+        last_day=local.date(),
+        earliest_time=local.time(),
+        latest_time=slot.end.astimezone(clinic_timezone()).time(),
+    )
+    past = WaitlistEntry.objects.create(
+        doctor=carol.doctor,
+        patient=bob.patient,
+        first_day=clinic_today() - timedelta(days=3),
+        last_day=clinic_today() - timedelta(days=1),
+    )
+
+    def check() -> None:
+        assert Offer.objects.filter(entry=waiting).count() == 1
+        assert Hold.objects.filter(patient=alice.patient, status="active").count() == 1
+        assert Notification.objects.filter(user=alice, kind="waitlist_offer", channel="in_app").count() == 1
+        assert list(WaitlistEntry.objects.order_by("pk").values_list("pk", "status")) == [
+            (waiting.pk, "offered"),
+            (past.pk, "expired"),
+        ]
+
+    return check
+
+
 def purge_expired_records(alice, carol, settings, **_) -> Callable[[], None]:
     import tempfile
     from pathlib import Path
@@ -229,6 +291,8 @@ SCENARIOS = {
     "realtime.tasks.prune_events": prune_events,
     "notifications.send_due_reminders": send_due_reminders,
     "notifications.recover_stale_deliveries": recover_stale_deliveries,
+    "scheduling.tasks.expire_holds": expire_holds,
+    "waitlist.tasks.sweep": waitlist_sweep,
 }
 
 
@@ -238,7 +302,7 @@ def test_every_beat_task_has_a_scenario():
 
 
 @pytest.mark.parametrize("task_name", sorted(SCENARIOS))
-def test_two_beats_do_what_one_does(task_name, alice, carol, ada, settings):
-    check = SCENARIOS[task_name](alice=alice, carol=carol, ada=ada, settings=settings)
+def test_two_beats_do_what_one_does(task_name, alice, bob, carol, ada, settings):
+    check = SCENARIOS[task_name](alice=alice, bob=bob, carol=carol, ada=ada, settings=settings)
     run_as_two_beats_and_again(task_name)
     check()

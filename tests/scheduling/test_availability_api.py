@@ -14,7 +14,7 @@ from scheduling.models import AvailabilityRule, Slot, SlotStatus
 from scheduling.serializers import clinic_iso
 from tests import factories
 from tests.clock import clinic_at, clinic_date, clinic_day
-from tests.scheduling.helpers import set_policy
+from tests.scheduling.helpers import free_slots, set_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +48,8 @@ def test_availability_lists_a_day_in_time_order(client_for, alice, carol_hours):
         "start": clinic_iso(clinic_at(time(9), days=1)),
         "end": clinic_iso(clinic_at(time(9, 30), days=1)),
         "available": True,
+        "bookable": True,
+        "reason": None,
     }
     starts = [s["start"] for s in body["slots"]]
     assert starts == sorted(starts)
@@ -66,8 +68,11 @@ def test_availability_in_the_clinic_time_zone(client_for, alice, carol, ada, cli
     assert [s["start"] for s in body["slots"]] == [wall.isoformat() for wall in walls]
 
 
-def test_booked_and_time_off_slots_are_not_available(client_for, alice, rita, carol_hours, slot_of):
-    first, second = slot_of(0), slot_of(1)
+def test_booked_and_time_off_slots_are_not_available(client_for, alice, rita, carol_hours):
+    # Two slots of one clinic day (the first two free ones from tomorrow on straddle
+    # midnight late in the day).
+    day = clinic_day(2)
+    first, second = [slot for slot in free_slots(carol_hours) if clinic_date(slot.start) == day][:2]
     services.appointment_book(actor=alice, doctor=carol_hours.doctor, start=first.start)
     services.exception_create(actor=rita, doctor=carol_hours.doctor, start=second.start, end=second.end)
     body = client_for(alice).get(_url(carol_hours), {"date": clinic_date(first.start).isoformat()}).json()

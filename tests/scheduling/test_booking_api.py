@@ -32,9 +32,10 @@ def test_patient_books_a_free_slot(client_for, alice, carol_hours, slot_of):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert set(body) == {
-        "id", "doctor", "patient", "start", "end", "status", "reason", "visit_type", "series",
+        "id", "doctor", "patient", "start", "end", "status", "reason", "visit_type", "series", "patient_name",
         "queue_number", "checked_in_at", "created_at", "updated_at",
     }  # fmt: skip
+    assert body["patient_name"] == "Alice Anders"
     assert body["doctor"] == carol_hours.doctor.id and body["patient"] == alice.patient.id
     assert body["status"] == "booked" and body["reason"] == "Cough" and body["queue_number"] is None
     assert body["series"] is None
@@ -165,6 +166,7 @@ def test_minimum_notice_binds_patients_but_staff_may_override(client_for, alice,
     response = _book(client_for(alice), carol_hours, slot)
     assert response.status_code == 400
     assert response.json()["code"] == "notice_too_short"
+    assert "the minimum notice is 4320 minutes" in response.json()["detail"]
     response = _book(client_for(rita), carol_hours, slot, patient=alice.patient.id)
     assert response.status_code == 201
     entry = AuditLog.objects.get(action="appointment.booked", object_id=str(response.json()["id"]))
