@@ -6,7 +6,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from accounts.models import Patient
+from accounts.models import Gender, Patient
 from clinic.clock import clinic_timezone
 from core.inputs import BoundedDateField, BoundedDateTimeField
 from scheduling.models import (
@@ -100,6 +100,8 @@ class CarePatientSerializer(serializers.ModelSerializer):
     display_name = serializers.CharField(source="user.full_name", read_only=True)
     email = serializers.EmailField(source="user.email", read_only=True)
     phone = serializers.CharField(source="user.phone", read_only=True)
+    # Blank until the patient says: the schema must admit "" beside the choices.
+    gender = serializers.ChoiceField(choices=Gender.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Patient

@@ -61,7 +61,7 @@ export type CarePatient = {
   email: string;
   phone: string;
   date_of_birth: string | null;
-  gender: unknown;
+  gender: GenderEnum | BlankEnum;
   address: string;
   emergency_contact_name: string;
   emergency_contact_phone: string;
