@@ -43,7 +43,11 @@ def test_two_patients_watch_a_week_and_one_booking_takes_the_slot_from_the_other
         pages.append(page)
     alices, bobs = pages
 
-    _slot(alices, start).click()
+    # Choosing the slot holds it for Alice while she confirms: Bob sees it held, live.
+    with alices.expect_response("**/api/holds/") as held:
+        _slot(alices, start).click()
+    assert held.value.status == 201
+    expect(_slot(bobs, start)).to_have_attribute("data-state", "held", timeout=2000)
     alices.fill("#confirm-reason", "Check-up")
     with alices.expect_response("**/api/appointments/book/") as booked:
         alices.click("#confirm-book")

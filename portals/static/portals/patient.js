@@ -93,7 +93,7 @@ function slotButton(slot) {
   return el("button", {
     type: "button", class: `slot ${status}`, title: STATE_TITLE[status] || status,
     disabled: status !== "free", dataset: { start: slot.start, state: status },
-    onclick: () => chooseSlot(slot),
+    onclick: () => attempt(chooseSlot(slot)),
   }, clinicTime(slot.start));
 }
 
@@ -120,19 +120,32 @@ function applyAvailabilityEvent(message) {
 
 // --- Booking and moving ----------------------------------------------------------------
 
-function chooseSlot(slot) {
-  state.selected = slot;
+async function chooseSlot(slot) {
   const doctor = state.doctors.get(state.doctorId);
+  if (!state.moving) {
+    // Hold the slot while the patient confirms (contract §11): nobody else can take it
+    // meanwhile, and a new hold replaces any earlier one of this patient.
+    try {
+      state.hold = await api.post("/api/holds/", { doctor: state.doctorId, start: slot.start });
+    } catch (error) {
+      flash(error.code === "slot_unavailable" ? "That slot was just taken; please pick another." : error.message, "error");
+      attempt(loadWeek());
+      return;
+    }
+  }
+  state.selected = slot;
   $("#confirm-text").textContent = state.moving
     ? `Move your appointment to ${doctorName(doctor)}, ${when(slot.start)}?`
-    : `Book ${doctorName(doctor)}, ${when(slot.start)}?`;
+    : `Book ${doctorName(doctor)}, ${when(slot.start)}? Held for you until ${clinicTime(state.hold.expires_at)}.`;
   $("#confirm-book").textContent = state.moving ? "Move here" : "Book";
   $("#confirm-reason").hidden = Boolean(state.moving);
   $("#confirm-video-label").hidden = Boolean(state.moving);
   $("#confirm").hidden = false;
 }
 
-function closeConfirm(message) {
+function closeConfirm(message, { release = true } = {}) {
+  if (state.hold && release) api.delete(`/api/holds/${state.hold.id}/`).catch(() => null);
+  state.hold = null;
   state.selected = null;
   $("#confirm").hidden = true;
   $("#confirm-reason").value = "";
@@ -152,11 +165,11 @@ async function confirmSlot(submitted) {
     } else {
       const appointment = await api.post("/api/appointments/book/", {
         doctor: state.doctorId, start: slot.start, reason: $("#confirm-reason").value,
-        visit_type: $("#confirm-video").checked ? "video" : "in_person",
+        visit_type: $("#confirm-video").checked ? "video" : "in_person", hold: state.hold?.id,
       });
       flash(`Booked: ${when(appointment.start)}, queue number on the day at check-in.`, "ok");
     }
-    closeConfirm();
+    closeConfirm(undefined, { release: false });
     await loadAppointments();
   } catch (error) {
     closeConfirm(error.code === "slot_unavailable" ? "That slot was just taken; please pick another." : error.message);
