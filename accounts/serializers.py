@@ -4,10 +4,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Doctor, Gender, Patient, User
+from core.inputs import BoundedDateField
 from core.roles import Role
 
 
 class PatientProfileSerializer(serializers.ModelSerializer):
+    # Blank until the patient says: the schema must admit "" beside the choices (found by
+    # the API fuzzer: every profile without a gender failed its own published schema).
+    gender = serializers.ChoiceField(choices=Gender.choices, allow_blank=True, read_only=True)
+
     class Meta:
         model = Patient
         fields = ["id", "date_of_birth", "gender", "address", "emergency_contact_name", "emergency_contact_phone"]
@@ -95,7 +100,7 @@ class PasswordField(serializers.CharField):
 # docstring: the OpenAPI schema would give it to every input built on this one.)
 class _PatientProfileInput(serializers.Serializer):
     phone = serializers.CharField(**_phone)
-    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    date_of_birth = BoundedDateField(required=False, allow_null=True)
     gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
     address = serializers.CharField(max_length=500, required=False, allow_blank=True)
     emergency_contact_name = serializers.CharField(max_length=150, required=False, allow_blank=True)

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from audit.models import AuditLog
+from core.inputs import BoundedDateTimeField
 
 
 class AuditLogSerializer(serializers.ModelSerializer):
@@ -13,4 +14,4 @@ class AuditLogSerializer(serializers.ModelSerializer):
 class AuditLogFilterSerializer(serializers.Serializer):
     actor = serializers.IntegerField(required=False, min_value=1)
     action = serializers.CharField(required=False, max_length=64)
-    since = serializers.DateTimeField(required=False)
+    since = BoundedDateTimeField(required=False)

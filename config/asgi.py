@@ -11,11 +11,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from config.backends import log_backends  # noqa: E402
 from observability import exposition, heartbeat  # noqa: E402
-from realtime.routing import websocket_urlpatterns  # noqa: E402
+from realtime.routing import ClinicOriginValidator, websocket_urlpatterns  # noqa: E402
 
 log_backends("web")
 heartbeat.start("web", "serving")
@@ -25,7 +24,7 @@ atexit.register(exposition.process_exit)
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # Browsers send an Origin; only pages of our own hosts may open the socket.
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        # Browsers send an Origin; only our own hosts and the listed portals may open the socket.
+        "websocket": ClinicOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )

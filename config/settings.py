@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "corsheaders",
     "observability",
     "core",
     "accounts",
@@ -73,6 +74,9 @@ MIDDLEWARE = [
     # First: its clock, status and request id are those the client sees.
     "observability.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
+    # Before anything that may answer (whitenoise, common): a preflight is answered here.
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -224,6 +228,7 @@ REST_FRAMEWORK: dict[str, Any] = {
         "rest_framework.parsers.FormParser",
     ],
     "EXCEPTION_HANDLER": "core.errors.exception_handler",
+    "DEFAULT_METADATA_CLASS": "core.metadata.EndpointMetadata",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -312,6 +317,8 @@ if EVENT_RELAY not in ("listen", "inline"):
     raise ImproperlyConfigured("EVENT_RELAY is listen or inline.")
 if EVENT_RELAY == "listen" and not (IS_POSTGRES and REDIS_URL):
     raise ImproperlyConfigured("EVENT_RELAY=listen needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL).")
+# How long a reception screen's display token works before it must be rotated.
+DISPLAY_TOKEN_TTL_DAYS = env.int("DISPLAY_TOKEN_TTL_DAYS", default=90)
 WS_AUTH_TIMEOUT_SECONDS = env.float("WS_AUTH_TIMEOUT_SECONDS", default=10.0)
 WS_TOKEN_RECHECK_SECONDS = env.float("WS_TOKEN_RECHECK_SECONDS", default=60.0)
 WS_MAX_MESSAGE_BYTES = env.int("WS_MAX_MESSAGE_BYTES", default=4096)
@@ -428,6 +435,16 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Portals on other origins (browser apps) that may call the API and open /ws/; exact
+# origins such as https://portal.clinic.example. Empty: same-origin only. Requests carry a
+# Bearer token, never cookies, so credentials are not allowed cross-origin.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/(api|fhir)/.*$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_EXPOSE_HEADERS = ["Retry-After", "Idempotent-Replayed", "Content-Disposition"]
+CORS_PREFLIGHT_MAX_AGE = 600
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- I18N, static ---------------------------------------------------------------------

@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from core.errors import api_not_found
-from core.views import HealthView
+from core.views import DocsView, HealthView
 from observability.views import LiveView, ReadyView, metrics_view
 from portals import urls as portal_urls
 from portals.views import page_not_found
@@ -16,7 +16,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     re_path(r"^health/live/?$", LiveView.as_view(), name="health-live"),
     re_path(r"^health/ready/?$", ReadyView.as_view(), name="health-ready"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("docs/", DocsView.as_view(url_name="schema"), name="docs"),
     path("", include(portal_urls.api_urlpatterns)),
     path("", include("clinic.urls")),
     path("", include("accounts.urls")),

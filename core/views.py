@@ -1,6 +1,10 @@
+from typing import Any
+
 from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,3 +38,15 @@ class HealthView(APIView):
             "redis": "not_configured" if redis_state is None else ("ok" if redis_state else "down"),
         }
         return Response(body, status=200 if healthy else 503)
+
+
+class DocsView(SpectacularSwaggerSplitView):
+    """The browsable API docs (Swagger UI). Its start-up script is served as a file of its
+    own (`?script`), so the page runs under a CSP without inline scripts. OPTIONS answers
+    JSON like every other endpoint (the HTML renderer has no template for it: a 500)."""
+
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        response = super().options(request, *args, **kwargs)
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+        return response

@@ -31,11 +31,11 @@ class DisplayTokenAdmin(AuditedModelAdmin):
     view_roles = ADMIN_ROLES
     add_roles = ADMIN_ROLES
     form = DisplayTokenForm
-    list_display = ["name", "created_at", "created_by", "revoked_at"]
+    list_display = ["name", "created_at", "created_by", "expires_at", "revoked_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name"]
     list_select_related = ["created_by"]
-    actions = ["revoke"]
+    actions = ["revoke", "rotate"]
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return self.has_add_permission(request)
@@ -58,3 +58,16 @@ class DisplayTokenAdmin(AuditedModelAdmin):
         for display in queryset:
             services.display_token_revoke(actor=request_user(request), display=display)
         messages.success(request, f"{len(queryset)} display token(s) revoked.")
+
+    @admin.action(description="Rotate the selected display tokens (new token, new expiry)", permissions=["revoke"])
+    def rotate(self, request: HttpRequest, queryset: QuerySet[DisplayToken]) -> None:
+        for display in queryset.filter(revoked_at__isnull=True):
+            issued = services.display_token_rotate(actor=request_user(request), display=display)
+            messages.warning(
+                request,
+                format_html(
+                    "New token for <b>{}</b>: <code>{}</code> — enter it on the screen now; it is not shown again.",
+                    issued.display.name,
+                    issued.token,
+                ),
+            )

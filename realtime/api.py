@@ -1,6 +1,6 @@
 """Display token endpoints (added to the contract): admins create, list and revoke them."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -40,3 +40,23 @@ class DisplayTokenRevokeApi(GenericAPIView):
             actor=request_user(request), display=selectors.display_token_get(token_id=token_id)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DisplayTokenRotateApi(GenericAPIView):
+    permission_classes = [IsAdmin]
+    serializer_class = DisplayTokenSerializer
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: IssuedDisplayTokenSerializer,
+            404: OpenApiResponse(description="No such display token."),
+            409: OpenApiResponse(description="`display_token_revoked`: issue a new one instead."),
+        },
+    )
+    def post(self, request: Request, token_id: int) -> Response:
+        """A new token and expiry for the same screen; the old token stops working at once."""
+        display = selectors.display_token_get(token_id=token_id)
+        issued = services.display_token_rotate(actor=request_user(request), display=display)
+        body = {**DisplayTokenSerializer(issued.display).data, "token": issued.token}
+        return Response(body, status=status.HTTP_201_CREATED)

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from core.tokens import RevocableToken
+from core.tokens import ExpiringToken
 
 
 class Event(models.Model):
@@ -47,10 +47,12 @@ class Event(models.Model):
         }
 
 
-class DisplayToken(RevocableToken):
+class DisplayToken(ExpiringToken):
     """A named reception-screen device. It may subscribe to display topics and nothing else.
 
-    Stored hashed and shown once (`core.tokens`); it lives until revoked.
+    Stored hashed and shown once (`core.tokens`); it lives until revoked or until it
+    expires (DISPLAY_TOKEN_TTL_DAYS), so a token that leaks stops working by itself, and
+    rotation gives the screen a new token with a new expiry.
     """
 
     # Display tokens carry a prefix so the socket can tell them from API tokens at a glance.

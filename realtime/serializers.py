@@ -6,7 +6,7 @@ from realtime.models import DisplayToken
 class DisplayTokenSerializer(serializers.ModelSerializer):
     class Meta:
         model = DisplayToken
-        fields = ["id", "name", "created_at", "revoked_at"]
+        fields = ["id", "name", "created_at", "expires_at", "revoked_at"]
         read_only_fields = fields
 
 

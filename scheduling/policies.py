@@ -28,7 +28,8 @@ PATIENT_CANCEL_NOTICE_MINUTES = register(
         key="patient_cancel_notice_minutes",
         type="int",
         default=0,
-        help="A patient may cancel only this many minutes before the start (0: until the start).",
+        help="A patient may cancel online up to this many minutes before the start (0: until the start; "
+        "never after it, when only staff may cancel and the patient's absence is a no-show).",
         min_value=0,
         max_value=7 * 24 * 60,
     )
@@ -72,6 +73,26 @@ CHECKIN_OPENS_MINUTES_BEFORE = register(
         help="Check-in opens this many minutes before the start (0: any time).",
         min_value=0,
         max_value=7 * 24 * 60,
+    )
+)
+MAX_RULES_PER_DOCTOR = register(
+    SettingSpec(
+        key="max_rules_per_doctor",
+        type="int",
+        default=50,
+        help="Weekly availability rules one doctor may have; each one costs every slot regeneration.",
+        min_value=1,
+        max_value=500,
+    )
+)
+MAX_EXCEPTIONS_PER_DOCTOR = register(
+    SettingSpec(
+        key="max_exceptions_per_doctor",
+        type="int",
+        default=200,
+        help="Time-off entries one doctor may have that have not ended yet.",
+        min_value=1,
+        max_value=5000,
     )
 )
 HOLD_MINUTES = register(

@@ -6,8 +6,9 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from accounts.models import Patient
+from accounts.models import Gender, Patient
 from clinic.clock import clinic_timezone
+from core.inputs import BoundedDateField, BoundedDateTimeField
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -26,7 +27,7 @@ def clinic_iso(value: datetime) -> str:
     return value.astimezone(clinic_timezone()).isoformat()
 
 
-class ClinicDateTimeField(serializers.DateTimeField):
+class ClinicDateTimeField(BoundedDateTimeField):
     """Out: the clinic's offset (`+00:00`, not DRF's `Z`). In: an offset is required."""
 
     default_error_messages = {"naive": "Include a UTC offset, e.g. 2026-12-01T09:30:00+00:00."}
@@ -99,6 +100,8 @@ class CarePatientSerializer(serializers.ModelSerializer):
     display_name = serializers.CharField(source="user.full_name", read_only=True)
     email = serializers.EmailField(source="user.email", read_only=True)
     phone = serializers.CharField(source="user.phone", read_only=True)
+    # Blank until the patient says: the schema must admit "" beside the choices.
+    gender = serializers.ChoiceField(choices=Gender.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Patient
@@ -191,12 +194,12 @@ class QueueOutput(serializers.Serializer):
 class AvailabilityQuery(serializers.Serializer):
     """`?date=` or `?from=&to=` (inclusive clinic days, at most 31); neither: today."""
 
-    date = serializers.DateField(required=False)
-    to = serializers.DateField(required=False)
+    date = BoundedDateField(required=False)
+    to = BoundedDateField(required=False)
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
-        fields["from"] = serializers.DateField(required=False)  # a Python keyword, so added here
+        fields["from"] = BoundedDateField(required=False)  # a Python keyword, so added here
         return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -224,8 +227,8 @@ class RuleInput(serializers.Serializer):
     buffer_minutes = serializers.IntegerField(
         min_value=0, max_value=120, default=0, help_text="A free gap after every slot; slots start every slot + buffer"
     )
-    valid_from = serializers.DateField(required=False, allow_null=True)
-    valid_until = serializers.DateField(required=False, allow_null=True)
+    valid_from = BoundedDateField(required=False, allow_null=True)
+    valid_until = BoundedDateField(required=False, allow_null=True)
 
 
 class ExceptionInput(serializers.Serializer):
@@ -289,9 +292,9 @@ class StatusInput(serializers.Serializer):
 
 class AppointmentListFilter(serializers.Serializer):
     status = serializers.ChoiceField(choices=AppointmentStatus.choices, required=False)
-    date = serializers.DateField(required=False, help_text="A clinic day")
+    date = BoundedDateField(required=False, help_text="A clinic day")
     doctor = serializers.IntegerField(min_value=1, required=False)
 
 
 class QueueQuery(serializers.Serializer):
-    date = serializers.DateField(required=False, help_text="A clinic day; default today")
+    date = BoundedDateField(required=False, help_text="A clinic day; default today")

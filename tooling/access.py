@@ -183,6 +183,7 @@ ACCESS: dict[str, dict[str, Access]] = {
         "POST": only(ADMIN, note="the token is shown once, at creation"),
     },
     "display-token-revoke": {"DELETE": only(ADMIN, note="its screens are disconnected")},
+    "display-token-rotate": {"POST": only(ADMIN, note="a new token and expiry for the same screen")},
     # --- audit --------------------------------------------------------------------
     "audit-log-list": {"GET": only(ADMIN)},
     "audit-log-detail": {"GET": only(ADMIN)},

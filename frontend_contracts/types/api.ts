@@ -61,7 +61,7 @@ export type CarePatient = {
   email: string;
   phone: string;
   date_of_birth: string | null;
-  gender: unknown;
+  gender: GenderEnum | BlankEnum;
   address: string;
   emergency_contact_name: string;
   emergency_contact_phone: string;
@@ -112,6 +112,7 @@ export type DisplayToken = {
   id: number;
   name: string;
   created_at: string;
+  expires_at: string;
   revoked_at: string | null;
 };
 
@@ -272,6 +273,7 @@ export type IssuedDisplayToken = {
   id: number;
   name: string;
   created_at: string;
+  expires_at: string;
   revoked_at: string | null;
   token: string;
 };
@@ -499,7 +501,7 @@ export type PatchedUserUpdateInputRequest = {
 export type PatientProfile = {
   id: number;
   date_of_birth: string | null;
-  gender: unknown;
+  gender: GenderEnum | BlankEnum;
   address: string;
   emergency_contact_name: string;
   emergency_contact_phone: string;

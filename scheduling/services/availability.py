@@ -1,6 +1,8 @@
 """Availability: weekly rules, time off (exceptions), and the slots they generate."""
 
 import logging
+from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -11,7 +13,8 @@ from accounts.models import Doctor, User
 from audit.services import audit_record
 from clinic.clock import clinic_timezone, clinic_today
 from clinic.registry import clinic_setting
-from core.exceptions import ValidationFailed
+from core.exceptions import Forbidden, ValidationFailed
+from core.roles import Role
 from scheduling import calendar, events, signals
 from scheduling.models import AvailabilityException, AvailabilityRule, Slot, SlotStatus
 from scheduling.services.hold_state import holds_withdraw
@@ -55,8 +58,26 @@ class SlotChanges:
         return bool(self.created or self.deleted or self.blocked or self.freed)
 
 
-def _overlaps(start: datetime, end: datetime, intervals: list[tuple[datetime, datetime]]) -> bool:
-    return any(start < other_end and other_start < end for other_start, other_end in intervals)
+class Intervals:
+    """Half-open intervals merged and sorted once, so each overlap question is a binary
+    search: regeneration stays O((slots + exceptions) log exceptions), where a scan of
+    every exception for every slot grew with their product."""
+
+    def __init__(self, intervals: Iterable[tuple[datetime, datetime]]) -> None:
+        merged: list[list[datetime]] = []
+        for start, end in sorted(intervals):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        self.starts = [start for start, _ in merged]
+        self.ends = [end for _, end in merged]
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        # The last merged interval starting before `end` is the only candidate: the ones
+        # before it end before it starts.
+        index = bisect_left(self.starts, end) - 1
+        return index >= 0 and self.ends[index] > start
 
 
 @transaction.atomic
@@ -88,16 +109,16 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
 
     # Every future slot, also past the horizon's end: a shortened horizon drops free ones.
     existing = list(Slot.objects.filter(doctor=doctor, start__gte=window_start))
-    booked = [(slot.start, slot.end) for slot in existing if slot.status == SlotStatus.BOOKED]
-    exceptions = list(
+    booked_keys = {(slot.start, slot.end) for slot in existing if slot.status == SlotStatus.BOOKED}
+    booked = Intervals(booked_keys)
+    exceptions = Intervals(
         AvailabilityException.objects.filter(doctor=doctor, end__gt=window_start, start__lt=window_end).values_list(
             "start", "end"
         )
     )
     # A wanted slot that overlaps a booked one (left from an older rule) must wait.
-    booked_keys = set(booked)
     wanted = {
-        key: rule_id for key, rule_id in wanted.items() if key in booked_keys or not _overlaps(key[0], key[1], booked)
+        key: rule_id for key, rule_id in wanted.items() if key in booked_keys or not booked.overlaps(key[0], key[1])
     }
 
     to_delete: list[int] = []
@@ -113,7 +134,7 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
             to_delete.append(slot.pk)
             continue
         kept.add(key)
-        off = _overlaps(slot.start, slot.end, exceptions)
+        off = exceptions.overlaps(slot.start, slot.end)
         if off and slot.status == SlotStatus.FREE:
             to_block.append(slot.pk)
         elif not off and slot.status == SlotStatus.BLOCKED:
@@ -142,7 +163,7 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
             rule_id=rule_id,
             start=start,
             end=end,
-            status=SlotStatus.BLOCKED if _overlaps(start, end, exceptions) else SlotStatus.FREE,
+            status=SlotStatus.BLOCKED if exceptions.overlaps(start, end) else SlotStatus.FREE,
         )
         for (start, end), rule_id in wanted.items()
         if (start, end) not in kept
@@ -166,6 +187,18 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
             "slots regenerated for doctor %s: +%s -%s blocked %s freed %s", doctor.pk, created, deleted, blocked, freed
         )
     return changes
+
+
+class DoctorNotApproved(Forbidden):
+    code = "doctor_not_approved"
+    default_detail = "Your account is waiting for approval; the clinic sets your hours until then."
+
+
+def _check_may_change(*, actor: User, doctor: Doctor) -> None:
+    """A doctor changes their own availability only once approved: a self-registered
+    account could otherwise make slot regeneration as costly as it liked."""
+    if actor is not None and actor.role == Role.DOCTOR and not doctor.is_approved:
+        raise DoctorNotApproved()
 
 
 def _check_rule_overlap(
@@ -215,8 +248,12 @@ def rule_create(
         errors["valid_until"] = ["Must not be before valid_from."]
     if errors:
         raise ValidationFailed(fields=errors)
-    # Serialise rule changes per doctor so the overlap check cannot be raced.
+    _check_may_change(actor=actor, doctor=doctor)
+    # Serialise rule changes per doctor so the overlap check and the cap cannot be raced.
     Doctor.objects.select_for_update().filter(pk=doctor.pk).first()
+    limit = clinic_setting("max_rules_per_doctor")
+    if AvailabilityRule.objects.filter(doctor=doctor).count() >= limit:
+        raise ValidationFailed(f"A doctor may have at most {limit} availability rules.", code="too_many_rules")
     _check_rule_overlap(
         doctor=doctor,
         weekday=weekday,
@@ -256,6 +293,7 @@ def rule_create(
 def rule_delete(*, actor: User, rule: AvailabilityRule) -> None:
     """Remove a rule and its free future slots; booked slots stay booked."""
     doctor = rule.doctor
+    _check_may_change(actor=actor, doctor=doctor)
     audit_record(
         actor=actor,
         action="availability_rule.deleted",
@@ -273,6 +311,14 @@ def exception_create(
     """Time off: free slots inside [start, end) become unavailable; booked ones stay."""
     if end <= start:
         raise ValidationFailed(fields={"end": ["Must be after start."]})
+    _check_may_change(actor=actor, doctor=doctor)
+    # Serialise time-off changes per doctor so the cap cannot be raced.
+    Doctor.objects.select_for_update().filter(pk=doctor.pk).first()
+    limit = clinic_setting("max_exceptions_per_doctor")
+    if AvailabilityException.objects.filter(doctor=doctor, end__gt=timezone.now()).count() >= limit:
+        raise ValidationFailed(
+            f"A doctor may have at most {limit} upcoming time-off entries.", code="too_many_exceptions"
+        )
     exception = AvailabilityException.objects.create(doctor=doctor, start=start, end=end, reason=reason)
     audit_record(
         actor=actor,

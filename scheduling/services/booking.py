@@ -244,13 +244,21 @@ def appointment_update(
     return as_conflict(update)
 
 
+def patient_notice_passed(*, appointment: Appointment, setting: str, now: datetime | None = None) -> bool:
+    """Whether a patient is too late to move or cancel `appointment` online: later than
+    `setting` minutes before its start, so with 0 once it has started. One rule for both,
+    so a no-show can never be turned into a cancellation after the start."""
+    notice = timedelta(minutes=clinic_setting(setting))
+    return appointment.start < (now or timezone.now()) + notice
+
+
 def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
     if appointment.status != AppointmentStatus.BOOKED:
         raise InvalidTransition("Only a booked appointment (not yet checked in) can be moved.")
-    overrides = Overrides(actor)
     notice_minutes = clinic_setting("patient_reschedule_notice_minutes")
+    overrides = Overrides(actor)
     overrides.check(
-        broken=appointment.start < timezone.now() + timedelta(minutes=notice_minutes),
+        broken=patient_notice_passed(appointment=appointment, setting="patient_reschedule_notice_minutes"),
         rule="reschedule_notice",
         refusal=NoticeTooShort(
             f"It is too late to move this appointment online: moves close {notice_minutes} minutes before the start."

@@ -14,7 +14,7 @@ from core.exceptions import Forbidden
 from core.roles import Role
 from scheduling import events, signals
 from scheduling.models import Appointment, AppointmentStatus, Slot, SlotStatus
-from scheduling.services.booking import notify_patient
+from scheduling.services.booking import notify_patient, patient_notice_passed
 from scheduling.services.errors import InvalidTransition, NoticeTooShort
 from scheduling.services.races import as_conflict, lock_appointment
 
@@ -93,7 +93,7 @@ def _transition(*, actor: User, appointment: Appointment, status: str) -> Appoin
         notice_minutes = clinic_setting("patient_cancel_notice_minutes")
         overrides = Overrides(actor)
         overrides.check(
-            broken=bool(notice_minutes) and appointment.start < now + timedelta(minutes=notice_minutes),
+            broken=patient_notice_passed(appointment=appointment, setting="patient_cancel_notice_minutes", now=now),
             rule="cancel_notice",
             refusal=NoticeTooShort(
                 f"It is too late to cancel this appointment online: cancelling closes {notice_minutes} minutes "

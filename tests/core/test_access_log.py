@@ -21,13 +21,14 @@ async def _get(path: str) -> int:
 @pytest.mark.django_db(transaction=True)
 async def test_one_line_per_request_without_the_display_token(caplog):
     caplog.set_level(logging.DEBUG)
-    assert await _get("/display/?doctor=1&token=dsp_leak_me") == 403
+    # A token in the URL is refused outright (400): screens post it in the page's form.
+    assert await _get("/display/?doctor=1&token=dsp_leak_me") == 400
     assert await _get("/api/doctors/") == 404
 
     assert not [r for r in caplog.records if "dsp_leak_me" in r.getMessage()]
     access = [r.getMessage() for r in caplog.records if r.name == "clinic.request"]
     assert len(access) == 2, access
-    assert access[0].startswith("GET /display/ 403") and access[1].startswith("GET /api/doctors/ 404")
+    assert access[0].startswith("GET /display/ 400") and access[1].startswith("GET /api/doctors/ 404")
     assert not [r for r in caplog.records if r.name == "django.request" and r.levelno < logging.ERROR]
 
 

@@ -102,7 +102,10 @@ def test_the_display_page_follows_check_in_and_start_live(
     appointment = factories.appointment_at(doctor=carol, patient=alice, start=start)
     server = daphne_server()
     display_token = realtime_services.display_token_create(actor=ada, name="Lobby").token
-    browser.get(f"http://{server}/display/?doctor={carol.doctor.pk}&token={display_token}")
+    # Set up as reception would: the token typed into the page's form, never in the URL.
+    browser.get(f"http://{server}/display/?doctor={carol.doctor.pk}")
+    browser.find_element(By.NAME, "token").send_keys(display_token)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     WebDriverWait(browser, 15).until(lambda b: b.find_element(By.ID, "status").text == "live")
     assert browser.find_element(By.ID, "now-serving").text == "—"
 

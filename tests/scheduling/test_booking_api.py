@@ -3,6 +3,7 @@
 from datetime import time, timedelta
 
 import pytest
+import time_machine
 
 from audit.models import AuditLog
 from realtime.models import Event
@@ -358,6 +359,25 @@ def test_cancel_notice_binds_patients(client_for, alice, rita, carol_hours, slot
     assert response.status_code == 400
     assert response.json()["code"] == "notice_too_short"
     assert client_for(rita).delete(f"/api/appointments/{appointment.id}/cancel/").status_code == 200
+    assert AuditLog.objects.get(action="appointment.cancelled").details["overrides"] == ["cancel_notice"]
+
+
+def test_with_no_notice_a_patient_cannot_cancel_once_the_appointment_has_started(
+    client_for, alice, rita, carol_hours, slot_of
+):
+    # Default notice 0 means "until the start", as for moving: after it, the patient's way
+    # out is a no-show, not a cancellation. Staff may still cancel (audited override).
+    appointment = services.appointment_book(actor=alice, doctor=carol_hours.doctor, start=slot_of(0).start)
+    url = f"/api/appointments/{appointment.id}/cancel/"
+    with time_machine.travel(appointment.start + timedelta(minutes=1)):
+        response = client_for(alice).delete(url)
+        assert response.status_code == 400
+        assert response.json()["code"] == "notice_too_short"
+        moved = client_for(alice).put(
+            f"/api/appointments/{appointment.id}/update/", {"start": slot_of(1).start.isoformat()}, format="json"
+        )
+        assert moved.json()["code"] == "notice_too_short"
+        assert client_for(rita).delete(url).status_code == 200
     assert AuditLog.objects.get(action="appointment.cancelled").details["overrides"] == ["cancel_notice"]
 
 
