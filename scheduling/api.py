@@ -168,7 +168,7 @@ class HoldListCreateApi(GenericAPIView):
         page = self.paginate_queryset(selectors.hold_list(actor=request_user(request)))
         return self.get_paginated_response(HoldSerializer(page, many=True).data)
 
-    @extend_schema(request=HoldInput, responses={201: HoldSerializer})
+    @extend_schema(request=HoldInput, responses={201: HoldSerializer, **error_responses(services.SlotUnavailable)})
     def post(self, request: Request) -> Response:
         data = validated(HoldInput, request.data)
         hold = services.hold_create(

@@ -10,8 +10,10 @@ from rest_framework.response import Response
 from accounts.authentication import request_user
 from core.inputs import validated
 from core.permissions import IsPatient, IsPatientStaffOrAdmin
+from core.schema import error_responses
 from scheduling import selectors as scheduling_selectors
 from scheduling.serializers import AppointmentSerializer
+from scheduling.services.errors import SlotUnavailable
 from waitlist import selectors, services
 from waitlist.serializers import EntryInput, EntryOutput
 
@@ -28,7 +30,7 @@ class WaitlistApi(GenericAPIView):
         page = self.paginate_queryset(selectors.entry_list(actor=request_user(request)))
         return self.get_paginated_response(EntryOutput(page, many=True).data)
 
-    @extend_schema(request=EntryInput, responses={201: EntryOutput})
+    @extend_schema(request=EntryInput, responses={201: EntryOutput, **error_responses(services.AlreadyWaiting)})
     def post(self, request: Request) -> Response:
         data = validated(EntryInput, request.data)
         entry = services.entry_join(
@@ -56,7 +58,10 @@ class WaitlistEntryApi(GenericAPIView):
 class WaitlistAcceptApi(GenericAPIView):
     permission_classes = [IsPatient]
 
-    @extend_schema(request=None, responses={201: AppointmentSerializer})
+    @extend_schema(
+        request=None,
+        responses={201: AppointmentSerializer, **error_responses(services.OfferExpired, SlotUnavailable)},
+    )
     def post(self, request: Request, entry_id: int) -> Response:
         entry = selectors.entry_get(actor=request_user(request), entry_id=entry_id)
         appointment = services.offer_accept(actor=request_user(request), entry=entry)
