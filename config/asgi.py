@@ -3,16 +3,18 @@
 import atexit
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # Django must be set up before anything imports models.
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from config.backends import log_backends  # noqa: E402
+from core.asgi import ThreadedASGIHandler  # noqa: E402
 from observability import exposition, heartbeat  # noqa: E402
 from realtime.routing import ClinicOriginValidator, websocket_urlpatterns  # noqa: E402
 
@@ -23,7 +25,8 @@ atexit.register(exposition.process_exit)
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Sync views in one trip to a thread each (core.asgi), not Django's four or more.
+        "http": ThreadedASGIHandler(threads=settings.HTTP_THREADS),
         # Browsers send an Origin; only our own hosts and the listed portals may open the socket.
         "websocket": ClinicOriginValidator(URLRouter(websocket_urlpatterns)),
     }

@@ -137,6 +137,9 @@ if IS_POSTGRES and DB_POOL_MAX_SIZE > 0:
         "max_size": DB_POOL_MAX_SIZE,
         "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=30.0),
     }
+# Threads per web process serving REST requests (core.asgi): more requests than threads wait
+# in line, not for a connection, so keep it at or under DB_POOL_MAX_SIZE.
+HTTP_THREADS = env.int("HTTP_THREADS", default=16)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery broker ----------------------------------------
