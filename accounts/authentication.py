@@ -13,17 +13,17 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.request import Request
 
 from accounts.models import AuthToken, User
+from core.queries import unique_or_none
 from core.tokens import hash_token
 from observability import context as log_context
 
 
 def user_for_token(raw: str) -> tuple[User, AuthToken] | None:
     """The active user a live token belongs to, or None. Also used by the websocket."""
-    token = (
+    token = unique_or_none(
         AuthToken.objects.live()
         .select_related("user", "user__patient", "user__doctor")
         .filter(key_hash=hash_token(raw), user__is_active=True)
-        .first()
     )
     if token is None:
         return None

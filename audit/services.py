@@ -16,7 +16,8 @@ def _describe(obj: models.Model | None) -> tuple[str, str]:
     return obj._meta.label_lower.split(".")[-1], str(obj.pk)
 
 
-@transaction.atomic
+# No savepoint: the entry belongs to the caller's change, and a failure fails the change.
+@transaction.atomic(savepoint=False)
 def audit_record(
     *,
     actor: Any,

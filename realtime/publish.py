@@ -54,7 +54,8 @@ def publish(*, topic: str, event: str, data: dict[str, Any]) -> Event:
     """Record `event` on `topic` and send it after the surrounding transaction commits."""
     if not topics.is_valid(topic):
         raise ValueError(f"not a topic: {topic!r}")
-    with transaction.atomic():
+    # No savepoint: the event belongs to the caller's change, and a failure fails the change.
+    with transaction.atomic(savepoint=False):
         _lock_topic_family(topic)
         prev_id = Event.objects.filter(topic=topic).order_by("-id").values_list("id", flat=True).first()
         stored = Event.objects.create(topic=topic, name=event, data=_json_safe(data), prev_id=prev_id)

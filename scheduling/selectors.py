@@ -18,6 +18,7 @@ from audit.services import audit_record
 from clinic.clock import clinic_timezone, clinic_today
 from clinic.registry import clinic_setting
 from core.exceptions import Forbidden, ValidationFailed
+from core.queries import unique_or_none
 from core.roles import Role
 from scheduling import calendar, events
 from scheduling.models import Appointment, AppointmentSeries, AvailabilityRule, Hold, HoldStatus, Slot, SlotStatus
@@ -34,7 +35,7 @@ def doctor_for_change(*, actor: User, doctor_id: int) -> Doctor:
 
 
 def doctor_for_booking(*, actor: User, doctor_id: int) -> Doctor:
-    doctor = Doctor.objects.filter(pk=doctor_id, is_approved=True, user__is_active=True).first()
+    doctor = unique_or_none(Doctor.objects.filter(pk=doctor_id, is_approved=True, user__is_active=True))
     if doctor is None:
         raise ValidationFailed(fields={"doctor": ["No bookable doctor with this id."]})
     return doctor
@@ -43,7 +44,8 @@ def doctor_for_booking(*, actor: User, doctor_id: int) -> Doctor:
 def patient_for_booking(*, patient_id: int | None) -> Patient | None:
     if patient_id is None:
         return None
-    patient = Patient.objects.filter(pk=patient_id, user__is_active=True).first()
+    # With its user: the booking's answer names the patient.
+    patient = unique_or_none(Patient.objects.select_related("user").filter(pk=patient_id, user__is_active=True))
     if patient is None:
         raise ValidationFailed(fields={"patient": ["No patient with this id."]})
     return patient

@@ -21,6 +21,7 @@ from accounts.policy import Overrides, patient_acted_for
 from audit.services import audit_record
 from clinic.registry import clinic_setting
 from core.exceptions import ValidationFailed
+from core.queries import unique_or_none
 from scheduling import events, selectors, signals
 from scheduling.models import (
     ACTIVE_STATUSES,
@@ -119,8 +120,8 @@ def appointment_book(
         check_slot_window(start=start, overrides=overrides)
         # The patient's row lock serialises one patient's bookings: the cap and the
         # "not twice at once" check below cannot be raced by a second request.
-        Patient.objects.select_for_update().filter(pk=patient.pk).first()
-        slot = Slot.objects.select_for_update().filter(doctor=doctor, start=start).first()
+        unique_or_none(Patient.objects.select_for_update().filter(pk=patient.pk))
+        slot = unique_or_none(Slot.objects.select_for_update().filter(doctor=doctor, start=start))
         if slot is None or slot.status == SlotStatus.BLOCKED:
             raise InvalidSlot()
         if slot.status != SlotStatus.FREE:

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from accounts.models import User
 from audit.services import audit_record
+from core.queries import unique_or_none
 from scheduling import events, signals
 from scheduling.models import Appointment, Hold, HoldStatus, Slot
 
@@ -21,7 +22,7 @@ def live_hold_on(slot: Slot, now: datetime) -> Hold | None:
     `expires_at` on the slot is free, whether or not the sweep has come by. No
     `slot.released` is sent for it: the caller is about to take the slot.
     """
-    hold = Hold.objects.select_for_update().filter(slot=slot, status=HoldStatus.ACTIVE).first()
+    hold = unique_or_none(Hold.objects.select_for_update().filter(slot=slot, status=HoldStatus.ACTIVE))
     if hold is None or hold.is_live(now):
         return hold
     unpin(hold, outcome=HoldStatus.EXPIRED, now=now)
