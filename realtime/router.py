@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 # RedisChannelLayer forgets a group member after its group_expiry (a day by default): the
 # router renews its membership of a topic it keeps for longer than this.
 RENEW_GROUP_SECONDS = 3600.0
+# Sockets handed an event between two turns of the event loop to everything else it serves.
+FAN_OUT_BATCH = 250
 
 
 class Subscriber(Protocol):
@@ -107,12 +109,16 @@ class TopicRouter:
 
     async def fan_out(self, message: dict[str, Any]) -> None:
         members = list(self.members.get(message["event"]["topic"], ()))
-        for subscriber in members:
+        for index, subscriber in enumerate(members, start=1):
             try:
                 await subscriber.live(message)
             except Exception:
                 # One socket's failure (closed under us) must not cost the others the event.
                 logger.warning("live event to a socket failed", exc_info=True)
+            if index % FAN_OUT_BATCH == 0:
+                # Handing a frame to a socket does not wait, so without this the loop would
+                # serve no REST request until the last socket has it (docs/benchmarks.md).
+                await asyncio.sleep(0)
         if members:
             # Once per event and process: from the hand-over to the layer to the last local socket.
             metrics.event_delivered(message.get("sent_at"))
