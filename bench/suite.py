@@ -121,6 +121,13 @@ class Platform:
         return [server.pid for server in self.servers]
 
     def __enter__(self) -> "Platform":
+        try:
+            return self._start()
+        except BaseException:
+            self.__exit__()  # what did start must not outlive the run
+            raise
+
+    def _start(self) -> "Platform":
         import httpx
 
         for command in background_commands():
