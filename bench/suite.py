@@ -45,20 +45,21 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 FLOORS = Path(os.environ.get("BENCH_FLOORS_DIR", ROOT.parent / "shared" / "bench"))
 
-# How each server serves config.asgi:application on a port (one process each).
+# How each server serves an ASGI app (config.asgi:application, or a floor's) on a port (one process each).
+PROJECT_APP = "config.asgi:application"
 SERVERS = {
-    "daphne": lambda port: [BIN / "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-    "uvicorn": lambda port: [
+    "daphne": lambda port, app=PROJECT_APP: [BIN / "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), app],
+    "uvicorn": lambda port, app=PROJECT_APP: [
         BIN / "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-        "--no-access-log", "--ws", "websockets", "--lifespan", "off", "config.asgi:application",
+        "--no-access-log", "--ws", "websockets", "--lifespan", "off", app,
     ],
-    "uvicorn-wsproto": lambda port: [
+    "uvicorn-wsproto": lambda port, app=PROJECT_APP: [
         BIN / "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-        "--no-access-log", "--ws", "wsproto", "--lifespan", "off", "config.asgi:application",
+        "--no-access-log", "--ws", "wsproto", "--lifespan", "off", app,
     ],
-    "granian": lambda port: [
+    "granian": lambda port, app=PROJECT_APP: [
         BIN / "granian", "--interface", "asginl", "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "warning", "--no-access-log", "--workers", "1", "config.asgi:application",
+        "--log-level", "warning", "--no-access-log", "--workers", "1", app,
     ],
 }  # fmt: skip
 # The floor's fan-out app runs under these (fanout_floor.py --server); it has no granian
@@ -367,8 +368,10 @@ def racers(data: dict[str, Any], bases: list[str], count: int) -> Counter:
     return Counter(codes)
 
 
-def availability(data: dict[str, Any], bases: list[str], requests: int) -> dict[str, float]:
-    """One doctor-month of availability (~500 slots), doctor after doctor, one client."""
+def availability(data: dict[str, Any], project_base: str, floor_base: str, requests: int) -> dict[str, list[float]]:
+    """One doctor-month of availability (~500 slots), doctor after doctor, one client per
+    server, the project and its floor (bench/availability_floor.py) in alternating blocks
+    so that both see the same machine load. Checks first that both answer the same body."""
     from datetime import timedelta
 
     import httpx
@@ -376,14 +379,28 @@ def availability(data: dict[str, Any], bases: list[str], requests: int) -> dict[
 
     first = (timezone.now() + timedelta(days=1)).date()
     window = {"from": first.isoformat(), "to": (first + timedelta(days=30)).isoformat()}
-    took = []
     headers = {"Authorization": f"Bearer {data['patient_tokens'][0]}"}
-    with httpx.Client(base_url=bases[0], headers=headers, timeout=60) as client:
-        for index in range(requests):
-            began = time.perf_counter()
-            client.get(f"/api/doctors/{data['doctors'][index % 100]}/availability/", params=window).raise_for_status()
-            took.append((time.perf_counter() - began) * 1000)
-    return {"p50": _pct(took, 0.5), "p99": _pct(took, 0.99)}
+    took: dict[str, list[float]] = {"project": [], "floor": []}
+    with (
+        httpx.Client(base_url=project_base, headers=headers, timeout=60) as project,
+        httpx.Client(base_url=floor_base, headers=headers, timeout=60) as floor,
+    ):
+        clients = {"project": project, "floor": floor}
+        path = f"/api/doctors/{data['doctors'][0]}/availability/"
+        bodies = {name: client.get(path, params=window).raise_for_status().json() for name, client in clients.items()}
+        if bodies["project"] != bodies["floor"] or not bodies["project"]["slots"]:
+            raise RuntimeError(f"the availability floor answers another body than the project for {path}")
+        block = max(1, requests // 10)
+        for start in range(0, requests, block):
+            # Alternate who goes first, so neither always follows the other's warm caches.
+            order = ("floor", "project") if start // block % 2 == 0 else ("project", "floor")
+            for name in order:
+                for index in range(start, min(start + block, requests)):
+                    doctor = data["doctors"][index % 100]
+                    began = time.perf_counter()
+                    clients[name].get(f"/api/doctors/{doctor}/availability/", params=window).raise_for_status()
+                    took[name].append((time.perf_counter() - began) * 1000)
+    return took
 
 
 def queries_per_booking(data: dict[str, Any]) -> int:
@@ -421,6 +438,32 @@ def floor_fanout(server: str, n: int, events: int, pace_ms: int, env: dict[str, 
     if match is None:
         raise RuntimeError(f"fanout floor said: {out.stdout}{out.stderr}")
     return {key: float(value) for key, value in match.groupdict().items()}
+
+
+@contextmanager
+def floor_availability_server(kind: str, database_url: str):
+    """bench/availability_floor.py served by the same server as the project, on a free port."""
+    import httpx
+
+    port = _free_port()
+    command = [str(part) for part in SERVERS[kind](port, "availability_floor:app") if part]
+    env = {**os.environ, "FLOOR_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT / "bench")}
+    server = subprocess.Popen(command, cwd=ROOT / "bench", env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/", timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.time() > deadline:
+                    raise RuntimeError(f"the availability floor did not answer under {kind}") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 def floor_booking(database_url: str, bookings: int, threads: int) -> float:
@@ -554,10 +597,34 @@ def run_server(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
                 _codes(racers(data, platform.bases, args.racers)),
             )
             if count == 1:
-                read = availability(data, platform.bases, args.availability_requests)
-                table.add(
-                    f"Availability, one doctor-month, p50 / p99 ({label})", f"{read['p50']:.0f} / {read['p99']:.0f} ms"
-                )
+                availability_row(kind, platform, args, data, table, label)
+
+
+def availability_row(
+    kind: str, platform: Platform, args: argparse.Namespace, data: dict, table: Table, label: str
+) -> None:
+    with floor_availability_server(kind, args.database_url) as floor_base:
+        read = availability(data, platform.bases[0], floor_base, args.availability_requests)
+    project, floor = read["project"], read["floor"]
+    table.add(
+        f"Availability, one doctor-month, p50 / p99 ({label})",
+        f"{_pct(project, 0.5):.1f} / {_pct(project, 0.99):.1f} ms",
+        f"{_pct(floor, 0.5):.1f} / {_pct(floor, 0.99):.1f} ms (same SQL and body, no framework)",
+        f"{_pct(project, 0.99) / _pct(floor, 0.99):.1f}x (p99)",
+    )
+
+
+def run_all(args: argparse.Namespace, env: dict[str, str], data: dict, table: Table) -> None:
+    with _phase("queries per booking"):
+        table.add("Queries per booking request", str(queries_per_booking(data)))
+    for kind in args.servers:
+        run_server(kind, args, env, data, table)
+    with _phase("floor booking"):
+        floor = floor_booking(args.database_url, 2000, args.threads)
+    for index, (what, project, mark, _ratio) in enumerate(table.rows):
+        if mark == "floor_booking":
+            rate = float(project.split("/s")[0])
+            table.rows[index] = (what, project, f"{floor:,.0f}/s (bare SQL)", f"{100 * rate / floor:.1f} %")
 
 
 def main() -> None:
@@ -579,6 +646,7 @@ def main() -> None:
     parser.add_argument("--racers", type=int, default=200)
     parser.add_argument("--availability-requests", type=int, default=200)
     parser.add_argument("--profile-dir", type=Path, help="py-spy flame graphs of every server process go here")
+    parser.add_argument("--only", choices=["availability"], help="just this bench (and its floor), per server")
     args = parser.parse_args()
     _raise_fd_limit()
     if args.profile_dir:
@@ -610,16 +678,15 @@ def main() -> None:
         data = booking.prepare(patients=400)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
     table = Table()
-    with _phase("queries per booking"):
-        table.add("Queries per booking request", str(queries_per_booking(data)))
-    for kind in args.servers:
-        run_server(kind, args, env, data, table)
-    with _phase("floor booking"):
-        floor = floor_booking(args.database_url, 2000, args.threads)
-    for index, (what, project, mark, _ratio) in enumerate(table.rows):
-        if mark == "floor_booking":
-            rate = float(project.split("/s")[0])
-            table.rows[index] = (what, project, f"{floor:,.0f}/s (bare SQL)", f"{100 * rate / floor:.1f} %")
+    if args.only == "availability":
+        for kind in args.servers:
+            with (
+                _phase(f"availability beside its floor, {kind}"),
+                Platform(kind, 1, env, args.profile_dir, "p1") as platform,
+            ):
+                availability_row(kind, platform, args, data, table, f"{kind} x 1")
+    else:
+        run_all(args, env, data, table)
     load = os.getloadavg()
     print(
         f"\ncommit {commit.strip()}, {os.cpu_count()} cores, "
