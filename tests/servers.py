@@ -51,37 +51,50 @@ def server_env(**extra: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def daphne_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
-    """`daphne_server(**env)`: a real daphne process on a free port of 127.0.0.1, on the test
-    database and Redis (`env` adds to its environment); returns its address. Every process
-    is stopped at teardown."""
-    from django.conf import settings
+class DaphneServers:
+    """`servers(**env)`: a real daphne process on a free port of 127.0.0.1, on the test
+    database and Redis (`env` adds to its environment); returns its address.
+    `servers.kill(address)` SIGKILLs one (a crash: no goodbye to its sockets)."""
 
-    processes: list[subprocess.Popen] = []
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.processes: dict[str, subprocess.Popen] = {}
 
-    def start(**extra: str) -> str:
+    def __call__(self, **extra: str) -> str:
+        from django.conf import settings
+
         port = free_port()
-        log = (tmp_path / f"daphne-{port}.log").open("w")
+        log = self.directory / f"daphne-{port}.log"
         process = subprocess.Popen(
             in_test_clock([str(Path(sys.executable).parent / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p",
                            str(port), "config.asgi:application"]),
-            cwd=settings.BASE_DIR, env=server_env(**extra), stdout=log, stderr=subprocess.STDOUT,
+            cwd=settings.BASE_DIR, env=server_env(**extra), stdout=log.open("w"), stderr=subprocess.STDOUT,
         )  # fmt: skip
-        processes.append(process)
+        address = f"127.0.0.1:{port}"
+        self.processes[address] = process
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            assert process.poll() is None, (tmp_path / f"daphne-{port}.log").read_text()
+            assert process.poll() is None, log.read_text()
             with sockets.socket() as probe:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    return f"127.0.0.1:{port}"
+                    return address
             time.sleep(0.1)
         raise AssertionError(f"daphne did not listen on {port} within 60 s")
 
+    def kill(self, address: str) -> None:
+        process = self.processes.pop(address)
+        process.kill()
+        process.wait(5)
+
+
+@pytest.fixture
+def daphne_server(tmp_path: Path) -> Iterator[DaphneServers]:
+    """Daphne processes for the test (DaphneServers); every one is stopped at teardown."""
+    servers = DaphneServers(tmp_path)
     try:
-        yield start
+        yield servers
     finally:
-        _stop(processes)
+        _stop(list(servers.processes.values()))
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:
@@ -145,9 +158,14 @@ class RedisServer:
             time.sleep(0.05)
         raise AssertionError("redis-server did not start")
 
-    def stop(self) -> None:
+    def stop(self, *, kill: bool = False) -> None:
+        """SIGTERM, or SIGKILL with `kill` (a crash: nothing written, no goodbye to clients)."""
         if self.process is not None:
-            _stop([self.process])
+            if kill:
+                self.process.kill()
+                self.process.wait(5)
+            else:
+                _stop([self.process])
             self.process = None
 
 

@@ -1,16 +1,17 @@
-"""Real processes for fault injection, each on a free port of 127.0.0.1 and stopped by its
-owner: a redis-server, a throwaway PostgreSQL cluster, daphne web processes. Never the
-shared PostgreSQL or Redis of the machine."""
+"""A throwaway PostgreSQL cluster for fault injection: initdb in a temporary directory, run
+as the postgres user on a free port of 127.0.0.1, stopped and started by the test. The
+machine's shared PostgreSQL is never touched. Web, relay and Redis processes are the
+whole-stack fixtures of tests/servers.py."""
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.clock import in_test_clock
+from tests.servers import free_port, server_env
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = (
@@ -20,65 +21,9 @@ PG_BIN = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_port(
-    port: int, *, process: subprocess.Popen | None = None, timeout: float = 60, log: Path | None = None
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"process on {port} exited: {log.read_text() if log else ''}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"nothing listened on {port} within {timeout} s")
-
-
-def stop(process: subprocess.Popen, *, kill: bool = False) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
-
-
-@dataclass
-class Redis:
-    """A redis-server of our own (no persistence), restartable on the same port."""
-
-    directory: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        wait_for_port(self.port, process=self.process)
-
-    def kill(self) -> None:
-        if self.process is not None:
-            stop(self.process, kill=True)
-
-
 @dataclass
 class Postgres:
-    """A throwaway PostgreSQL cluster (initdb in a temp dir, run as the postgres user),
-    restartable on the same port; the machine's shared PostgreSQL is never touched."""
+    """A PostgreSQL cluster of the test's own, restartable on the same port."""
 
     directory: Path
     port: int = field(default_factory=free_port)
@@ -122,43 +67,14 @@ class Postgres:
         )  # fmt: skip
 
     def stop(self) -> None:
+        """As a crash would: `immediate` drops every connection without a goodbye."""
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)
 
-
-def web(
-    *, directory: Path, database_url: str, redis_url: str, extra: dict[str, str] | None = None
-) -> tuple[subprocess.Popen, str]:
-    """A daphne web process on a free port; returns it and its host:port."""
-    port = free_port()
-    log = directory / f"daphne-{port}.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "DEBUG": "false",
-        "SECRET_KEY": "test-only-secret-key",
-        "THROTTLE_ENABLED": "false",
-        "CELERY_TASK_ALWAYS_EAGER": "true",
-        "LOG_LEVEL": "WARNING",
-        **(extra or {}),
-    }
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(port),
-         "config.asgi:application"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    wait_for_port(port, process=process, log=log)
-    return process, f"127.0.0.1:{port}"
-
-
-def manage(*args: str, database_url: str) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": "",
-        "DEBUG": "false",
-        "SECRET_KEY": "test-only-secret-key",
-    }
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
+    def manage(self, *args: str, **env: str) -> subprocess.CompletedProcess:
+        """`manage.py args` on this cluster, in the test's clock."""
+        manage = str(ROOT / "manage.py")
+        command = in_test_clock([sys.executable, manage, *args])
+        return subprocess.run(
+            command, cwd=ROOT, env=server_env(DATABASE_URL=self.url, **env), capture_output=True, text=True,
+            timeout=300,
+        )  # fmt: skip

@@ -1,42 +1,41 @@
-"""Fault injection with real processes: Redis stopped during bookings, PostgreSQL restarted
-mid-run, a web process SIGKILLed with sockets open. (A Celery worker SIGKILLed mid-delivery:
-tests/notifications/test_worker_crash.py.) Each test starts its own redis-server, cluster
-and daphne processes on free ports and stops them; docs/reliability.md has the figures."""
+"""Fault injection with real processes, run as production runs: daphne web processes and the
+outbox relay (`manage.py relay_events`, EVENT_RELAY=listen) beside them, on the connection
+pool. Redis killed during bookings, PostgreSQL restarted mid-run, a web process SIGKILLed
+with sockets open. (A Celery worker SIGKILLed mid-delivery:
+tests/notifications/test_worker_crash.py.) Each test starts its own processes on free ports
+(tests/servers.py, tests/faults/processes.py) and stops them; docs/reliability.md has the
+figures."""
 
 import json
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
+import psycopg
 import pytest
-from django.db.models import Max
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
+from accounts import demo
 from accounts import services as accounts_services
 from realtime import topics
 from realtime.models import Event
-from tests.faults.processes import Postgres, Redis, manage, stop, web
-from tests.realtime.helpers import database_url as _database_url
-from tests.scheduling.conftest import free_slots, give_hours
+from tests.faults.processes import Postgres
+from tests.scheduling.helpers import free_slots, give_hours, set_policy
 
-pytestmark = [
-    pytest.mark.slow,
-    # Written before the outbox relay and the connection pool (issue 12) landed beside it:
-    # its cluster starts no `manage.py relay_events`, so no event reaches a socket, and after
-    # a PostgreSQL restart the pool hands out dead connections (psycopg_pool needs
-    # `check=ConnectionPool.check_connection`). Both are open work, said in the issue note.
-    pytest.mark.skip(reason="fault cluster not yet adapted to the outbox relay and the pool (issue 13 note)"),
-]
+pytestmark = pytest.mark.slow
 
 
-def _receive(ws, timeout: float = 10) -> dict:
+def _receive(ws: ClientConnection, timeout: float = 10) -> dict[str, Any]:
     return json.loads(ws.recv(timeout=timeout))
 
 
-def _subscribe(host: str, token: str, topic: str, last_event_id: int | None = None):
+def _subscribe(host: str, token: str, topic: str, last_event_id: int | None = None) -> ClientConnection:
     ws = connect(f"ws://{host}/ws/", origin=Origin(f"http://{host}"), open_timeout=10)
     ws.send(json.dumps({"action": "auth", "token": token}))
     assert _receive(ws)["type"] == "authenticated"
@@ -47,138 +46,212 @@ def _subscribe(host: str, token: str, topic: str, last_event_id: int | None = No
     return ws
 
 
-def _events(ws, *, until: int, timeout: float = 30) -> list[dict]:
-    """Events received until `until` of them arrived (subscribed/pong messages skipped)."""
-    received: list[dict] = []
-    while len(received) < until:
-        message = _receive(ws, timeout=timeout)
+def _events(ws: ClientConnection, *, until: int, timeout: float = 60) -> list[dict[str, Any]]:
+    """The events received until `until` of them arrived, then any extra (a duplicate) that
+    comes within a second and a half; subscribed/pong messages are skipped."""
+    received: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        waiting = max(0.1, deadline - time.monotonic()) if len(received) < until else 1.5
+        try:
+            message = _receive(ws, timeout=waiting)
+        except TimeoutError:
+            if len(received) < until:
+                raise AssertionError(f"{len(received)} of {until} events within {timeout} s: {received}") from None
+            return received
         if message["type"] == "event":
             received.append(message)
         else:
             assert message["type"] in {"subscribed", "pong"}, message
-    return received
 
 
-def _book(host: str, token: str, doctor_id: int, start) -> httpx.Response:
+def _book(host: str, token: str, doctor_id: int, start: str) -> httpx.Response:
     return httpx.post(
         f"http://{host}/api/appointments/book/",
-        json={"doctor": doctor_id, "start": start.isoformat()},
+        json={"doctor": doctor_id, "start": start},
         headers={"Authorization": f"Bearer {token}"},
-        # Generous: the machine may be busy, and a booking while Redis is down waits for it.
+        # Generous: the machine may be busy.
         timeout=60,
     )
 
 
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[Redis]:
-    server = Redis(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
+def _stored(topic: str, *, after: int) -> list[int]:
+    return list(Event.objects.filter(topic=topic, id__gt=after).order_by("id").values_list("id", flat=True))
 
 
-@pytest.fixture
-def webs(tmp_path: Path) -> Iterator[list]:
-    started: list = []
-    try:
-        yield started
-    finally:
-        for process, _ in started:
-            stop(process)
+def _newest_id() -> int:
+    return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
-@pytest.mark.django_db(transaction=True)
-def test_redis_stopped_during_bookings(tmp_path, redis, webs, alice, bob, carol, ada):
-    give_hours(carol, ada)
-    slots = free_slots(carol)[:5]
-    webs.append(web(directory=tmp_path, database_url=_database_url(), redis_url=redis.url))
-    host = webs[0][1]
-    topic = topics.doctor_availability(carol.doctor.pk)
-    baseline = Event.objects.filter(topic=topic).aggregate(last=Max("id"))["last"] or 0
-    tokens = [accounts_services.token_issue(user=user).token for user in (alice, bob)]
-
-    with _subscribe(host, tokens[1], topic) as ws:
-        assert _book(host, tokens[0], carol.doctor.pk, slots[0].start).status_code == 201
-        live = _events(ws, until=1)
-    assert live[0]["event"] == "slot.booked"
-
-    redis.kill()
-    # The REST API keeps booking while Redis is down: the events wait in the outbox.
-    for index, slot in enumerate(slots[1:]):
-        response = _book(host, tokens[index % 2], carol.doctor.pk, slot.start)
-        assert response.status_code == 201, response.text
-    redis.start()
-
-    with _subscribe(host, tokens[1], topic, last_event_id=live[0]["id"]) as ws:
-        resumed = _events(ws, until=4)
-    ids = [event["id"] for event in live + resumed]
-    assert ids == sorted(set(ids)), "duplicates or out of order"
-    stored = list(Event.objects.filter(topic=topic, id__gt=baseline).order_by("id").values_list("id", flat=True))
-    assert ids == stored, "an event was lost"
-    assert len({event["data"]["start"] for event in live + resumed}) == 5  # one per booking
+def _all_sent(topic: str, *, after: int, timeout: float = 60) -> list[datetime]:
+    """Waits until the relay sent every event after `after`; their sent_at in id order."""
+    deadline = time.monotonic() + timeout
+    while Event.objects.filter(topic=topic, id__gt=after, sent_at__isnull=True).exists():
+        assert time.monotonic() < deadline, "the relay did not send every event"
+        time.sleep(0.2)
+    sent = Event.objects.filter(topic=topic, id__gt=after).order_by("id").values_list("sent_at", flat=True)
+    return [at for at in sent if at is not None]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_web_process_killed_with_sockets_open(tmp_path, redis, webs, alice, bob, carol, ada):
+def test_redis_killed_during_bookings(redis_server, daphne_server, relay_process, alice, bob, carol, ada):
     give_hours(carol, ada)
-    slots = free_slots(carol)[:4]
-    for _ in range(2):
-        webs.append(web(directory=tmp_path, database_url=_database_url(), redis_url=redis.url))
-    (doomed, first), (_, second) = webs
+    set_policy("max_open_appointments_per_patient", 20)
+    slots = [slot.start.isoformat() for slot in free_slots(carol)[:6]]
+    host = daphne_server(REDIS_URL=redis_server.url, EVENT_RELAY="listen")
+    relay = relay_process(REDIS_URL=redis_server.url)
     topic = topics.doctor_availability(carol.doctor.pk)
-    baseline = Event.objects.filter(topic=topic).aggregate(last=Max("id"))["last"] or 0
+    baseline = _newest_id()
     alice_token = accounts_services.token_issue(user=alice).token
     bob_token = accounts_services.token_issue(user=bob).token
 
-    ws = _subscribe(first, bob_token, topic)
-    assert _book(second, alice_token, carol.doctor.pk, slots[0].start).status_code == 201
+    watcher = _subscribe(host, bob_token, topic)
+    assert _book(host, alice_token, carol.doctor.pk, slots[0]).status_code == 201
+    live = _events(watcher, until=1)
+
+    redis_server.stop(kill=True)
+    # The REST API keeps booking while Redis is down: the events wait in the outbox.
+    for start in slots[1:5]:
+        response = _book(host, alice_token, carol.doctor.pk, start)
+        assert response.status_code == 201, response.text
+    outage = _stored(topic, after=live[0]["id"])
+    assert len(outage) == 4
+    assert Event.objects.filter(id__in=outage, sent_at__isnull=True).count() == 4
+    redis_server.start()
+
+    # The same relay process sends all four once Redis is back, oldest first.
+    sent_at = _all_sent(topic, after=baseline)
+    assert sent_at == sorted(sent_at)
+    assert relay.poll() is None
+    # A subscriber resuming from the last event it saw gets the four, in order, once.
+    with _subscribe(host, bob_token, topic, last_event_id=live[0]["id"]) as resumed:
+        assert [event["id"] for event in _events(resumed, until=4)] == outage
+    # The socket that stayed open through the outage: the relay's resend or, at the next
+    # event, the gap read (prev_id) gives it everything, in order, once.
+    assert _book(host, alice_token, carol.doctor.pk, slots[5]).status_code == 201
+    received = live + _events(watcher, until=5)
+    watcher.close()
+    ids = [event["id"] for event in received]
+    assert ids == _stored(topic, after=baseline), "an event lost, duplicated or out of order"
+    assert len({event["data"]["start"] for event in received}) == 6  # one per booking
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_web_process_killed_with_sockets_open(daphne_server, relay_process, alice, bob, carol, ada):
+    give_hours(carol, ada)
+    set_policy("max_open_appointments_per_patient", 20)
+    slots = [slot.start.isoformat() for slot in free_slots(carol)[:4]]
+    doomed, survivor = daphne_server(EVENT_RELAY="listen"), daphne_server(EVENT_RELAY="listen")
+    relay_process()
+    topic = topics.doctor_availability(carol.doctor.pk)
+    baseline = _newest_id()
+    alice_token = accounts_services.token_issue(user=alice).token
+    bob_token = accounts_services.token_issue(user=bob).token
+
+    ws = _subscribe(doomed, bob_token, topic)
+    assert _book(survivor, alice_token, carol.doctor.pk, slots[0]).status_code == 201
     received = _events(ws, until=1)
-    stop(doomed, kill=True)  # SIGKILL: no goodbye to the socket
+    daphne_server.kill(doomed)
     with pytest.raises(Exception):  # noqa: B017 (the socket is gone, however it says so)
         _receive(ws, timeout=5)
     # Bookings go on through the other process while the client is away.
-    for slot in slots[1:3]:
-        assert _book(second, alice_token, carol.doctor.pk, slot.start).status_code == 201
-    with _subscribe(second, bob_token, topic, last_event_id=received[-1]["id"]) as resumed:
+    for start in slots[1:3]:
+        assert _book(survivor, alice_token, carol.doctor.pk, start).status_code == 201
+    with _subscribe(survivor, bob_token, topic, last_event_id=received[-1]["id"]) as resumed:
         received += _events(resumed, until=2)  # the gap, replayed
-        assert _book(second, alice_token, carol.doctor.pk, slots[3].start).status_code == 201
+        assert _book(survivor, alice_token, carol.doctor.pk, slots[3]).status_code == 201
         received += _events(resumed, until=1)  # then live again
     ids = [event["id"] for event in received]
     assert len(ids) == len(set(ids)) == 4, "a duplicate"
-    stored = list(Event.objects.filter(topic=topic, id__gt=baseline).order_by("id").values_list("id", flat=True))
-    assert ids == stored, "a gap"
+    assert ids == _stored(topic, after=baseline), "a gap"
 
 
-def test_postgresql_restarted_mid_run(tmp_path, webs):
+class Client:
+    """The demo clinic on the throwaway cluster, through its public API."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+
+    def sign_in(self, email: str, password: str = demo.DEMO_PASSWORD) -> httpx.Response:
+        body = {"email": email, "password": password}
+        return httpx.post(f"http://{self.host}/api/auth/login/", json=body, timeout=15)
+
+    def get(self, path: str, token: str) -> httpx.Response:
+        return httpx.get(f"http://{self.host}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=15)
+
+
+@pytest.fixture
+def cluster() -> Iterator[Postgres]:
     reason = Postgres.available()
     if reason:
         pytest.skip(f"no throwaway PostgreSQL cluster: {reason}")
     # Not under tmp_path: the postgres user must reach it, and pytest's tree is root's alone.
-    cluster = Postgres(Path(tempfile.mkdtemp(prefix="clinic-faults-pg-")))
+    server = Postgres(Path(tempfile.mkdtemp(prefix="clinic-faults-pg-")))
     try:
-        cluster.init()
-        migrated = manage("migrate", "--noinput", database_url=cluster.url)
-        assert migrated.returncode == 0, migrated.stderr[-2000:]
-        webs.append(web(directory=tmp_path, database_url=cluster.url, redis_url=""))
-        host = webs[0][1]
+        server.init()
+        for command in (("migrate", "--noinput"), ("populate_db_master",)):
+            done = server.manage(*command)
+            assert done.returncode == 0, done.stderr[-2000:]
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.directory, ignore_errors=True)
 
-        def sign_in() -> httpx.Response:
-            body = {"email": "nobody@example.test", "password": "Wrong-Pass-2026!"}
-            return httpx.post(f"http://{host}/api/auth/login/", json=body, timeout=15)
 
-        assert sign_in().status_code == 401
-        cluster.stop()
-        down = sign_in()
+def _served_as_before(client: Client, host: str) -> None:
+    """Every request answers as if nothing happened: not one meets a connection the restart
+    killed (more of them than the pool keeps idle)."""
+    for _ in range(5):
+        assert client.sign_in("nobody@example.test").status_code == 401
+    assert httpx.get(f"http://{host}/api/health/", timeout=15).json()["database"] == "ok"
+
+
+def test_postgresql_restarted_mid_run(cluster, redis_server, daphne_server, relay_process):
+    env = {"DATABASE_URL": cluster.url, "REDIS_URL": redis_server.url}
+    # While the database is down a request waits this long for a connection from the pool,
+    # then is answered 503 (production's default is 30 s).
+    host = daphne_server(EVENT_RELAY="listen", DB_POOL_TIMEOUT_SECONDS="3", **env)
+    relay = relay_process(**env)
+    client = Client(host)
+    token = client.sign_in(demo.patient_email(0)).json()["token"]
+    doctor = client.get("/api/doctors/list/", token).json()["results"][0]["id"]
+    today = datetime.now(UTC).date()
+    window = f"from={today + timedelta(days=1)}&to={today + timedelta(days=14)}"
+    slots = [s["start"] for s in client.get(f"/api/doctors/{doctor}/availability/?{window}", token).json()["slots"]]
+    topic = topics.doctor_availability(doctor)
+
+    watcher = _subscribe(host, token, topic)
+    assert _book(host, token, doctor, slots[0]).status_code == 201
+    received = _events(watcher, until=1)
+
+    # Restarted while nobody was asking: the web process and the relay hold connections
+    # the restart killed, and must not hand them to anyone.
+    cluster.stop()
+    cluster.start()
+    _served_as_before(client, host)
+    assert _book(host, token, doctor, slots[1]).status_code == 201
+    received += _events(watcher, until=1)
+
+    # Down for a while: 503 with Retry-After meanwhile, then service as before.
+    cluster.stop()
+    for down in (client.sign_in("nobody@example.test"), _book(host, token, doctor, slots[2])):
         assert down.status_code == 503, down.text
         assert int(down.headers["Retry-After"]) >= 1
         assert set(down.json()) >= {"code", "detail"}
-        assert httpx.get(f"http://{host}/api/health/", timeout=15).status_code == 503
-        cluster.start()
-        # The same web process serves again: no restart, a fresh connection per request.
-        assert sign_in().status_code == 401
-        assert httpx.get(f"http://{host}/api/health/", timeout=15).json()["database"] == "ok"
-    finally:
-        cluster.stop()
-        shutil.rmtree(cluster.directory, ignore_errors=True)
+    assert httpx.get(f"http://{host}/api/health/", timeout=15).status_code == 503
+    cluster.start()
+    _served_as_before(client, host)
+    for start in slots[2:4]:
+        response = _book(host, token, doctor, start)
+        assert response.status_code == 201, response.text
+    # The same relay process, listening again, sent what was booked since.
+    received += _events(watcher, until=2)
+    watcher.close()
+    assert relay.poll() is None
+    with psycopg.connect(cluster.url) as connection:
+        stored = connection.execute(
+            "SELECT id, sent_at IS NOT NULL FROM realtime_event WHERE topic = %s AND id >= %s ORDER BY id",
+            [topic, received[0]["id"]],
+        ).fetchall()
+    assert [event["id"] for event in received] == [id_ for id_, _ in stored], "an event lost or duplicated"
+    assert all(sent for _, sent in stored)
