@@ -3,9 +3,10 @@
 Schemathesis generates requests for every operation of the published contract, both
 fitting the schema and deliberately not (wrong types, missing fields, out-of-range
 values), and sends them as each persona through the real Django stack. Every answer must
-be: no 5xx; a body valid against the operation's documented response; every 4xx in the
-contract's §1 error shape. The run here is bounded (FUZZ_EXAMPLES per operation and
-persona); docs/reliability.md gives the longer run (`scripts/fuzz-api.sh`) and its figures.
+be: no 5xx; a status the operation documents; a body valid against that documented
+response; every 4xx in the contract's §1 error shape. The run here is bounded
+(FUZZ_EXAMPLES per operation and persona); docs/reliability.md gives the longer run
+(`scripts/fuzz-api.sh`) and its figures.
 """
 
 import json
@@ -22,7 +23,11 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from accounts.services import token_issue
 
@@ -57,7 +62,13 @@ def error_shape(ctx: object, response: schemathesis.Response, case: schemathesis
         assert set(body) <= {"code", "detail", "fields", "conflicts", "opens_at"}, body
 
 
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, error_shape]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    response_schema_conformance,
+    content_type_conformance,
+    error_shape,
+]
 
 
 @pytest.fixture
