@@ -3,14 +3,15 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/clinic_soak SECRET_KEY=x \
         .venv/bin/python bench/soak.py --minutes 10
 
-Starts its own redis-server and two daphne processes on free ports (on DATABASE_URL, which
-it migrates), prepares a doctor with hours and patients with tokens, then for the given
-time runs bookings and cancellations, reads (availability, appointment lists) and churning
+Starts its own redis-server, two daphne processes on free ports and the outbox relay
+(`manage.py relay_events`), as production runs, on DATABASE_URL (which it migrates);
+prepares a doctor with hours and patients with tokens, then for the given time runs
+bookings and cancellations, reads (availability, appointment lists) and churning
 websockets (connect, auth, subscribe with resume, read, close), spread over both
 processes. One watcher socket follows the doctor's availability topic the whole time,
-resuming after a drop. Every 30 s it samples each web process's memory (RSS), open file
-descriptors and sockets, and the database's connections; at the end it compares the
-events the watcher received with those stored: lost and duplicated.
+resuming after a drop. Every 30 s it samples each web process's and the relay's memory
+(RSS), open file descriptors and sockets, and the database's connections; at the end it
+compares the events the watcher received with those stored: lost and duplicated.
 """
 
 import argparse
@@ -131,8 +132,11 @@ def main() -> None:
                           "--dir", str(workdir)], stdout=subprocess.DEVNULL)
     ]  # fmt: skip
     wait_for(redis_port)
+    # EVENT_RELAY=listen, production's default with PostgreSQL and Redis: the web processes
+    # only commit, and the relay process started below sends every event to the sockets.
     env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "THROTTLE_ENABLED": "false",
-           "CELERY_TASK_ALWAYS_EAGER": "true", "LOG_LEVEL": "WARNING", "DEBUG": "false"}  # fmt: skip
+           "CELERY_TASK_ALWAYS_EAGER": "true", "LOG_LEVEL": "WARNING", "DEBUG": "false",
+           "EVENT_RELAY": "listen"}  # fmt: skip
     hosts, webs = [], []
     for _ in range(2):
         port = free_port()
@@ -144,6 +148,11 @@ def main() -> None:
         processes.append(web)
         webs.append(web)
         hosts.append(f"127.0.0.1:{port}")
+    relay = subprocess.Popen(
+        [sys.executable, "manage.py", "relay_events"],
+        cwd=ROOT, env=env, stdout=(workdir / "relay.log").open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    processes.append(relay)
     for host in hosts:
         wait_for(int(host.split(":")[1]))
 
@@ -255,7 +264,8 @@ def main() -> None:
                 cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
                 db_connections = cursor.fetchone()[0]
             samples.append({"t": round(time.monotonic() - started), "db": db_connections,
-                            "webs": [sample(web.pid) for web in webs], **dict(counts)})  # fmt: skip
+                            "webs": [sample(web.pid) for web in webs], "relay": sample(relay.pid),
+                            **dict(counts)})  # fmt: skip
             print(json.dumps(samples[-1]), flush=True)
             time.sleep(30)
     finally:
@@ -273,6 +283,7 @@ def main() -> None:
             "minutes": args.minutes, **dict(counts),
             "events_stored": len(stored), "events_received": len(received),
             "events_lost": len(set(stored) - set(received)), "duplicates": len(received) - len(set(received)),
+            "relay_running": relay.poll() is None,
             "first_sample": samples[0] if samples else None, "last_sample": samples[-1] if samples else None,
         }), flush=True)  # fmt: skip
         for process in processes:
