@@ -1,6 +1,7 @@
 """Reads of accounts, scoped to the actor."""
 
 from django.db.models import Avg, Count, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Doctor, User
@@ -38,12 +39,24 @@ def doctor_list(*, actor: User, specialization: str = "", search: str = "") -> Q
     return doctors
 
 
+def _visible(actor: User, doctors: QuerySet[Doctor]) -> QuerySet[Doctor]:
+    """An unapproved (or inactive) doctor only for staff, admin and the doctor themself."""
+    if _sees_unapproved(actor):
+        return doctors
+    return doctors.filter(Q(is_approved=True, user__is_active=True) | Q(user=actor))
+
+
 def doctor_get(*, actor: User, doctor_id: int) -> Doctor:
-    """One doctor; an unapproved one only for staff, admin and the doctor themself (else 404)."""
-    doctors = _with_rating(Doctor.objects.select_related("user"))
-    if not _sees_unapproved(actor):
-        doctors = doctors.filter(Q(is_approved=True, user__is_active=True) | Q(user=actor))
-    return get_object_or_404(doctors, pk=doctor_id)
+    """One doctor the actor may see (else 404)."""
+    return get_object_or_404(_visible(actor, _with_rating(Doctor.objects.select_related("user"))), pk=doctor_id)
+
+
+def doctor_visible_id(*, actor: User, doctor_id: int) -> int:
+    """`doctor_id` when the actor may see that doctor (as `doctor_get`), else 404: one small
+    query, for reads that need the doctor's id and not the doctor (availability)."""
+    if not _visible(actor, Doctor.objects.filter(pk=doctor_id)).exists():
+        raise Http404(f"No {Doctor._meta.object_name} matches the given query.")
+    return doctor_id
 
 
 def doctor_get_for_admin(*, doctor_id: int) -> Doctor:

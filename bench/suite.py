@@ -368,10 +368,29 @@ def racers(data: dict[str, Any], bases: list[str], count: int) -> Counter:
     return Counter(codes)
 
 
+def availability_sql_check(data: dict[str, Any], path: str, window: dict[str, str]) -> None:
+    """The floor runs the statements the project runs for this read (captured through
+    Django's test client, in this process), else the comparison would mean nothing."""
+    import availability_floor
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {data['patient_tokens'][0]}")
+    client.get(path, window)  # the clinic settings cached, as in the timed reads
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(path, window).status_code == 200
+    project = [availability_floor.shape(query["sql"]) for query in captured.captured_queries]
+    floor = [availability_floor.shape(sql) for sql in availability_floor.PATIENT_READ]
+    if project != floor:
+        raise RuntimeError(f"the availability floor's SQL is not the project's; the project ran:\n{project}")
+
+
 def availability(data: dict[str, Any], project_base: str, floor_base: str, requests: int) -> dict[str, list[float]]:
     """One doctor-month of availability (~500 slots), doctor after doctor, one client per
     server, the project and its floor (bench/availability_floor.py) in alternating blocks
-    so that both see the same machine load. Checks first that both answer the same body."""
+    so that both see the same machine load. Checks first that both run the same SQL and
+    answer the same body."""
     from datetime import timedelta
 
     import httpx
@@ -387,6 +406,7 @@ def availability(data: dict[str, Any], project_base: str, floor_base: str, reque
     ):
         clients = {"project": project, "floor": floor}
         path = f"/api/doctors/{data['doctors'][0]}/availability/"
+        availability_sql_check(data, path, window)
         bodies = {name: client.get(path, params=window).raise_for_status().json() for name, client in clients.items()}
         if bodies["project"] != bodies["floor"] or not bodies["project"]["slots"]:
             raise RuntimeError(f"the availability floor answers another body than the project for {path}")

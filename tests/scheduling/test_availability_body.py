@@ -7,12 +7,13 @@ window, and the compact JSON the client receives.
 """
 
 import json
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from scheduling import services
+from scheduling.models import Slot
 from tests import factories
 from tests.scheduling.helpers import set_policy
 
@@ -81,6 +82,16 @@ def test_staff_and_doctors_get_their_own_reasons(client_for, rita, fixture_day):
     assert for_staff == [(True, None), taken, taken, taken, taken, (True, None), (True, None)]
     for_doctor = [s["reason"] for s in _get(client_for(fixture_day), fixture_day).json()["slots"]]
     assert for_doctor == ["role", "unavailable", "unavailable", "unavailable", "unavailable", "role", "role"]
+
+
+def test_times_keep_their_microseconds_and_the_clinic_offset(client_for, alice, carol, clinic, time_machine):
+    # Slots from rules start on the minute; a slot written otherwise keeps its exact instant.
+    time_machine.move_to(NOW, tick=False)
+    set_policy("timezone", "Europe/Paris")
+    start = datetime(2027, 3, 28, 1, 59, 59, 999999, tzinfo=PARIS)
+    Slot.objects.create(doctor=carol.doctor, start=start, end=start + timedelta(minutes=30))
+    [slot] = _get(client_for(alice), carol).json()["slots"]
+    assert (slot["start"], slot["end"]) == ("2027-03-28T01:59:59.999999+01:00", "2027-03-28T03:29:59.999999+02:00")
 
 
 def test_a_month_is_three_queries(client_for, alice, fixture_day, django_assert_num_queries):
