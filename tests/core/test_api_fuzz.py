@@ -50,6 +50,7 @@ def error_shape(ctx: object, response: schemathesis.Response, case: schemathesis
     """Every 4xx is the contract's §1 error body: a machine code and a message."""
     TALLY["requests"] += 1
     TALLY[f"{response.status_code // 100}xx"] += 1
+    TALLY[str(response.status_code)] += 1
     if 400 <= response.status_code < 500 and response.request.method != "HEAD":  # HEAD has no body
         try:
             body = response.json()
