@@ -2,6 +2,7 @@
 
 import atexit
 import os
+import sys
 
 import django
 
@@ -18,6 +19,24 @@ from core.asgi import ThreadedASGIHandler  # noqa: E402
 from observability import exposition, heartbeat  # noqa: E402
 from realtime.routing import ClinicOriginValidator, websocket_urlpatterns  # noqa: E402
 
+# Connections the kernel queues for daphne to accept. Twisted's default is 50: a burst of
+# 200 clients at once (everyone after the slot that opens at 8:00) overflowed it and the
+# kernel dropped connections, which clients see as no answer at all. Daphne builds its
+# listening endpoint after importing this module, so `daphne config.asgi:application`
+# (contract §10) gets this default; an explicit `-e tcp:...:backlog=N` still wins. The
+# kernel caps it at net.core.somaxconn.
+LISTEN_BACKLOG = 1024
+
+
+def _listen_backlog(pending: int) -> None:
+    if "twisted" not in sys.modules:  # another server (uvicorn, granian) has its own
+        return
+    from twisted.internet import endpoints
+
+    endpoints._parseTCP.__defaults__ = ("", pending)  # (interface, backlog)
+
+
+_listen_backlog(LISTEN_BACKLOG)
 log_backends("web")
 heartbeat.start("web", "serving")
 # A clean stop takes this process's open-socket gauges out of the deployment's sum.
