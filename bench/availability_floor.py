@@ -21,7 +21,8 @@ What it does per request, as a sane bare app would:
   the doctor, then the slots with their live-hold flag.
 - Its database work runs in one thread hop per request (the loop's default executor) on
   a psycopg connection from a `psycopg_pool.ConnectionPool` sized as the project's (20),
-  autocommit, session time zone UTC like Django's. Automatic prepared statements are off
+  checked at each checkout as the project's pool checks them (`check_connection`, an
+  empty query), autocommit, session time zone UTC like Django's. Automatic prepared statements are off
   (`prepare_threshold=None`): Django prepares nothing, so PostgreSQL plans the same
   statements the same way for both and the ratio is the framework's, not the planner's.
 - It encodes with the stdlib `json`, compact separators and `ensure_ascii=False` (DRF's
@@ -121,6 +122,7 @@ def _pool_get() -> ConnectionPool:
             min_size=2,
             max_size=20,
             kwargs={"autocommit": True, "prepare_threshold": None, "options": "-c TimeZone=UTC"},
+            check=ConnectionPool.check_connection,
             open=True,
         )
     return _pool
