@@ -1,6 +1,7 @@
 """The ASGI entry point: `daphne config.asgi:application` serves HTTP and `/ws/`."""
 
 import atexit
+import gc
 import os
 import sys
 
@@ -13,6 +14,7 @@ django.setup(set_prefix=False)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.urls import get_resolver  # noqa: E402
 
 from config.backends import log_backends  # noqa: E402
 from core.asgi import ThreadedASGIHandler  # noqa: E402
@@ -50,3 +52,11 @@ application = ProtocolTypeRouter(
         "websocket": ClinicOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )
+
+# What is loaded by now lives as long as the process: Django, the apps, their models and, once
+# imported here rather than by the first request, the URLconf and every view. Frozen, the
+# collector's full passes skip it: they took up to ~80 ms of whichever request they landed in,
+# now ~5 ms (gc.callbacks timings under the availability bench, docs/benchmarks.md).
+get_resolver().url_patterns  # noqa: B018
+gc.collect()
+gc.freeze()
