@@ -16,6 +16,8 @@ bench/booking.py's `prepare`) and empties its own Redis database, then, for each
   subscribe every socket (a reconnect storm); server memory per subscribed socket;
   bookings/s on distinct slots; concurrent clients racing for one slot; availability
   reads of a doctor-month;
+- with `--split`, the fan-out rows once more on N processes of which half serve only the
+  sockets and half only REST (a load balancer routing `/ws/` apart);
 - the queries one booking makes (through Django's test client, in this process).
 
 Prints one Markdown table: every figure beside its floor and the ratio. Speed claims are
@@ -106,9 +108,14 @@ def _pct(values: list[float], q: float) -> float:
 class Platform:
     """The project's processes for one phase: web servers (one per port) and background ones."""
 
-    def __init__(self, kind: str, count: int, env: dict[str, str], profile_dir: Path | None, label: str) -> None:
+    def __init__(
+        self, kind: str, count: int, env: dict[str, str], profile_dir: Path | None, label: str, split: bool = False
+    ) -> None:
         self.kind, self.env, self.profile_dir, self.label = kind, env, profile_dir, label
         self.ports = [_free_port() for _ in range(count)]
+        # split: the first half of the processes serve the sockets, the rest REST (as a load
+        # balancer routing /ws/ apart would); otherwise every process serves both.
+        self.split = split and count > 1
         self.servers: list[subprocess.Popen] = []
         self.background: list[subprocess.Popen] = []
         self.profilers: list[subprocess.Popen] = []
@@ -116,6 +123,14 @@ class Platform:
     @property
     def bases(self) -> list[str]:
         return [f"http://127.0.0.1:{port}" for port in self.ports]
+
+    @property
+    def socket_bases(self) -> list[str]:
+        return self.bases[: len(self.bases) // 2] if self.split else self.bases
+
+    @property
+    def rest_bases(self) -> list[str]:
+        return self.bases[len(self.bases) // 2 :] if self.split else self.bases
 
     @property
     def pids(self) -> list[int]:
@@ -191,10 +206,28 @@ class Bookings:
     def __init__(self, data: dict[str, Any], doctor: int, patients: list[int]) -> None:
         import booking
 
+        from scheduling.models import ACTIVE_STATUSES, Appointment
+
         self.data, self.doctor, self.patients = data, doctor, patients
         self.starts = booking._free_starts(doctor, 400)
+        # Earlier runs on this database booked these patients with other doctors at the same
+        # times: a patient already busy then would be a 409, not a booking.
+        self.busy = set(
+            Appointment.objects.filter(patient_id__in=patients, status__in=ACTIVE_STATUSES).values_list(
+                "patient_id", "start"
+            )
+        )
         self.used = 0
         self.lock = threading.Lock()
+
+    def _free_patient(self, start: str) -> int:
+        instant = datetime.fromisoformat(start)
+        for offset in range(len(self.patients)):
+            patient = self.patients[(self.used + offset) % len(self.patients)]
+            if (patient, instant) not in self.busy:
+                self.busy.add((patient, instant))
+                return patient
+        raise RuntimeError(f"every bench patient is busy at {start}: use a new bench database")
 
     def post(self, base: str) -> tuple[str, float, float, Any]:
         """Book the next slot: (start, when the POST began, its latency, status code)."""
@@ -202,7 +235,7 @@ class Bookings:
 
         with self.lock:
             start = self.starts[self.used]
-            patient = self.patients[self.used % len(self.patients)]
+            patient = self._free_patient(start)
             self.used += 1
         began = time.time()
         try:
@@ -235,7 +268,7 @@ def fanout(platform: Platform, data: dict[str, Any], bookings: Bookings, args: a
     """N sockets (spread over the servers) watch one doctor while bookings of it are made."""
     topic = f"doctor.{bookings.doctor}.availability"
     rss_before = _rss_kib(platform.pids)
-    urls = [base.replace("http", "ws", 1) + "/ws/" for base in platform.bases]
+    urls = [base.replace("http", "ws", 1) + "/ws/" for base in platform.socket_bases]
     client = subprocess.Popen(
         [sys.executable, ROOT / "bench/ws_client.py", "--urls", *urls,
          "--token", data["staff_token"], "--topic", topic, "--n", str(args.subscribers)],
@@ -272,10 +305,10 @@ def fanout(platform: Platform, data: dict[str, Any], bookings: Bookings, args: a
 
         one: list[tuple[str, float, float, Any]] = []
         for index in range(args.events):
-            one.append(bookings.post(platform.bases[index % len(platform.bases)]))
+            one.append(bookings.post(platform.rest_bases[index % len(platform.rest_bases)]))
             wait_for(len(one), 60)
             time.sleep(0.1)
-        steady = paced(bookings, platform.bases, args.paced_events, args.pace_ms)
+        steady = paced(bookings, platform.rest_bases, args.paced_events, args.pace_ms)
         wait_for(len(one) + len(steady), 120)
         answers.write("STOP\n")
         answers.flush()
@@ -429,7 +462,7 @@ def queries_per_booking(data: dict[str, Any]) -> int:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    bookings = Bookings(data, data["doctors"][60], data["patient_ids"][100:150])
+    bookings = Bookings(data, data["doctors"][60], data["patient_ids"][100:300])
     client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {data['staff_token']}")
     start = bookings.starts[0]
     with CaptureQueriesContext(connection) as captured:
@@ -559,12 +592,16 @@ def run_server(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
             paced_floor = floor_fanout(floor_server, n, args.paced_events, args.pace_ms, floor_env)
     watchers = data["doctors"][60:]
     # The doctor with the most free slots left: repeated runs use up slots of the others.
-    for count in (1, args.processes) if args.processes > 1 else (1,):
-        label = f"{kind} x {count}"
-        with _phase(f"project, {label}"), Platform(kind, count, env, args.profile_dir, f"p{count}") as platform:
+    rounds = [(1, False)] + ([(args.processes, False)] if args.processes > 1 else [])
+    if args.split and args.processes > 1:
+        rounds.append((args.processes, True))
+    for count, split in rounds:
+        label = f"{kind} x {count}" + (", sockets apart from REST" if split else "")
+        platform = Platform(kind, count, env, args.profile_dir, f"p{count}{'s' if split else ''}", split)
+        with _phase(f"project, {label}"), platform:
             doctor = max(watchers, key=lambda d: len(booking._free_starts(d, 400)))
-            bookings = Bookings(data, doctor, data["patient_ids"][100:150])
-            alone = paced(bookings, platform.bases, args.paced_events, args.pace_ms)
+            bookings = Bookings(data, doctor, data["patient_ids"][100:300])
+            alone = paced(bookings, platform.rest_bases, args.paced_events, args.pace_ms)
             alone_ms = [took * 1000 for *_rest, took, _code in alone]
             fan = fanout(platform, data, bookings, args)
             if one_floor and paced_floor:
@@ -605,6 +642,8 @@ def run_server(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
             )
             if fan["errors"]:
                 print(f"  client errors: {fan['errors']}", flush=True)
+            if split:
+                continue  # throughput and races: the rounds above
             rate = distinct_slots(data, platform.bases, args.bookings, args.threads)
             table.add(
                 f"Bookings/s on distinct slots, {args.threads} clients ({label})",
@@ -665,6 +704,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--racers", type=int, default=200)
     parser.add_argument("--availability-requests", type=int, default=200)
+    parser.add_argument(
+        "--split", action="store_true", help="a third round: half the processes serve sockets, half REST"
+    )
     parser.add_argument("--profile-dir", type=Path, help="py-spy flame graphs of every server process go here")
     parser.add_argument("--only", choices=["availability"], help="just this bench (and its floor), per server")
     args = parser.parse_args()
