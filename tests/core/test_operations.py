@@ -86,7 +86,7 @@ def command(service: dict) -> str:
 
 def test_compose_has_every_service(compose):
     assert set(compose["services"]) == {
-        "postgres", "redis", "migrate", "web", "proxy", "worker", "beat", "relay", "prometheus", "grafana",
+        "postgres", "redis", "migrate", "web", "sockets", "proxy", "worker", "beat", "relay", "prometheus", "grafana",
     }  # fmt: skip
     assert set(compose["volumes"]) >= {"pgdata", "media"}
     # Monitoring is opt-in; everything else starts with a plain `docker compose up`.
@@ -112,6 +112,21 @@ def test_compose_scales_web_behind_the_proxy(compose):
     assert services["worker"]["environment"]["WORKER_METRICS_PORT"] == "9808"
 
 
+def test_websockets_have_web_processes_of_their_own(compose):
+    """/ws/ goes to the `sockets` replicas, REST to `web`: a process fanning events out to
+    thousands of sockets shares its GIL with nobody's booking (docs/benchmarks.md, --split)."""
+    services = compose["services"]
+    assert command(services["sockets"]) == command(services["web"])
+    assert "ports" not in services["sockets"] and services["sockets"]["expose"] == ["8000"]
+    assert services["proxy"]["depends_on"]["sockets"]["condition"] == "service_healthy"
+    assert "server sockets:8000" in (ROOT / "deploy" / "nginx" / "upstream.conf").read_text()
+    conf = (ROOT / "deploy" / "nginx" / "clinic.conf").read_text()
+    ws = conf[conf.index("location /ws/") : conf.index("}", conf.index("location /ws/"))]
+    assert "proxy_pass http://clinic_sockets;" in ws
+    rest = conf[conf.index("location / {") :]
+    assert "proxy_pass http://clinic_web;" in rest
+
+
 def test_every_file_compose_mounts_exists(compose):
     for service in compose["services"].values():
         for volume in service.get("volumes", []):
@@ -121,7 +136,7 @@ def test_every_file_compose_mounts_exists(compose):
 
 
 def test_processes_of_a_container_share_a_fresh_metrics_directory(compose):
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "sockets", "worker", "beat"):
         service = compose["services"][name]
         directory = service["environment"]["PROMETHEUS_MULTIPROC_DIR"]
         assert directory in service["tmpfs"], name
@@ -132,7 +147,7 @@ def test_prometheus_scrapes_every_web_replica_with_the_token():
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     web = jobs["clinic-web"]
     assert web["authorization"]["credentials_file"] == "/run/secrets/metrics_token"
-    assert web["dns_sd_configs"][0]["names"] == ["web"] and web["dns_sd_configs"][0]["port"] == 8000
+    assert web["dns_sd_configs"][0]["names"] == ["web", "sockets"] and web["dns_sd_configs"][0]["port"] == 8000
     assert jobs["clinic-worker"]["dns_sd_configs"][0]["port"] == 9808
 
 

@@ -118,8 +118,9 @@ class Cluster:
         )  # fmt: skip
         self._await_log(name, "beat: Starting")
 
-    def proxy(self, upstreams: list[str]) -> str:
-        """nginx running deploy/nginx/clinic.conf, in front of `upstreams`."""
+    def proxy(self, upstreams: list[str], sockets: list[str] | None = None) -> str:
+        """nginx running deploy/nginx/clinic.conf: REST to `upstreams`, /ws/ to `sockets`
+        (the same processes unless given)."""
         port = free_port()
         prefix = self.tmp / "nginx"
         prefix.mkdir()
@@ -127,7 +128,12 @@ class Cluster:
         assert "listen 80;" in server
         (prefix / "clinic.conf").write_text(server.replace("listen 80;", f"listen 127.0.0.1:{port};"))
         servers = "".join(f"    server {address} max_fails=1 fail_timeout=10s;\n" for address in upstreams)
-        (prefix / "upstream.conf").write_text(f"upstream clinic_web {{\n{servers}    keepalive 32;\n}}\n")
+        socket_servers = "".join(
+            f"    server {address} max_fails=1 fail_timeout=10s;\n" for address in (sockets or upstreams)
+        )
+        (prefix / "upstream.conf").write_text(
+            f"upstream clinic_web {{\n{servers}    keepalive 32;\n}}\nupstream clinic_sockets {{\n{socket_servers}}}\n"
+        )
         temp = " ".join(
             f"{kind}_temp_path {prefix / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
         )

@@ -173,3 +173,28 @@ def test_two_web_processes_behind_nginx_with_a_worker_and_a_beat(cluster, alice,
     assert value(scraped, "clinic_http_requests_total", method="POST", route=BOOK_ROUTE, status="201") == 4
     for ws in sockets:
         ws.close()
+
+
+def test_websockets_and_rest_on_processes_of_their_own(cluster, alice, bob, carol, ada):
+    """deploy/nginx/clinic.conf sends /ws/ to the socket processes and REST to the others
+    (docker-compose.yml's `sockets` and `web`); an event made by a booking on one reaches a
+    socket held by the other."""
+    give_hours(carol, ada)
+    slot = free_slots(carol)[0]
+    rest, sockets = cluster.web("web-rest"), cluster.web("web-sockets")
+    cluster.relay()
+    proxy = cluster.proxy([rest], sockets=[sockets])
+    topic = topics.doctor_availability(carol.doctor.pk)
+    ws = _subscribed_socket(proxy, accounts_services.token_issue(user=bob).token, topic)
+    token = accounts_services.token_issue(user=alice).token
+    response = _book(proxy, token, carol.doctor.pk, slot.start.isoformat(), "apart-1")
+    assert response.status_code == 201, response.text
+    event = _receive(ws)
+    assert event["event"] == "slot.booked" and event["data"]["start"] == response.json()["start"]
+    ws.close()
+    # nginx's log names the upstream that served each request.
+    lines = cluster.log("nginx").splitlines()
+    socket_lines = [line for line in lines if "GET /ws/" in line]
+    booking_lines = [line for line in lines if "POST /api/appointments/book/" in line]
+    assert socket_lines and all(sockets in line and rest not in line for line in socket_lines), socket_lines
+    assert booking_lines and all(rest in line and sockets not in line for line in booking_lines), booking_lines
