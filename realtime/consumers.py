@@ -154,7 +154,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         self.opened = True
         metrics.websocket_opened()
-        self.watcher = asyncio.ensure_future(self._close_unless_authenticated())
+        self.watcher: asyncio.Task | asyncio.Handle = asyncio.ensure_future(self._close_unless_authenticated())
 
     async def disconnect(self, code: int) -> None:
         self.closing = True
@@ -227,7 +227,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.principal = principal
         log_context.bind(user_id=principal.user_id)
         self.watcher.cancel()
-        self.watcher = asyncio.ensure_future(self._close_at_expiry())
+        self.watcher = self._close_at_expiry()
         TokenWatch.current().add(self, principal)
         answer: dict[str, Any] = {"type": "authenticated", "user": principal.user_id}
         if principal.is_display:
@@ -368,12 +368,22 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         if self.principal is None:
             await self.close_with(CLOSE_AUTH_TIMEOUT)
 
-    async def _close_at_expiry(self) -> None:
+    def _close_at_expiry(self) -> asyncio.Handle:
+        """A timer, not a sleeping task: every open socket holds one until its token expires,
+        and a timer is a fraction of a task's memory (docs/benchmarks.md, memory per socket)."""
         principal = self.principal
+        loop = asyncio.get_running_loop()
         if principal is None or principal.expires_at is None:
-            return
+            return loop.call_soon(lambda: None)
         # A hair past the expiry, so the database agrees it has passed.
-        await asyncio.sleep(max(0.0, (principal.expires_at - timezone.now()).total_seconds() + 0.01))
+        delay = max(0.0, (principal.expires_at - timezone.now()).total_seconds() + 0.01)
+
+        def expired() -> None:
+            self.watcher = asyncio.ensure_future(self._close_if_expired(principal))
+
+        return loop.call_later(delay, expired)
+
+    async def _close_if_expired(self, principal: selectors.Principal) -> None:
         if principal in await _dead_principals([principal]):
             logger.info("websocket token of %s expired; closing", self.client_address())
             await self.close_with(CLOSE_BAD_TOKEN)
