@@ -2,15 +2,15 @@
 how regeneration scales."""
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from django.utils import timezone
 
 from scheduling.models import AvailabilityException, AvailabilityRule
 from scheduling.services.availability import Intervals
 from tests import factories
 from tests.assertions import assert_error
+from tests.clock import clinic_at
 from tests.scheduling.conftest import set_policy
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def _url(doctor, tail):
 
 
 def _off(day: int) -> dict:
-    start = (timezone.now() + timedelta(days=day)).replace(hour=12, minute=0, second=0, microsecond=0)
+    start = clinic_at(time(12), days=day)
     return {"start": start.isoformat(), "end": (start + timedelta(minutes=5)).isoformat()}
 
 
