@@ -46,12 +46,13 @@ django.setup()
 
 from datetime import time as wall  # noqa: E402
 
+from booking import _user  # noqa: E402  (bench/ is the script's directory)
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts import services as accounts  # noqa: E402
-from accounts.models import Doctor, User  # noqa: E402
+from accounts.models import Doctor  # noqa: E402
 from clinic.clock import clinic_timezone  # noqa: E402
 from core.roles import Role  # noqa: E402
 from scheduling import services as scheduling  # noqa: E402
@@ -59,13 +60,6 @@ from scheduling.models import AvailabilityRule, Slot, SlotStatus  # noqa: E402
 
 DOCTORS = 20
 PATIENTS = 220
-
-
-def _user(email: str, role: str) -> User:
-    user = User.objects.filter(email=email).first()
-    if user is None:
-        user = accounts.user_create(actor=None, email=email, password=None, role=role, first_name="Bench")
-    return user
 
 
 def _reset() -> None:
