@@ -247,7 +247,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         # The decision and, for a fresh subscription, the newest id on the topic, in one
         # trip to the database. Read before joining: an event committed in between reaches
         # us as a gap (its successor's prev_id) rather than being mistaken for history.
-        decision, latest = await _subscribe_start(self.principal, topic)
+        decision, latest = await _subscribe_start(self.principal, topic, resuming=last_event_id is not None)
         if decision != selectors.ALLOWED:
             await self.error(decision, None, topic=echoed)
             return

@@ -91,11 +91,12 @@ def subscribe_decision(principal: Principal, topic_name: object) -> str:
     return ALLOWED if staff else FORBIDDEN
 
 
-def subscribe_start(principal: Principal, topic_name: object) -> tuple[str, int]:
-    """The subscribe decision and, when allowed, the newest event id on the topic (one call
-    from the consumer, so one trip to a pooled connection)."""
+def subscribe_start(principal: Principal, topic_name: object, *, resuming: bool) -> tuple[str, int]:
+    """The subscribe decision and, when allowed and not `resuming` (a socket resuming after
+    its own last id replays from there), the newest event id on the topic: one call from
+    the consumer, so one trip to a pooled connection."""
     decision = subscribe_decision(principal, topic_name)
-    return decision, latest_event_id(str(topic_name)) if decision == ALLOWED else 0
+    return decision, latest_event_id(str(topic_name)) if decision == ALLOWED and not resuming else 0
 
 
 def latest_event_id(topic: str) -> int:
