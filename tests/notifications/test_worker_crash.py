@@ -25,23 +25,16 @@ from config.celery import app as celery_app
 from notifications.models import Notification, NotificationStatus
 from tests.clock import in_test_clock
 from tests.notifications.standin import TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN, StandIn
+from tests.servers import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 2
 
 
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{host}:{port}/{db['NAME']}"
-
-
 def _worker_env(standin: StandIn) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": _database_url(),  # the test database, which pytest-django made
+        "DATABASE_URL": database_url(),  # the test database, which pytest-django made
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "DEBUG": "false",

@@ -14,23 +14,11 @@ from pathlib import Path
 from django.conf import settings
 
 from tests.clock import in_test_clock
+from tests.servers import database_url, free_port
 
 BIN = Path(sys.executable).parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 METRICS_TOKEN = "cluster-metrics-token-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
 def nginx_available() -> bool:
@@ -44,7 +32,7 @@ class Cluster:
         (tmp / "metrics").mkdir()
         self.env = {
             **os.environ,
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": database_url(),
             "REDIS_URL": settings.REDIS_URL,
             "DEBUG": "false",
             "SECRET_KEY": "test-only-secret-key",

@@ -19,8 +19,8 @@ import time_machine
 from accounts import services as accounts_services
 from accounts.models import User
 from tests.clock import in_test_clock
-from tests.realtime.helpers import database_url, free_port
 from tests.scheduling.helpers import set_policy
+from tests.servers import database_url, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

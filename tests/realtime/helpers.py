@@ -1,6 +1,5 @@
 """Helpers of the realtime tests (import them from here; fixtures stay in conftest.py)."""
 
-import socket as sockets
 from datetime import timedelta
 from typing import Any
 
@@ -81,18 +80,3 @@ def display_data(doctor_id: int, now_serving: int | None, *waiting: int) -> dict
         "now_serving": None if now_serving is None else {"queue_number": now_serving, "status": "in_progress"},
         "waiting": [{"queue_number": number, "status": "checked_in"} for number in waiting],
     }
-
-
-def database_url() -> str:
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
-
-
-def free_port() -> int:
-    with sockets.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
