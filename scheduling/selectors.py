@@ -85,17 +85,22 @@ def _held_by_others(actor: User) -> Exists:
     return Exists(_live_holds(exclude_user=actor).filter(slot=OuterRef("pk")))
 
 
+def _available(status: str, held: bool) -> bool:
+    """A slot's state for everyone: free and held by nobody else."""
+    return status == SlotStatus.FREE and not held
+
+
 def doctor_slots(*, actor: User, doctor_id: int, window_start: datetime, window_end: datetime) -> list[SlotRow]:
     """The doctor's slots starting in [window_start, window_end), future ones only, in time
     order, as the actor may see them: the read behind FHIR Slot (REST availability reads
     the same slots as text, see `availability`)."""
-    doctor = doctor_get(actor=actor, doctor_id=doctor_id)
+    doctor_id = doctor_visible_id(actor=actor, doctor_id=doctor_id)
     rows = (
-        _slots_in_window(doctor_id=doctor.pk, window_start=window_start, window_end=window_end)
+        _slots_in_window(doctor_id=doctor_id, window_start=window_start, window_end=window_end)
         .annotate(held=_held_by_others(actor))
         .values_list("pk", "doctor_id", "start", "end", "status", "held")
     )
-    return [SlotRow(*row[:4], available=row[4] == SlotStatus.FREE and not row[5]) for row in rows]
+    return [SlotRow(*row[:4], available=_available(row[4], row[5])) for row in rows]
 
 
 def slot_get(*, actor: User, slot_id: int) -> SlotRow:
@@ -147,7 +152,7 @@ def availability(*, actor: User, doctor_id: int, first: date | None = None, last
     slots = []
     for start_text, end_text, status, held in rows:
         start = datetime.fromisoformat(start_text)
-        available = status == SlotStatus.FREE and not held
+        available = _available(status, held)
         reason = _why_not_bookable(actor=actor, start=start, available=available, notice_ends=notice_ends)
         slots.append(
             {
