@@ -36,6 +36,7 @@ django.setup()
 from datetime import time as wall  # noqa: E402
 
 from django.utils import timezone  # noqa: E402
+from tools import percentile  # noqa: E402  (bench/ is the script's directory)
 
 from accounts import services as accounts  # noqa: E402
 from accounts.models import Doctor, Patient, User  # noqa: E402
@@ -92,17 +93,12 @@ def _free_starts(doctor_id: int, count: int) -> list[str]:
     return [s.isoformat() for s in starts.values_list("start", flat=True)[:count]]
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
-
-
 def _report(name: str, latencies: list[float], codes: Counter) -> None:
     ms = [v * 1000 for v in latencies]
     fives = sum(n for code, n in codes.items() if isinstance(code, int) and code >= 500)
     print(
-        f"{name}: {dict(codes)}  5xx={fives}  p50={_percentile(ms, 0.5):.1f} ms  "
-        f"p99={_percentile(ms, 0.99):.1f} ms  max={max(ms):.1f} ms"
+        f"{name}: {dict(codes)}  5xx={fives}  p50={percentile(ms, 0.5):.1f} ms  "
+        f"p99={percentile(ms, 0.99):.1f} ms  max={max(ms):.1f} ms"
     )
 
 

@@ -50,6 +50,7 @@ from booking import _user  # noqa: E402  (bench/ is the script's directory)
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from tools import percentile  # noqa: E402
 
 from accounts import services as accounts  # noqa: E402
 from accounts.models import Doctor  # noqa: E402
@@ -118,13 +119,8 @@ def _free(doctor_ids: list[int], count: int) -> list[tuple[int, Any, Any, int]]:
     return interleaved[:count]
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
-
-
 def _ms(values: list[float]) -> str:
-    return f"p50 {_pct(values, 0.5) * 1000:.1f} ms, p99 {_pct(values, 0.99) * 1000:.1f} ms"
+    return f"p50 {percentile(values, 0.5) * 1000:.1f} ms, p99 {percentile(values, 0.99) * 1000:.1f} ms"
 
 
 # --- (a) holds per second, and its floor -------------------------------------------------

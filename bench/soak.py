@@ -46,6 +46,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from tools import free_port  # noqa: E402  (bench/ is the script's directory)
 
 from accounts import services as accounts  # noqa: E402
 from accounts.models import User  # noqa: E402
@@ -55,12 +56,6 @@ from realtime import topics  # noqa: E402
 from realtime.models import Event  # noqa: E402
 from scheduling import services as scheduling  # noqa: E402
 from scheduling.models import AvailabilityRule, Slot, SlotStatus  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(port: int) -> None:

@@ -29,8 +29,6 @@ import json
 import os
 import queue
 import re
-import resource
-import socket
 import subprocess
 import sys
 import threading
@@ -42,6 +40,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from tools import free_port, percentile, raise_fd_limit
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -69,17 +69,6 @@ SERVERS = {
 FLOOR_SERVERS = {"daphne": "daphne", "uvicorn": "uvicorn", "uvicorn-wsproto": "uvicorn", "granian": "uvicorn"}
 
 
-def _raise_fd_limit() -> None:
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _tree(pid: int) -> list[int]:
     """`pid` and its descendants (granian serves from a child of the process it starts)."""
     children: list[int] = []
@@ -97,11 +86,6 @@ def _rss_kib(pids: list[int]) -> int:
     return total
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
-
-
 # --- processes -----------------------------------------------------------------------------
 
 
@@ -112,7 +96,7 @@ class Platform:
         self, kind: str, count: int, env: dict[str, str], profile_dir: Path | None, label: str, split: bool = False
     ) -> None:
         self.kind, self.env, self.profile_dir, self.label = kind, env, profile_dir, label
-        self.ports = [_free_port() for _ in range(count)]
+        self.ports = [free_port() for _ in range(count)]
         # split: the first half of the processes serve the sockets, the rest REST (as a load
         # balancer routing /ws/ apart would); otherwise every process serves both.
         self.split = split and count > 1
@@ -150,7 +134,7 @@ class Platform:
             self.background.append(subprocess.Popen(command, cwd=ROOT, env=self.env))
         for port in self.ports:
             command = [str(part) for part in SERVERS[self.kind](port) if part]
-            self.servers.append(subprocess.Popen(command, cwd=ROOT, env=self.env, preexec_fn=_raise_fd_limit))
+            self.servers.append(subprocess.Popen(command, cwd=ROOT, env=self.env, preexec_fn=raise_fd_limit))
         deadline = time.time() + 60
         for base in self.bases:
             while True:
@@ -280,7 +264,7 @@ def fanout(platform: Platform, data: dict[str, Any], bookings: Bookings, args: a
     client = subprocess.Popen(
         [sys.executable, ROOT / "bench/ws_client.py", "--urls", *urls,
          "--token", data["staff_token"], "--topic", topic, "--n", str(args.subscribers)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=_raise_fd_limit,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=raise_fd_limit,
     )  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()
     assert client.stdin is not None and client.stdout is not None
@@ -379,7 +363,7 @@ def distinct_slots(data: dict[str, Any], bases: list[str], bookings: int, thread
         results = list(pool.map(book, jobs))
     took = time.perf_counter() - began
     codes = Counter(code for code, _ in results)
-    return {"per_s": codes.get(201, 0) / took, "codes": codes, "p50": _pct([t * 1000 for _, t in results], 0.5)}
+    return {"per_s": codes.get(201, 0) / took, "codes": codes, "p50": percentile([t * 1000 for _, t in results], 0.5)}
 
 
 def racers(data: dict[str, Any], bases: list[str], count: int) -> Counter:
@@ -494,7 +478,7 @@ FLOOR_LINE = re.compile(
 def floor_fanout(server: str, n: int, events: int, pace_ms: int, env: dict[str, str]) -> dict[str, float]:
     command = [sys.executable, str(FLOORS / "fanout_floor.py"), "--server", server, "--subscribers", str(n),
                "--events", str(events), "--pace-ms", str(pace_ms)]  # fmt: skip
-    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, preexec_fn=_raise_fd_limit)
+    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, preexec_fn=raise_fd_limit)
     match = FLOOR_LINE.search(out.stdout)
     if match is None:
         raise RuntimeError(f"fanout floor said: {out.stdout}{out.stderr}")
@@ -506,7 +490,7 @@ def floor_availability_server(kind: str, database_url: str):
     """bench/availability_floor.py served by the same server as the project, on a free port."""
     import httpx
 
-    port = _free_port()
+    port = free_port()
     command = [str(part) for part in SERVERS[kind](port, "availability_floor:app") if part]
     env = {**os.environ, "FLOOR_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT / "bench")}
     server = subprocess.Popen(command, cwd=ROOT / "bench", env=env)
@@ -572,7 +556,7 @@ class Table:
 
 
 def _ms(values: list[float]) -> str:
-    return f"{_pct(values, 0.5):,.0f} / {_pct(values, 0.95):,.0f} ms" if values else "none delivered"
+    return f"{percentile(values, 0.5):,.0f} / {percentile(values, 0.95):,.0f} ms" if values else "none delivered"
 
 
 def _codes(codes: Counter) -> str:
@@ -617,13 +601,13 @@ def run_server(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
                     f"Fan-out, {n} sockets, one booking at a time: POST → last socket, p50 / p95 ({label})",
                     _ms(fan["one"]),
                     f"{one_floor['p50']:,.0f} / {one_floor['p95']:,.0f} ms",
-                    f"{_pct(fan['one'], 0.95) / one_floor['p95']:.1f}x (p95)",
+                    f"{percentile(fan['one'], 0.95) / one_floor['p95']:.1f}x (p95)",
                 )
                 table.add(
                     f"Fan-out, {n} sockets, a booking every {args.pace_ms} ms, p50 / p95 ({label})",
                     _ms(fan["paced"]),
                     f"{paced_floor['p50']:,.0f} / {paced_floor['p95']:,.0f} ms",
-                    f"{_pct(fan['paced'], 0.95) / paced_floor['p95']:.1f}x (p95)",
+                    f"{percentile(fan['paced'], 0.95) / paced_floor['p95']:.1f}x (p95)",
                 )
                 table.add(
                     f"Connect, authenticate, subscribe {n} sockets ({label})",
@@ -641,7 +625,7 @@ def run_server(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
                 f"The booking's own latency in the paced run, p50 / p95 ({label})",
                 _ms(fan["paced_booking_ms"]),
                 f"{_ms(alone_ms)} with nobody watching",
-                f"{_pct(fan['paced_booking_ms'], 0.5) / max(_pct(alone_ms, 0.5), 0.1):.1f}x (p50)",
+                f"{percentile(fan['paced_booking_ms'], 0.5) / max(percentile(alone_ms, 0.5), 0.1):.1f}x (p50)",
             )
             table.add(
                 f"Fan-out delivery ({label})",
@@ -675,9 +659,9 @@ def availability_row(
     project, floor = read["project"], read["floor"]
     table.add(
         f"Availability, one doctor-month, p50 / p99 ({label})",
-        f"{_pct(project, 0.5):.1f} / {_pct(project, 0.99):.1f} ms",
-        f"{_pct(floor, 0.5):.1f} / {_pct(floor, 0.99):.1f} ms (same SQL and body, no framework)",
-        f"{_pct(project, 0.99) / _pct(floor, 0.99):.1f}x (p99)",
+        f"{percentile(project, 0.5):.1f} / {percentile(project, 0.99):.1f} ms",
+        f"{percentile(floor, 0.5):.1f} / {percentile(floor, 0.99):.1f} ms (same SQL and body, no framework)",
+        f"{percentile(project, 0.99) / percentile(floor, 0.99):.1f}x (p99)",
     )
 
 
@@ -718,7 +702,7 @@ def main() -> None:
     parser.add_argument("--profile-dir", type=Path, help="py-spy flame graphs of every server process go here")
     parser.add_argument("--only", choices=["availability"], help="just this bench (and its floor), per server")
     args = parser.parse_args()
-    _raise_fd_limit()
+    raise_fd_limit()
     if args.profile_dir:
         args.profile_dir.mkdir(parents=True, exist_ok=True)
     env = {

@@ -15,9 +15,10 @@ one older than the last it received on the topic, counts there.
 import argparse
 import asyncio
 import json
-import resource
 import sys
 import time
+
+from tools import raise_fd_limit  # bench/ is the script's directory
 
 
 async def _subscriber(url: str, origin: str, token: str, topic: str, state: dict) -> None:
@@ -96,8 +97,7 @@ def main() -> None:
     parser.add_argument("--topic", required=True)
     parser.add_argument("--n", type=int, required=True)
     args = parser.parse_args()
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_fd_limit()
     asyncio.run(_run(args))
 
 

@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import signal
 import socket
 import statistics
@@ -32,14 +31,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tools import free_port, percentile, raise_fd_limit  # bench/ is the script's directory
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 BENCH_PASSWORD = "Bench-Password-1"  # noqa: S105 (a throwaway account in the benchmark database)
-
-
-def _raise_fd_limit() -> None:
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 # --- the client process ------------------------------------------------------------------
@@ -107,22 +103,11 @@ async def _client(args: argparse.Namespace) -> None:
 # --- the parent ------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def _server(kind: str, port: int, env: dict) -> subprocess.Popen:
@@ -143,7 +128,7 @@ def _server(kind: str, port: int, env: dict) -> subprocess.Popen:
             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
             "--ws-max-queue", "10000", "config.asgi:application",
         ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=_raise_fd_limit)
+    server = subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=raise_fd_limit)
     deadline = time.time() + 30
     while time.time() < deadline:
         with socket.socket() as probe:
@@ -169,7 +154,7 @@ def _run(layer: str, server_kind: str, n: int, events: int, burst: int, token: s
 
     channel_layers.backends.clear()
 
-    port = _free_port()
+    port = free_port()
     # Persistent database connections: the consumer's few queries (auth, subscribe) should
     # not each pay for a new PostgreSQL connection while thousands of sockets open.
     env = {
@@ -184,7 +169,7 @@ def _run(layer: str, server_kind: str, n: int, events: int, burst: int, token: s
     client = subprocess.Popen(
         [PYTHON, __file__, "--client", "--url", f"ws://127.0.0.1:{port}/ws/", "--origin", f"http://127.0.0.1:{port}",
          "--token", token, "--topic", topic, "--n", str(n)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=_raise_fd_limit,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=raise_fd_limit,
     )  # fmt: skip
     try:
         rss_before = _rss_kib(server.pid)
@@ -238,8 +223,8 @@ def _run(layer: str, server_kind: str, n: int, events: int, burst: int, token: s
         + ("" if len(complete) == len(latency_ids) else f" (fewest {min(count.get(e, 0) for e in latency_ids)})")
         + (f", {report['duplicates']} duplicates" if report["duplicates"] else ", no duplicate"),
         "p50": statistics.median(delays) if delays else float("nan"),
-        "p95": _percentile(delays, 0.95) if delays else float("nan"),
-        "p99": _percentile(delays, 0.99) if delays else float("nan"),
+        "p95": percentile(delays, 0.95) if delays else float("nan"),
+        "p99": percentile(delays, 0.99) if delays else float("nan"),
         "events_per_s": (burst / burst_elapsed) if burst_done and burst_elapsed > 0 else float("nan"),
         "publish_per_s": burst / publish_elapsed if publish_elapsed > 0 else float("nan"),
         "kib_per_conn": (rss_after - rss_before) / max(subscribed, 1),
@@ -286,7 +271,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20)
     parser.add_argument("--burst", type=int, default=10)
     args = parser.parse_args()
-    _raise_fd_limit()
+    raise_fd_limit()
     # Stopped from outside (timeout, kill): unwind so the finally blocks stop the server.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(1))
     if args.client:
