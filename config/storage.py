@@ -1,4 +1,4 @@
-"""The records file storage's configuration, built from the settings (config.settings)."""
+"""The records file storage's configuration, built from the settings (config/settings/files.py)."""
 
 from pathlib import Path
 from typing import Any

@@ -1,6 +1,6 @@
 """Outbox upkeep: re-send what the after-commit send could not, and forget old events.
 
-Both run from celery beat (CELERY_BEAT_SCHEDULE in config/settings.py).
+Both run from celery beat (CELERY_BEAT_SCHEDULE in config/settings/celery.py).
 """
 
 import logging

@@ -1,5 +1,6 @@
 """Deployment: check --deploy, settings that fail fast, the health check, docker-compose.yml."""
 
+import ast
 import os
 import re
 import secrets
@@ -208,13 +209,31 @@ def test_dockerfile_installs_the_pinned_requirements_and_serves_daphne():
     assert re.search(r"^USER \w+", text, re.MULTILINE), "the image must not run as root"
 
 
+SETTINGS_MODULES = sorted((ROOT / "config" / "settings").glob("*.py"))
+
+
 def test_the_configuration_doc_documents_every_environment_variable_the_settings_read():
-    settings_text = (ROOT / "config" / "settings.py").read_text()
+    settings_text = "\n".join(module.read_text() for module in SETTINGS_MODULES)
     readme = (ROOT / "docs" / "configuration.md").read_text()
     names = set(re.findall(r"env(?:\.\w+)?\(\s*\"([A-Z][A-Z0-9_]*)\"", settings_text))
     assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "PORT"} <= names
     missing = sorted(name for name in names if f"`{name}`" not in readme)
     assert not missing, f"docs/configuration.md does not document: {', '.join(missing)}"
+
+
+def test_each_setting_is_set_in_one_settings_module():
+    # config/settings/__init__.py star-imports the modules: a name set in two would quietly
+    # take the later module's value.
+    owners: dict[str, list[str]] = {}
+    for module in SETTINGS_MODULES:
+        for node in ast.walk(ast.parse(module.read_text())):
+            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id.isupper():
+                    owners.setdefault(target.id, []).append(module.name)
+    assert len(owners) > 100
+    shared = {name: modules for name, modules in owners.items() if len(set(modules)) > 1}
+    assert not shared, shared
 
 
 def test_readme_lists_the_demo_accounts():

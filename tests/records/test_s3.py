@@ -62,7 +62,7 @@ def _client(endpoint: str):
 
 @pytest.fixture
 def s3(moto_endpoint, settings, monkeypatch, tmp_path):
-    """The records storage configured exactly as settings.py does for a bucket."""
+    """The records storage configured exactly as config/settings/files.py does for a bucket."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     settings.STORAGES = {

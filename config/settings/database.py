@@ -1,0 +1,65 @@
+"""Where the state lives: PostgreSQL (or an embedded SQLite file) and its connection pool,
+and Redis (or a local-memory stand-in) for the cache. The channel layer is in realtime.py,
+the Celery broker in celery.py."""
+
+from config.settings.base import VAR_DIR, env
+
+# --- Database -------------------------------------------------------------------------
+
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'clinic.sqlite3'}")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite serialises writers; wait for the lock instead of failing at once, and take
+    # the write lock at BEGIN so a read-then-write transaction cannot be overtaken.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
+IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+# PostgreSQL connections come from one pool per process (psycopg_pool, through Django):
+# the ASGI server runs every request and every websocket's queries in a thread of its own,
+# and a connection per thread made 100 concurrent requests exhaust max_connections (503s)
+# while each new connection cost a few milliseconds. A request waits up to
+# DB_POOL_TIMEOUT_SECONDS for a free connection before it is answered 503. Size it so that
+# web processes x DB_POOL_MAX_SIZE + workers + beat + relay stays under max_connections
+# (README, "Scaling out"); 0 turns the pool off (a connection per thread, CONN_MAX_AGE).
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=20)
+# Behind PgBouncer in transaction mode a server-side cursor would not survive (README).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DB_DISABLE_SERVER_SIDE_CURSORS", default=False)
+if IS_POSTGRES and DB_POOL_MAX_SIZE > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(env.int("DB_POOL_MIN_SIZE", default=2), DB_POOL_MAX_SIZE),
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=30.0),
+    }
+    # A pooled connection outlives a PostgreSQL restart as a dead socket, and unchecked it is
+    # handed to the next request (a 503 for each, with the database back; tests/faults). The
+    # pool checks each one it hands out (an empty query, ~20 us) and, on a dead one, all the
+    # others at once (core/postgresql/base.py; Django's own check cannot be swapped).
+    DATABASES["default"]["ENGINE"] = "core.postgresql"
+# Threads per web process serving REST requests (core.asgi): more requests than threads wait
+# in line, not for a connection, so keep it at or under DB_POOL_MAX_SIZE.
+HTTP_THREADS = env.int("HTTP_THREADS", default=16)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# How long a booking waits for a contended slot or patient row (PostgreSQL lock_timeout)
+# before answering 409.
+SCHEDULING_LOCK_TIMEOUT_MS = env.int("SCHEDULING_LOCK_TIMEOUT_MS", default=3000)
+
+# --- Redis: the cache (rate-limit counters) ----------------------------------------------
+
+REDIS_URL = env.str("REDIS_URL", default="")
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "clinic",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
