@@ -8,20 +8,22 @@ Neither set: the real time, and the clinic's registered default zone (UTC).
 
 time-machine moves Python's clocks only (datetime, date.today, time.time), not
 PostgreSQL's now(): the product asks Django's timezone.now() whenever the clock matters.
-Processes a test starts (daphne, a Celery worker) get the test's clock through
-`in_test_clock(argv)`. Tests build their times from the clinic's day (`clinic_at`,
-`clinic_day`), never from "now" plus a fixed time of day.
+Processes a test starts (daphne, the relay, a Celery worker, manage.py) get the test's
+clock and clinic time zone through `in_test_clock(argv)`. Tests build their times from the
+clinic's day (`clinic_at`, `clinic_day`), never from "now" plus a fixed time of day.
 """
 
+import dataclasses
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import time_machine
 
-from clinic.clock import clinic_timezone, clinic_today
+from clinic import registry
+from clinic.clock import TIMEZONE, clinic_timezone, clinic_today
 from scheduling import calendar
 
 
@@ -45,20 +47,41 @@ def fixed_clinic_timezone() -> str | None:
     return name
 
 
+def use_clinic_timezone(name: str) -> Callable[[], None]:
+    """Make `name` the clinic's default time zone (the zone of a clinic whose admin set
+    none) in this process; returns what puts the registered default back."""
+    registered = registry.REGISTRY["timezone"]
+    registry.REGISTRY["timezone"] = dataclasses.replace(registered, default=name)
+    registry.clear_cache()
+
+    def restore() -> None:
+        registry.REGISTRY["timezone"] = registered
+        registry.clear_cache()
+
+    return restore
+
+
 def in_test_clock(argv: Sequence[str]) -> list[str]:
     """`argv` (a console script, or `sys.executable` and a script, and the arguments) run
-    in this test's clock.
+    in this test's clock and clinic time zone.
 
-    At the real time the process is started as it is. When the test's clock has travelled
-    (TEST_NOW, or a test's own `time_machine.move_to`), it starts through
-    tests/clock_process.py at the instant this test's clock shows, ticking on from there.
+    At the real time and in the registered default zone the process is started as it is.
+    When the test's clock has travelled (TEST_NOW, or a test's own `time_machine.move_to`),
+    or the clinic's default zone is another (TEST_CLINIC_TIMEZONE, `use_clinic_timezone`),
+    it starts through tests/clock_process.py at the instant this test's clock shows,
+    ticking on from there, with that default zone.
     """
-    if not time_machine.escape_hatch.is_travelling():
+    travelling = time_machine.escape_hatch.is_travelling()
+    # `use_clinic_timezone` replaces the registry's entry, never TIMEZONE, the spec
+    # clinic/clock.py registered.
+    zone = registry.REGISTRY["timezone"].default
+    if not travelling and zone == TIMEZONE.default:
         return list(argv)
     here = os.path.join(os.path.dirname(__file__), "clock_process.py")
     # `python manage.py ...` and a console script alike: the script is what runs.
     script = argv[1:] if argv[0] == sys.executable else argv
-    return [sys.executable, here, datetime.now(UTC).isoformat(), *script]
+    instant = datetime.now(UTC).isoformat() if travelling else "-"
+    return [sys.executable, here, instant, zone if zone != TIMEZONE.default else "-", *script]
 
 
 def hour_start(at: datetime) -> datetime:

@@ -6,7 +6,6 @@
 Every endpoint test checks that the outsider is refused.
 """
 
-import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,7 +17,7 @@ from accounts import services
 from accounts.models import User
 from clinic import registry as clinic_registry
 from tests import factories
-from tests.clock import fixed_clinic_timezone, fixed_now
+from tests.clock import fixed_clinic_timezone, fixed_now, use_clinic_timezone
 from tests.servers import daphne_server, redis_server, relay_process  # noqa: F401 (real processes, for live tests)
 
 
@@ -56,19 +55,15 @@ def _test_clock(_session_clock: None) -> Iterator[None]:
 
 @pytest.fixture(autouse=True, scope="session")
 def _session_clinic_timezone() -> Iterator[None]:
-    """With TEST_CLINIC_TIMEZONE, that zone is the clinic's default for the whole run."""
+    """With TEST_CLINIC_TIMEZONE, that zone is the clinic's default for the whole run (in the
+    processes tests start too: tests/clock.py, `in_test_clock`)."""
     name = fixed_clinic_timezone()
     if name is None:
         yield
         return
-    from clinic.registry import REGISTRY, clear_cache
-
-    registered = REGISTRY["timezone"]
-    REGISTRY["timezone"] = dataclasses.replace(registered, default=name)
-    clear_cache()
+    restore = use_clinic_timezone(name)
     yield
-    REGISTRY["timezone"] = registered
-    clear_cache()
+    restore()
 
 
 pytest_plugins = ["tests.documented_statuses"]

@@ -1,6 +1,6 @@
 """Real processes for the tests that need the whole stack: `daphne_server`, `relay_process`
 (manage.py relay_events) and `redis_server` (a Redis of the test's own, to stop and start).
-Started processes share the test's clock (tests/clock.py, `in_test_clock`)."""
+Started processes share the test's clock and clinic time zone (tests/clock.py, `in_test_clock`)."""
 
 import os
 import shutil
