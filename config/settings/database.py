@@ -34,6 +34,10 @@ if IS_POSTGRES and DB_POOL_MAX_SIZE > 0:
         "min_size": min(env.int("DB_POOL_MIN_SIZE", default=2), DB_POOL_MAX_SIZE),
         "max_size": DB_POOL_MAX_SIZE,
         "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=30.0),
+        # While PostgreSQL is unreachable, requests are refused (503) at once instead of
+        # waiting the timeout above, and one request in this many seconds tries the pool
+        # again (core/postgresql/pool.py).
+        "probe_interval": env.float("DB_PROBE_INTERVAL_SECONDS", default=1.0),
     }
     # A pooled connection outlives a PostgreSQL restart as a dead socket, and unchecked it is
     # handed to the next request (a 503 for each, with the database back; tests/faults). The

@@ -7,7 +7,9 @@ restart could spend the whole pool timeout walking through dead connections and 
 answered 503 with the database back (tests/faults). A restart kills every connection the
 pool holds, so on the first dead one `pool_check` checks them all at once. Django 5.2
 builds the pool itself with a `check` of its own, so another cannot come through
-OPTIONS["pool"]: this backend builds it as Django does, with ours.
+OPTIONS["pool"]: this backend builds it as Django does, with ours, and with a pool that
+refuses at once while PostgreSQL is unreachable instead of making every request wait the
+pool timeout (core/postgresql/pool.py).
 """
 
 import logging
@@ -19,7 +21,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.backends.base.base import NO_DB_ALIAS
 from django.db.backends.postgresql import base
-from psycopg_pool import ConnectionPool
+
+from core.postgresql.pool import ConnectionPool
 
 logger = logging.getLogger(__name__)
 

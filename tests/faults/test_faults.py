@@ -11,6 +11,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,9 @@ from tests.faults.processes import Postgres
 from tests.scheduling.helpers import free_slots, give_hours, set_policy
 
 pytestmark = pytest.mark.slow
+
+# How long the tests' HTTP client waits for an answer.
+CLIENT_TIMEOUT = 15
 
 
 def _receive(ws: ClientConnection, timeout: float = 10) -> dict[str, Any]:
@@ -174,10 +178,11 @@ class Client:
 
     def sign_in(self, email: str, password: str = demo.DEMO_PASSWORD) -> httpx.Response:
         body = {"email": email, "password": password}
-        return httpx.post(f"http://{self.host}/api/auth/login/", json=body, timeout=15)
+        return httpx.post(f"http://{self.host}/api/auth/login/", json=body, timeout=CLIENT_TIMEOUT)
 
     def get(self, path: str, token: str) -> httpx.Response:
-        return httpx.get(f"http://{self.host}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=15)
+        headers = {"Authorization": f"Bearer {token}"}
+        return httpx.get(f"http://{self.host}{path}", headers=headers, timeout=CLIENT_TIMEOUT)
 
 
 @pytest.fixture
@@ -198,6 +203,23 @@ def cluster() -> Iterator[Postgres]:
         shutil.rmtree(server.directory, ignore_errors=True)
 
 
+def _refused(response: httpx.Response) -> None:
+    """The contract's 503 (§1): retry after Retry-After."""
+    assert response.status_code == 503, response.text
+    assert int(response.headers["Retry-After"]) >= 1
+    assert set(response.json()) >= {"code", "detail"}
+
+
+def _back(client: Client) -> None:
+    """Waits until the web process serves again once PostgreSQL is back: until then every
+    answer is the deliberate 503 (it refuses until a probe connects, at most a second)."""
+    deadline = time.monotonic() + 60
+    while (response := client.sign_in("nobody@example.test")).status_code != 401:
+        _refused(response)
+        assert time.monotonic() < deadline, "not serving again a minute after PostgreSQL returned"
+        time.sleep(0.2)
+
+
 def _served_as_before(client: Client, host: str) -> None:
     """Every request answers as if nothing happened: not one meets a connection the restart
     killed (more of them than the pool keeps idle)."""
@@ -208,9 +230,9 @@ def _served_as_before(client: Client, host: str) -> None:
 
 def test_postgresql_restarted_mid_run(cluster, redis_server, daphne_server, relay_process):
     env = {"DATABASE_URL": cluster.url, "REDIS_URL": redis_server.url}
-    # While the database is down a request waits this long for a connection from the pool,
-    # then is answered 503 (production's default is 30 s). The pool keeps 8 connections: a
-    # restart leaves 8 dead ones to get past, not the 2 of an idle default pool.
+    # A request waits at most this long for a connection from the pool (production's
+    # default is 30 s). The pool keeps 8 connections: a restart leaves 8 dead ones to get
+    # past, not the 2 of an idle default pool.
     host = daphne_server(EVENT_RELAY="listen", DB_POOL_TIMEOUT_SECONDS="5", DB_POOL_MIN_SIZE="8", **env)
     relay = relay_process(**env)
     client = Client(host)
@@ -236,11 +258,10 @@ def test_postgresql_restarted_mid_run(cluster, redis_server, daphne_server, rela
     # Down for a while: 503 with Retry-After meanwhile, then service as before.
     cluster.stop()
     for down in (client.sign_in("nobody@example.test"), _book(host, token, doctor, slots[2])):
-        assert down.status_code == 503, down.text
-        assert int(down.headers["Retry-After"]) >= 1
-        assert set(down.json()) >= {"code", "detail"}
+        _refused(down)
     assert httpx.get(f"http://{host}/api/health/", timeout=15).status_code == 503
     cluster.start()
+    _back(client)
     _served_as_before(client, host)
     for start in slots[2:4]:
         response = _book(host, token, doctor, start)
@@ -256,3 +277,30 @@ def test_postgresql_restarted_mid_run(cluster, redis_server, daphne_server, rela
         ).fetchall()
     assert [event["id"] for event in received] == [id_ for id_, _ in stored], "an event lost or duplicated"
     assert all(sent for _, sent in stored)
+
+
+def test_requests_are_refused_at_once_while_postgresql_is_down(cluster, daphne_server):
+    # The pool timeout is twenty times the client's: a request that waited for a pooled
+    # connection while the database is down would fail here with a client timeout.
+    host = daphne_server(DATABASE_URL=cluster.url, DB_POOL_TIMEOUT_SECONDS=str(20 * CLIENT_TIMEOUT))
+    client = Client(host)
+    token = client.sign_in(demo.patient_email(0)).json()["token"]
+    assert client.get("/api/users/me/", token).status_code == 200
+
+    cluster.stop()
+
+    def request(index: int) -> httpx.Response:
+        if index % 2:
+            return client.sign_in("nobody@example.test")
+        return client.get("/api/users/me/", token)
+
+    # 48 requests, 8 at a time (three times the web process's threads in all): each is
+    # answered within the client's timeout, so none waited for the pool.
+    with ThreadPoolExecutor(max_workers=8) as threads:
+        for response in threads.map(request, range(48)):
+            _refused(response)
+
+    cluster.start()
+    _back(client)
+    _served_as_before(client, host)
+    assert client.get("/api/users/me/", token).status_code == 200
