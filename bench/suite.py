@@ -20,6 +20,10 @@ bench/booking.py's `prepare`) and empties its own Redis database, then, for each
   sockets and half only REST (a load balancer routing `/ws/` apart);
 - the queries one booking makes (through Django's test client, in this process).
 
+`--only availability` and `--only storm` run just that bench beside its floor (the storm:
+the fan-out floor's set-up, then each round's sockets connecting, authenticating and
+subscribing, with no bookings), a few minutes instead of six or seven per server.
+
 Prints one Markdown table: every figure beside its floor and the ratio. Speed claims are
 ratios to a floor taken in the same run: the machine is shared and noisy.
 """
@@ -256,33 +260,74 @@ def paced(bookings: Bookings, bases: list[str], count: int, pace_ms: int) -> lis
         return [future.result() for future in futures]
 
 
-def fanout(platform: Platform, data: dict[str, Any], bookings: Bookings, args: argparse.Namespace) -> dict[str, Any]:
-    """N sockets (spread over the servers) watch one doctor while bookings of it are made."""
-    topic = f"doctor.{bookings.doctor}.availability"
+def _ws_client(
+    platform: Platform, data: dict[str, Any], doctor: int, n: int
+) -> tuple[subprocess.Popen, "queue.Queue[str]", dict[str, Any]]:
+    """bench/ws_client.py connecting, authenticating and subscribing `n` sockets (spread over
+    the socket processes) to `doctor`'s availability: the process, its output lines, and once
+    they are all subscribed, the time that took and the servers' memory per socket."""
     rss_before = _rss_kib(platform.pids)
     urls = [base.replace("http", "ws", 1) + "/ws/" for base in platform.socket_bases]
     client = subprocess.Popen(
         [sys.executable, ROOT / "bench/ws_client.py", "--urls", *urls,
-         "--token", data["staff_token"], "--topic", topic, "--n", str(args.subscribers)],
+         "--token", data["staff_token"], "--topic", f"doctor.{doctor}.availability", "--n", str(n)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=raise_fd_limit,
     )  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()
-    assert client.stdin is not None and client.stdout is not None
-    output, answers = client.stdout, client.stdin
+    assert client.stdout is not None
+    output = client.stdout
 
     def read() -> None:
         for line in output:
             lines.put(line)
 
     threading.Thread(target=read, daemon=True).start()
-    result: dict[str, Any] = {}
     try:
         ready = lines.get(timeout=900).split()
         assert ready[0] == "READY", ready
-        subscribed, result["setup_s"] = int(ready[1]), float(ready[2])
+        subscribed = int(ready[1])
         time.sleep(1)
-        result["kib_per_socket"] = (_rss_kib(platform.pids) - rss_before) / max(subscribed, 1)
-        result["subscribed"] = f"{subscribed}/{args.subscribers}"
+    except BaseException:
+        client.kill()
+        raise
+    result = {
+        "setup_s": float(ready[2]),
+        "kib_per_socket": (_rss_kib(platform.pids) - rss_before) / max(subscribed, 1),
+        "subscribed": f"{subscribed}/{n}",
+    }
+    return client, lines, result
+
+
+def _client_report(client: subprocess.Popen, lines: "queue.Queue[str]", done: list[dict]) -> dict:
+    """Ends the client's run: its REPORT (duplicates, out of order, errors); DONE lines still
+    arriving go to `done`."""
+    assert client.stdin is not None
+    client.stdin.write("STOP\n")
+    client.stdin.flush()
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        line = lines.get(timeout=60)
+        if line.startswith("REPORT "):
+            return json.loads(line[7:])
+        if line.startswith("DONE "):
+            done.append(json.loads(line[5:]))
+    return {}
+
+
+def storm(platform: Platform, data: dict[str, Any], doctor: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Only the reconnect storm: N sockets connect, authenticate and subscribe, then leave."""
+    client, lines, result = _ws_client(platform, data, doctor, args.subscribers)
+    try:
+        result["errors"] = _client_report(client, lines, []).get("errors")
+    finally:
+        client.kill()
+    return result
+
+
+def fanout(platform: Platform, data: dict[str, Any], bookings: Bookings, args: argparse.Namespace) -> dict[str, Any]:
+    """N sockets (spread over the servers) watch one doctor while bookings of it are made."""
+    client, lines, result = _ws_client(platform, data, bookings.doctor, args.subscribers)
+    try:
         done: list[dict] = []
 
         def wait_for(count: int, timeout: float) -> None:
@@ -302,17 +347,7 @@ def fanout(platform: Platform, data: dict[str, Any], bookings: Bookings, args: a
             time.sleep(0.1)
         steady = paced(bookings, platform.rest_bases, args.paced_events, args.pace_ms)
         wait_for(len(one) + len(steady), 120)
-        answers.write("STOP\n")
-        answers.flush()
-        report: dict = {}
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            line = lines.get(timeout=60)
-            if line.startswith("REPORT "):
-                report = json.loads(line[7:])
-                break
-            if line.startswith("DONE "):
-                done.append(json.loads(line[5:]))
+        report = _client_report(client, lines, done)
     finally:
         client.kill()
 
@@ -585,12 +620,7 @@ def run_server(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
             one_floor = floor_fanout(floor_server, n, args.events, 0, floor_env)
             paced_floor = floor_fanout(floor_server, n, args.paced_events, args.pace_ms, floor_env)
     watchers = data["doctors"][60:]
-    # The doctor with the most free slots left: repeated runs use up slots of the others.
-    rounds = [(1, False)] + ([(args.processes, False)] if args.processes > 1 else [])
-    if args.split and args.processes > 1:
-        rounds.append((args.processes, True))
-    for count, split in rounds:
-        label = f"{kind} x {count}" + (", sockets apart from REST" if split else "")
+    for count, split, label in _rounds(kind, args):
         platform = Platform(kind, count, env, args.profile_dir, f"p{count}{'s' if split else ''}", split)
         with _phase(f"project, {label}"), platform:
             doctor = max(watchers, key=lambda d: len(booking._free_starts(d, 400)))
@@ -611,18 +641,7 @@ def run_server(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
                     f"{paced_floor['p50']:,.0f} / {paced_floor['p95']:,.0f} ms",
                     f"{percentile(fan['paced'], 0.95) / paced_floor['p95']:.1f}x (p95)",
                 )
-                table.add(
-                    f"Connect, authenticate, subscribe {n} sockets ({label})",
-                    f"{fan['setup_s']:.1f} s",
-                    f"{one_floor['setup']:.1f} s",
-                    f"{fan['setup_s'] / max(one_floor['setup'], 0.1):.1f}x",
-                )
-                table.add(
-                    f"Server memory per subscribed socket ({label})",
-                    f"{fan['kib_per_socket']:.0f} KiB",
-                    f"{one_floor['kib']:.0f} KiB",
-                    f"{fan['kib_per_socket'] / max(one_floor['kib'], 0.1):.2f}x",
-                )
+                storm_rows(table, fan, one_floor, n, label)
             table.add(
                 f"The booking's own latency in the paced run, p50 / p95 ({label})",
                 _ms(fan["paced_booking_ms"]),
@@ -651,6 +670,47 @@ def run_server(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
             )
             if count == 1:
                 availability_row(kind, platform, args, data, table, label)
+
+
+def _rounds(kind: str, args: argparse.Namespace) -> list[tuple[int, bool, str]]:
+    """(processes, sockets apart from REST, label) of each round of the project."""
+    rounds = [(1, False)] + ([(args.processes, False)] if args.processes > 1 else [])
+    if args.split and args.processes > 1:
+        rounds.append((args.processes, True))
+    return [
+        (count, split, f"{kind} x {count}" + (", sockets apart from REST" if split else "")) for count, split in rounds
+    ]
+
+
+def storm_rows(table: Table, fan: dict[str, Any], floor: dict[str, float], n: int, label: str) -> None:
+    table.add(
+        f"Connect, authenticate, subscribe {n} sockets ({label})",
+        f"{fan['setup_s']:.1f} s",
+        f"{floor['setup']:.1f} s",
+        f"{fan['setup_s'] / max(floor['setup'], 0.1):.1f}x",
+    )
+    table.add(
+        f"Server memory per subscribed socket ({label})",
+        f"{fan['kib_per_socket']:.0f} KiB",
+        f"{floor['kib']:.0f} KiB",
+        f"{fan['kib_per_socket'] / max(floor['kib'], 0.1):.2f}x",
+    )
+
+
+def storm_only(kind: str, args: argparse.Namespace, env: dict[str, str], data: dict, table: Table) -> None:
+    """The reconnect storm of every round beside its floor, and nothing else (a few minutes, not
+    `make bench`'s six or seven per server)."""
+    floor_env = {**os.environ, "FLOOR_REDIS_URL": args.floor_redis_url}
+    floor_server = FLOOR_SERVERS[kind]
+    with _phase(f"floor fan-out, {floor_server}, {args.subscribers} sockets"):
+        floor = floor_fanout(floor_server, args.subscribers, args.events, 0, floor_env)
+    for count, split, label in _rounds(kind, args):
+        platform = Platform(kind, count, env, args.profile_dir, f"p{count}{'s' if split else ''}", split)
+        with _phase(f"storm, {label}"), platform:
+            fan = storm(platform, data, data["doctors"][60], args)
+            storm_rows(table, fan, floor, args.subscribers, label)
+            if fan["errors"]:
+                print(f"  client errors: {fan['errors']}", flush=True)
 
 
 def availability_row(
@@ -702,7 +762,7 @@ def main() -> None:
         "--split", action="store_true", help="a third round: half the processes serve sockets, half REST"
     )
     parser.add_argument("--profile-dir", type=Path, help="py-spy flame graphs of every server process go here")
-    parser.add_argument("--only", choices=["availability"], help="just this bench (and its floor), per server")
+    parser.add_argument("--only", choices=["availability", "storm"], help="just this bench (and its floor), per server")
     args = parser.parse_args()
     raise_fd_limit()
     if args.profile_dir:
@@ -741,6 +801,9 @@ def main() -> None:
                 Platform(kind, 1, env, args.profile_dir, "p1") as platform,
             ):
                 availability_row(kind, platform, args, data, table, f"{kind} x 1")
+    elif args.only == "storm":
+        for kind in args.servers:
+            storm_only(kind, args, env, data, table)
     else:
         run_all(args, env, data, table)
     load = os.getloadavg()
