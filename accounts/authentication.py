@@ -6,6 +6,7 @@ rest of the API never cares which identity provider a user came through.
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
@@ -18,13 +19,15 @@ from core.tokens import hash_token
 from observability import context as log_context
 
 
+def live_tokens(key_hashes: list[str]) -> QuerySet[AuthToken]:
+    """The tokens of `key_hashes` that are live and whose user is active: what a bearer token
+    must be to sign anyone in (the API's header here, the websocket's auth message)."""
+    return AuthToken.objects.live().filter(key_hash__in=key_hashes, user__is_active=True)
+
+
 def user_for_token(raw: str) -> tuple[User, AuthToken] | None:
-    """The active user a live token belongs to, or None. Also used by the websocket."""
-    token = unique_or_none(
-        AuthToken.objects.live()
-        .select_related("user", "user__patient", "user__doctor")
-        .filter(key_hash=hash_token(raw), user__is_active=True)
-    )
+    """The active user a live token belongs to, or None."""
+    token = unique_or_none(live_tokens([hash_token(raw)]).select_related("user", "user__patient", "user__doctor"))
     if token is None:
         return None
     return token.user, token

@@ -23,7 +23,8 @@ every event of a topic once, in id order.
 
 Database work (token, subscribe decision, latest id, replay) runs in the event loop's
 thread pool on pooled connections, not on Channels' one database thread: with thousands of
-sockets (re)connecting at once, that thread was the queue.
+sockets (re)connecting at once, that thread was the queue. The token and subscribe reads of
+sockets arriving together go in one trip (`Gathered`).
 """
 
 import asyncio
@@ -32,7 +33,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -48,6 +49,8 @@ from realtime.router import TopicRouter
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+K = TypeVar("K")
+R = TypeVar("R")
 
 CLOSE_AUTH_TIMEOUT = 4000
 CLOSE_BAD_TOKEN = 4001
@@ -78,8 +81,80 @@ def _in_pool(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     return call
 
 
-_principal_for_token = _in_pool(selectors.principal_for_token)
-_subscribe_start = _in_pool(selectors.subscribe_start)
+class Gathered(Generic[K, R]):
+    """A read many sockets make, gathered: the calls that arrive while its trips to the
+    database threads are under way go together in the next trip (one pooled connection,
+    its check, one query per kind of row) instead of a trip each. A call that finds a trip
+    free goes at once, alone.
+
+    In a reconnect storm thousands of sockets authenticate and subscribe within seconds: a
+    trip per socket had each wait for a connection, its check and its own queries
+    (docs/benchmarks.md). `many` answers its keys in order.
+    """
+
+    # Trips of one read under way at once (the database threads are eight, for every read).
+    TRIPS = 2
+    # Calls in one trip at most (a token hash or a topic each, in one statement).
+    MOST = 200
+
+    def __init__(self, many: Callable[[list[K]], list[R]]) -> None:
+        self.many = _in_pool(many)
+        self.by_loop: dict[asyncio.AbstractEventLoop, _Waiting[K, R]] = {}
+
+    async def __call__(self, key: K) -> R:
+        loop = asyncio.get_running_loop()
+        if loop not in self.by_loop:
+            for stale in [other for other in self.by_loop if other.is_closed()]:
+                del self.by_loop[stale]
+        waiting = self.by_loop.setdefault(loop, _Waiting())
+        answer: asyncio.Future[R] = loop.create_future()
+        waiting.calls.append((key, answer))
+        if waiting.trips < self.TRIPS:
+            self._go(waiting)
+        return await answer
+
+    def _go(self, waiting: "_Waiting[K, R]") -> None:
+        calls, waiting.calls = waiting.calls[: self.MOST], waiting.calls[self.MOST :]
+        waiting.trips += 1
+        trip = asyncio.ensure_future(self._trip(waiting, calls))
+        waiting.under_way.add(trip)
+        trip.add_done_callback(waiting.under_way.discard)
+
+    async def _trip(self, waiting: "_Waiting[K, R]", calls: list[tuple[K, asyncio.Future[R]]]) -> None:
+        try:
+            results = await self.many([key for key, _ in calls])
+        except asyncio.CancelledError:
+            for _, answer in calls:
+                answer.cancel()
+            raise
+        except Exception as error:
+            # Each caller sees the failure as its own call would have (a database outage).
+            for _, answer in calls:
+                if not answer.done():
+                    answer.set_exception(error)
+        else:
+            for (_, answer), result in zip(calls, results, strict=True):
+                if not answer.done():  # its socket went away meanwhile
+                    answer.set_result(result)
+        finally:
+            waiting.trips -= 1
+            if waiting.calls:
+                self._go(waiting)
+
+
+class _Waiting(Generic[K, R]):
+    """A gathered read's calls not yet on their way, and its trips under way, in one event loop."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[K, asyncio.Future[R]]] = []
+        self.trips = 0
+        self.under_way: set[asyncio.Future[None]] = set()
+
+
+_principal_for_token: Gathered[object, selectors.Principal | None] = Gathered(selectors.principals_for_tokens)
+_subscribe_start: Gathered[tuple[selectors.Principal, object, bool], tuple[str, int]] = Gathered(
+    selectors.subscribe_starts
+)
 _replay_after = _in_pool(selectors.replay_after)
 _events_between = _in_pool(selectors.events_between)
 _dead_principals = _in_pool(selectors.dead_principals)
@@ -235,7 +310,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(answer)
 
     async def action_subscribe(self, content: dict[str, Any]) -> None:
-        # Any until `_subscribe_decision` has checked it is a topic this principal may join.
+        # Any until `_subscribe_start` has checked it is a topic this principal may join.
         topic: Any = content.get("topic")
         echoed = topic if isinstance(topic, str) and len(topic) <= 100 else None
         last_event_id = content.get("last_event_id")
@@ -247,7 +322,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         # The decision and, for a fresh subscription, the newest id on the topic, in one
         # trip to the database. Read before joining: an event committed in between reaches
         # us as a gap (its successor's prev_id) rather than being mistaken for history.
-        decision, latest = await _subscribe_start(self.principal, topic, resuming=last_event_id is not None)
+        decision, latest = await _subscribe_start((self.principal, topic, last_event_id is not None))
         if decision != selectors.ALLOWED:
             await self.error(decision, None, topic=echoed)
             return

@@ -1,6 +1,7 @@
 """Reads for the websocket: who a token is, what it may subscribe to, stored events.
 
-Sync functions; the consumer calls them through `database_sync_to_async`.
+Sync functions; the consumer runs them on its database threads, the token and subscribe
+reads for many sockets at once (`realtime.consumers`).
 """
 
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db.models import QuerySet
 
-from accounts.authentication import user_for_token
+from accounts.authentication import live_tokens
 from accounts.models import AuthToken, Doctor
 from core.exceptions import NotFound
 from core.roles import Role
@@ -39,23 +40,37 @@ class Principal:
 
 def principal_for_token(raw: object) -> Principal | None:
     """The principal a live token stands for, or None (bad, expired, revoked, inactive user)."""
-    if not isinstance(raw, str) or not raw or len(raw) > MAX_TOKEN_LENGTH:
-        return None
-    if raw.startswith(DisplayToken.PREFIX):
-        display = DisplayToken.objects.live().filter(key_hash=hash_token(raw)).first()
-        return None if display is None else Principal(display_token_id=display.pk)
-    found = user_for_token(raw)
-    if found is None:
-        return None
-    user, token = found
-    doctor = getattr(user, "doctor", None) if user.role == Role.DOCTOR else None
-    return Principal(
-        user_id=user.pk,
-        role=user.role,
-        doctor_id=doctor.pk if doctor else None,
-        auth_token_id=token.pk,
-        expires_at=token.expires_at,
-    )
+    return principals_for_tokens([raw])[0]
+
+
+def principals_for_tokens(raws: list[object]) -> list[Principal | None]:
+    """`principal_for_token` of each of `raws`, in one query per kind of token: in a reconnect
+    storm the consumer reads the tokens of every socket authenticating meanwhile together."""
+    keys: list[str | None] = []
+    display: list[str] = []
+    api: list[str] = []
+    for raw in raws:
+        if not isinstance(raw, str) or not raw or len(raw) > MAX_TOKEN_LENGTH:
+            keys.append(None)
+            continue
+        key = hash_token(raw)
+        keys.append(key)
+        (display if raw.startswith(DisplayToken.PREFIX) else api).append(key)
+    found: dict[str, Principal] = {}
+    if display:
+        for key, pk in DisplayToken.objects.live().filter(key_hash__in=display).values_list("key_hash", "pk"):
+            found[key] = Principal(display_token_id=pk)
+    if api:
+        rows = live_tokens(api).values_list("key_hash", "pk", "expires_at", "user_id", "user__role", "user__doctor")
+        for key, pk, expires_at, user_id, role, doctor_id in rows:
+            found[key] = Principal(
+                user_id=user_id,
+                role=role,
+                doctor_id=doctor_id if role == Role.DOCTOR else None,
+                auth_token_id=pk,
+                expires_at=expires_at,
+            )
+    return [found.get(key) if key is not None else None for key in keys]
 
 
 def principal_is_live(principal: Principal) -> bool:
@@ -65,21 +80,48 @@ def principal_is_live(principal: Principal) -> bool:
     return AuthToken.objects.live().filter(pk=principal.auth_token_id, user__is_active=True).exists()
 
 
-# The answers of `subscribe_decision`.
+# The answers of `subscribe_start`.
 ALLOWED = "ok"
 FORBIDDEN = "forbidden"
 UNKNOWN_TOPIC = "unknown_topic"
 
 
-def subscribe_decision(principal: Principal, topic_name: object) -> str:
-    """May `principal` subscribe to `topic_name` (contract §9's table)? ALLOWED, FORBIDDEN or UNKNOWN_TOPIC."""
-    topic = topics.parse(topic_name)
+def subscribe_start(principal: Principal, topic_name: object, *, resuming: bool) -> tuple[str, int]:
+    """The subscribe decision and, when allowed and not `resuming` (a socket resuming after
+    its own last id replays from there), the newest event id on the topic."""
+    return subscribe_starts([(principal, topic_name, resuming)])[0]
+
+
+def subscribe_starts(requests: list[tuple[Principal, object, bool]]) -> list[tuple[str, int]]:
+    """`subscribe_start` of each (principal, topic, resuming) of `requests`: one query for
+    the doctors' existence and one for the newest id of each topic a fresh subscription
+    was allowed to, however many sockets ask (in a reconnect storm, thousands in seconds)."""
+    parsed = [topics.parse(topic_name) for _, topic_name, _ in requests]
+    doctor_ids = {topic.owner_id for topic in parsed if topic is not None and topic.kind != topics.NOTIFICATIONS}
+    existing = set(Doctor.objects.filter(pk__in=doctor_ids).values_list("pk", flat=True)) if doctor_ids else set()
+    decisions = [
+        _decision(principal, topic, existing) for (principal, _, _), topic in zip(requests, parsed, strict=True)
+    ]
+    fresh = {
+        topic.name
+        for (_, _, resuming), topic, decision in zip(requests, parsed, decisions, strict=True)
+        if decision == ALLOWED and not resuming and topic is not None
+    }
+    newest = latest_event_ids(fresh)
+    return [
+        (decision, newest[topic.name] if decision == ALLOWED and not resuming and topic is not None else 0)
+        for (_, _, resuming), topic, decision in zip(requests, parsed, decisions, strict=True)
+    ]
+
+
+def _decision(principal: Principal, topic: topics.Topic | None, existing_doctors: set[int]) -> str:
+    """Contract §9's table for one subscribe (`existing_doctors`: those of the batch that exist)."""
     if topic is None:
         return UNKNOWN_TOPIC
     if topic.kind == topics.NOTIFICATIONS:
-        # Checked before any lookup: whether another user exists is not the caller's business.
+        # Decided before any lookup: whether another user exists is not the caller's business.
         return ALLOWED if principal.user_id == topic.owner_id else FORBIDDEN
-    if not Doctor.objects.filter(pk=topic.owner_id).exists():
+    if topic.owner_id not in existing_doctors:
         return UNKNOWN_TOPIC
     if principal.is_display:
         return ALLOWED if topic.kind == topics.DISPLAY else FORBIDDEN
@@ -91,17 +133,21 @@ def subscribe_decision(principal: Principal, topic_name: object) -> str:
     return ALLOWED if staff else FORBIDDEN
 
 
-def subscribe_start(principal: Principal, topic_name: object, *, resuming: bool) -> tuple[str, int]:
-    """The subscribe decision and, when allowed and not `resuming` (a socket resuming after
-    its own last id replays from there), the newest event id on the topic: one call from
-    the consumer, so one trip to a pooled connection."""
-    decision = subscribe_decision(principal, topic_name)
-    return decision, latest_event_id(str(topic_name)) if decision == ALLOWED and not resuming else 0
+def latest_event_ids(topic_names: set[str]) -> dict[str, int]:
+    """The id of the newest stored event on each of `topic_names` (0 where there is none), in
+    one statement: each topic's newest through the (topic, id) index, side by side."""
+    if not topic_names:
+        return {}
+    newest = [
+        Event.objects.filter(topic=name).order_by("-id").values_list("topic", "id")[:1] for name in sorted(topic_names)
+    ]
+    found = dict(newest[0].union(*newest[1:], all=True)) if len(newest) > 1 else dict(newest[0])
+    return {name: found.get(name, 0) for name in topic_names}
 
 
 def latest_event_id(topic: str) -> int:
     """The id of the newest stored event on `topic` (0 when there is none)."""
-    return Event.objects.filter(topic=topic).order_by("-id").values_list("id", flat=True).first() or 0
+    return latest_event_ids({topic})[topic]
 
 
 def events_between(topic: str, *, after: int, upto: int | None = None, limit: int | None = None) -> list[dict]:
