@@ -322,6 +322,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         # The decision and, for a fresh subscription, the newest id on the topic, in one
         # trip to the database. Read before joining: an event committed in between reaches
         # us as a gap (its successor's prev_id) rather than being mistaken for history.
+        assert self.principal is not None  # receive_json lets only an authenticated socket subscribe
         decision, latest = await _subscribe_start((self.principal, topic, last_event_id is not None))
         if decision != selectors.ALLOWED:
             await self.error(decision, None, topic=echoed)
