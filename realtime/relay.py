@@ -49,7 +49,12 @@ class Relay:
         self.layer = get_channel_layer()
 
     def send_pending(self) -> bool:
-        """Send unsent events, oldest first, until none is left. False if the layer failed."""
+        """Send unsent events, oldest first, until none is left. False if the layer failed.
+
+        A pass that read fewer than a batch read every event committed before it: one
+        committed since woke the relay again (its notification waits on the listener), so
+        the pass ends without asking once more.
+        """
         while True:
             pending = list(Event.objects.filter(sent_at__isnull=True).order_by("id")[: self.batch])
             if not pending:
@@ -61,6 +66,8 @@ class Relay:
                 )
             if len(sent) < len(pending):
                 return False
+            if len(pending) < self.batch:
+                return True
 
     async def _send(self, events: list[Event]) -> list[Event]:
         sent: list[Event] = []
