@@ -1,5 +1,7 @@
-"""How much the outbox relay asks PostgreSQL per wake (realtime.relay, EVENT_RELAY=listen)."""
+"""What storing and relaying an event asks of PostgreSQL (realtime.publish, realtime.relay,
+EVENT_RELAY=listen)."""
 
+import psycopg
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -7,7 +9,7 @@ from django.utils import timezone
 
 from realtime import topics
 from realtime.models import Event
-from realtime.publish import publish
+from realtime.publish import NOTIFY_CHANNEL, publish
 from realtime.relay import Relay
 from tests.realtime.helpers import slot_data
 
@@ -36,3 +38,20 @@ def test_a_pass_that_reads_fewer_than_a_batch_does_not_ask_again(settings, carol
     # after the read wakes the relay through its notification.
     assert len(queries) == 2, [q["sql"] for q in queries]
     assert not Event.objects.filter(sent_at__isnull=True).exists()
+
+
+def test_publishing_is_two_statements_the_topic_lock_and_the_stored_event(settings, carol, django_assert_num_queries):
+    settings.EVENT_RELAY = "listen"
+    topic = topics.doctor_availability(carol.doctor.pk)
+    params = {k: v for k, v in connection.get_connection_params().items() if k not in ("cursor_factory", "context")}
+    with psycopg.connect(**params, autocommit=True) as listener:
+        listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        with transaction.atomic():
+            first = publish(topic=topic, event="slot.booked", data=slot_data(carol.doctor.pk, 60))
+            with django_assert_num_queries(2):
+                second = publish(topic=topic, event="slot.released", data=slot_data(carol.doctor.pk, 60))
+            # Nobody hears of an event before its transaction commits.
+            assert list(listener.notifies(timeout=0.2)) == []
+        assert [n.channel for n in listener.notifies(timeout=5, stop_after=1)] == [NOTIFY_CHANNEL]
+    assert second.prev_id == first.pk
+    assert Event.objects.get(pk=second.pk).as_message() == second.as_message()
