@@ -70,7 +70,7 @@ BEARER_USER_SQL = """SELECT "accounts_authtoken"."id", "accounts_authtoken"."key
  LEFT OUTER JOIN "accounts_patient" ON ("accounts_user"."id" = "accounts_patient"."user_id")
  LEFT OUTER JOIN "accounts_doctor" ON ("accounts_user"."id" = "accounts_doctor"."user_id")
  WHERE ("accounts_authtoken"."expires_at" > %s AND "accounts_authtoken"."revoked_at" IS NULL
- AND "accounts_authtoken"."key_hash" = %s AND "accounts_user"."is_active") LIMIT 1"""
+ AND "accounts_authtoken"."key_hash" IN (%s) AND "accounts_user"."is_active") LIMIT 1"""
 USER_ID_COLUMN, ROLE_COLUMN = 7, 14  # in BEARER_USER_SQL
 
 SETTING_SQL = """SELECT "core_clinicsetting"."value" AS "value" FROM "core_clinicsetting"
