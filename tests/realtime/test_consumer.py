@@ -1,9 +1,7 @@
 """The websocket protocol of contract §9, rule by rule, with WebsocketCommunicator."""
 
-import asyncio
 import json
 import logging
-import threading
 from datetime import timedelta
 
 import pytest
@@ -15,7 +13,6 @@ from accounts import services
 from accounts.models import AuthToken
 from config.asgi import application
 from realtime import topics
-from realtime.consumers import Gathered
 from realtime.models import DisplayToken, Event
 from realtime.publish import send_event
 from tests.realtime.helpers import display_data, publish_committed, slot_data
@@ -258,7 +255,7 @@ async def test_a_topic_of_no_doctor_is_unknown(socket, token_of, rita):
 async def test_sockets_authenticating_and_subscribing_together_each_get_their_own_answer(
     socket, token_of, display_token, alice, bob, carol, rita
 ):
-    """Their token and subscribe reads go to the database together (consumers.Gathered):
+    """Their token and subscribe reads go to the database together (gathering.Gathered):
     each socket still gets the answer it would have alone."""
     tokens = {"alice": await token_of(alice), "bob": await token_of(bob), "rita": await token_of(rita)}
     availability, queue = topics.doctor_availability(carol.doctor.pk), topics.doctor_queue(carol.doctor.pk)
@@ -287,52 +284,6 @@ async def test_sockets_authenticating_and_subscribing_together_each_get_their_ow
             assert answer == {"type": "subscribed", "topic": topic}
         else:
             assert answer == {"type": "error", "code": expected, "topic": topic}
-
-
-async def test_reads_arriving_while_the_trips_are_under_way_go_together_in_the_next():
-    release = threading.Event()
-    trips: list[list[int]] = []
-
-    def doubled(keys: list[int]) -> list[int]:
-        trips.append(keys)
-        release.wait(10)
-        return [key * 2 for key in keys]
-
-    gathered = Gathered(doubled)
-    calls = [asyncio.ensure_future(gathered(key)) for key in range(10)]
-    while len(trips) < Gathered.TRIPS:  # the first calls go at once, alone; the others wait
-        await asyncio.sleep(0.01)
-    assert sorted(trips) == [[0], [1]]
-    release.set()
-    assert await asyncio.gather(*calls) == [key * 2 for key in range(10)]
-    assert sorted(trips) == [[0], [1], list(range(2, 10))]
-
-
-async def test_a_failed_trip_fails_each_of_its_calls_and_the_next_trip_goes():
-    def failing(keys: list[int]) -> list[int]:
-        if 0 in keys:
-            raise RuntimeError("the database went away")
-        return keys
-
-    gathered = Gathered(failing)
-    with pytest.raises(RuntimeError):
-        await gathered(0)
-    assert await gathered(1) == 1
-
-
-async def test_a_caller_that_goes_away_does_not_stop_the_others():
-    release = threading.Event()
-
-    def slow(keys: list[int]) -> list[int]:
-        release.wait(10)
-        return keys
-
-    gathered = Gathered(slow)
-    calls = [asyncio.ensure_future(gathered(key)) for key in range(5)]
-    await asyncio.sleep(0.05)
-    calls[3].cancel()
-    release.set()
-    assert await asyncio.gather(*calls[:3], calls[4]) == [0, 1, 2, 4]
 
 
 # --- delivery -------------------------------------------------------------------------------
