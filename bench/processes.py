@@ -1,0 +1,142 @@
+"""The project's processes for `make bench` (bench/suite.py): the web servers, one per port,
+and what runs beside them, and the memory they hold.
+
+No Django at import: suite.py sets it up after making its database.
+"""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tools import free_port, raise_fd_limit
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+# How each server serves an ASGI app (config.asgi:application, or a floor's) on a port (one process each).
+PROJECT_APP = "config.asgi:application"
+SERVERS = {
+    "daphne": lambda port, app=PROJECT_APP: [BIN / "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), app],
+    "uvicorn": lambda port, app=PROJECT_APP: [
+        BIN / "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        "--no-access-log", "--ws", "websockets", "--lifespan", "off", app,
+    ],
+    "uvicorn-wsproto": lambda port, app=PROJECT_APP: [
+        BIN / "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        "--no-access-log", "--ws", "wsproto", "--lifespan", "off", app,
+    ],
+    "granian": lambda port, app=PROJECT_APP: [
+        BIN / "granian", "--interface", "asginl", "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "warning", "--no-access-log", "--workers", "1", app,
+    ],
+}  # fmt: skip
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants (granian serves from a child of the process it starts)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(child) for child in (task / "children").read_text().split()]
+    return [pid, *(descendant for child in children for descendant in _tree(child))]
+
+
+def rss_kib(pids: list[int]) -> int:
+    total = 0
+    for pid in (member for root in pids for member in _tree(root)):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
+
+
+class Platform:
+    """The project's processes for one phase: web servers (one per port) and background ones."""
+
+    def __init__(
+        self, kind: str, count: int, env: dict[str, str], profile_dir: Path | None, label: str, split: bool = False
+    ) -> None:
+        self.kind, self.env, self.profile_dir, self.label = kind, env, profile_dir, label
+        self.ports = [free_port() for _ in range(count)]
+        # split: the first half of the processes serve the sockets, the rest REST (as a load
+        # balancer routing /ws/ apart would); otherwise every process serves both.
+        self.split = split and count > 1
+        self.servers: list[subprocess.Popen] = []
+        self.background: list[subprocess.Popen] = []
+        self.profilers: list[subprocess.Popen] = []
+
+    @property
+    def bases(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.ports]
+
+    @property
+    def socket_bases(self) -> list[str]:
+        return self.bases[: len(self.bases) // 2] if self.split else self.bases
+
+    @property
+    def rest_bases(self) -> list[str]:
+        return self.bases[len(self.bases) // 2 :] if self.split else self.bases
+
+    @property
+    def pids(self) -> list[int]:
+        return [server.pid for server in self.servers]
+
+    def __enter__(self) -> "Platform":
+        try:
+            return self._start()
+        except BaseException:
+            self.__exit__()  # what did start must not outlive the run
+            raise
+
+    def _start(self) -> "Platform":
+        import httpx
+
+        for command in background_commands():
+            self.background.append(subprocess.Popen(command, cwd=ROOT, env=self.env))
+        for port in self.ports:
+            command = [str(part) for part in SERVERS[self.kind](port) if part]
+            self.servers.append(subprocess.Popen(command, cwd=ROOT, env=self.env, preexec_fn=raise_fd_limit))
+        deadline = time.time() + 60
+        for base in self.bases:
+            while True:
+                try:
+                    if httpx.get(f"{base}/api/health/", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.time() > deadline:
+                    raise RuntimeError(f"{self.kind} did not answer at {base}")
+                time.sleep(0.2)
+        if self.profile_dir:
+            for server in self.servers:
+                out = self.profile_dir / f"{self.label}-{self.kind}-{server.pid}.svg"
+                self.profilers.append(
+                    subprocess.Popen(
+                        [BIN / "py-spy", "record", "--pid", str(server.pid), "--rate", "50", "--output", out],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for profiler in self.profilers:
+            profiler.send_signal(2)
+            profiler.wait(60)
+        for process in self.servers + self.background:
+            process.terminate()
+        for process in self.servers + self.background:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def background_commands() -> list[list[str]]:
+    """What runs beside the web servers in production, started for every phase."""
+    from django.conf import settings
+
+    commands = [[str(BIN / "celery"), "-A", "config", "worker", "--loglevel", "warning", "--concurrency", "1"]]
+    if settings.EVENT_RELAY == "listen":
+        commands.append([sys.executable, "manage.py", "relay_events"])
+    return commands
