@@ -324,12 +324,16 @@ def queries_per_booking(data: dict[str, Any]) -> int:
 
     bookings = Bookings(data, data["doctors"][60], data["patient_ids"][100:150])
     client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {data['staff_token']}")
-    start = bookings.starts[0]
-    with CaptureQueriesContext(connection) as captured:
-        response = client.post(
-            "/api/appointments/book/",
-            {"doctor": bookings.doctor, "start": start, "patient": bookings.patients[0]},
-            content_type="application/json",
-        )
-    assert response.status_code == 201, response.content
-    return len(captured.captured_queries)
+    # The second of two bookings: the first fills the process's clinic-settings cache, as
+    # every booking but a process's first finds it (tests/scheduling/test_booking_api.py).
+    counts = []
+    for start in bookings.starts[:2]:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(
+                "/api/appointments/book/",
+                {"doctor": bookings.doctor, "start": start, "patient": bookings._free_patient(start)},
+                content_type="application/json",
+            )
+        assert response.status_code == 201, response.content
+        counts.append(len(captured.captured_queries))
+    return counts[-1]
