@@ -4,8 +4,8 @@ A bare ASGI app (no Django, no DRF, no ORM) answers
 `GET /api/doctors/<id>/availability/?from=&to=` (or `?date=`) with the same JSON body as
 the project, built from the same SQL: the statements below are the ones the project runs
 for that request, captured with Django's `CaptureQueriesContext` and written with
-placeholders. `bench/suite.py` serves it under the same server as the project (daphne by
-default, `--servers`), checks once that both answer the same body, then times both with
+placeholders. `make bench` (bench/floors.py) serves it under the same server as the
+project (daphne by default, `--servers`), checks once that both answer the same body, then times both with
 the same client, request for request.
 
 What it does per request, as a sane bare app would:

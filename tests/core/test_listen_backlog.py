@@ -1,6 +1,6 @@
 """`daphne config.asgi:application` (contract §10) listens with room for a burst of new
 connections: Twisted's default backlog of 50 made the kernel drop connections when 200
-clients arrived at once (bench/suite.py's racers saw ReadError, no answer at all)."""
+clients arrived at once (the racers of `make bench`, bench/project.py, saw ReadError, no answer at all)."""
 
 import shutil
 import subprocess
