@@ -124,8 +124,9 @@ def _transition(*, actor: User, appointment: Appointment, status: str) -> Appoin
 
 def _assign_queue_number(appointment: Appointment) -> None:
     """The next number of the doctor's queue for the appointment's clinic day."""
-    # The doctor's row lock serialises check-ins, so two cannot draw the same number.
-    Doctor.objects.select_for_update().filter(pk=appointment.doctor_id).first()
+    # The doctor's row lock serialises check-ins, so two cannot draw the same number. NO KEY
+    # UPDATE: a booking's foreign-key check on the doctor (KEY SHARE) does not wait for it.
+    Doctor.objects.select_for_update(no_key=True).filter(pk=appointment.doctor_id).first()
     day = appointment.start.astimezone(clinic_timezone()).date()
     last = (
         Appointment.objects.filter(doctor_id=appointment.doctor_id, queue_date=day)
