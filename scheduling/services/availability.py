@@ -18,6 +18,7 @@ from core.roles import Role
 from scheduling import calendar, events, signals
 from scheduling.models import AvailabilityException, AvailabilityRule, Slot, SlotStatus
 from scheduling.services.hold_state import holds_withdraw
+from scheduling.services.races import lock_doctor
 
 logger = logging.getLogger(__name__)
 
@@ -90,9 +91,7 @@ def slots_regenerate(*, doctor: Doctor) -> SlotChanges:
     what the daily beat task runs, to extend the slots as the horizon moves on.
     """
     # One regeneration per doctor at a time (a rule change racing the daily task).
-    # NO KEY UPDATE, not UPDATE: a booking's foreign-key check on the doctor (KEY SHARE, while
-    # it holds its slot) must not wait for a change that waits for that slot (a deadlock).
-    Doctor.objects.select_for_update(no_key=True).filter(pk=doctor.pk).first()
+    lock_doctor(doctor.pk)
     tz = clinic_timezone()
     now = timezone.now()
     today = now.astimezone(tz).date()
@@ -252,9 +251,7 @@ def rule_create(
         raise ValidationFailed(fields=errors)
     _check_may_change(actor=actor, doctor=doctor)
     # Serialise rule changes per doctor so the overlap check and the cap cannot be raced.
-    # NO KEY UPDATE, not UPDATE: a booking's foreign-key check on the doctor (KEY SHARE, while
-    # it holds its slot) must not wait for a change that waits for that slot (a deadlock).
-    Doctor.objects.select_for_update(no_key=True).filter(pk=doctor.pk).first()
+    lock_doctor(doctor.pk)
     limit = clinic_setting("max_rules_per_doctor")
     if AvailabilityRule.objects.filter(doctor=doctor).count() >= limit:
         raise ValidationFailed(f"A doctor may have at most {limit} availability rules.", code="too_many_rules")
@@ -317,9 +314,7 @@ def exception_create(
         raise ValidationFailed(fields={"end": ["Must be after start."]})
     _check_may_change(actor=actor, doctor=doctor)
     # Serialise time-off changes per doctor so the cap cannot be raced.
-    # NO KEY UPDATE, not UPDATE: a booking's foreign-key check on the doctor (KEY SHARE, while
-    # it holds its slot) must not wait for a change that waits for that slot (a deadlock).
-    Doctor.objects.select_for_update(no_key=True).filter(pk=doctor.pk).first()
+    lock_doctor(doctor.pk)
     limit = clinic_setting("max_exceptions_per_doctor")
     if AvailabilityException.objects.filter(doctor=doctor, end__gt=timezone.now()).count() >= limit:
         raise ValidationFailed(

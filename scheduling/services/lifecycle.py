@@ -5,7 +5,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from accounts.models import Doctor, User
+from accounts.models import User
 from accounts.policy import Overrides, is_that_doctor_or_staff
 from audit.services import audit_record
 from clinic.clock import clinic_timezone
@@ -16,7 +16,7 @@ from scheduling import events, signals
 from scheduling.models import Appointment, AppointmentStatus, Slot, SlotStatus
 from scheduling.services.booking import notify_patient, patient_notice_passed
 from scheduling.services.errors import InvalidTransition, NoticeTooShort
-from scheduling.services.races import as_conflict, lock_appointment
+from scheduling.services.races import as_conflict, lock_appointment, lock_doctor
 
 S = AppointmentStatus
 # The one transition table. Anything not listed is 400 `invalid_transition`.
@@ -124,9 +124,8 @@ def _transition(*, actor: User, appointment: Appointment, status: str) -> Appoin
 
 def _assign_queue_number(appointment: Appointment) -> None:
     """The next number of the doctor's queue for the appointment's clinic day."""
-    # The doctor's row lock serialises check-ins, so two cannot draw the same number. NO KEY
-    # UPDATE: a booking's foreign-key check on the doctor (KEY SHARE) does not wait for it.
-    Doctor.objects.select_for_update(no_key=True).filter(pk=appointment.doctor_id).first()
+    # The doctor's row lock serialises check-ins, so two cannot draw the same number.
+    lock_doctor(appointment.doctor_id)
     day = appointment.start.astimezone(clinic_timezone()).date()
     last = (
         Appointment.objects.filter(doctor_id=appointment.doctor_id, queue_date=day)

@@ -12,6 +12,7 @@ from typing import TypeVar
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 
+from accounts.models import Doctor
 from scheduling.models import Appointment
 from scheduling.services.errors import SlotUnavailable
 
@@ -55,3 +56,13 @@ def as_conflict(work: Callable[[], T]) -> T:
 
 def lock_appointment(appointment: Appointment) -> Appointment:
     return Appointment.objects.select_for_update().get(pk=appointment.pk)
+
+
+def lock_doctor(doctor_id: int) -> None:
+    """Serialise changes to one doctor's schedule (rules, time off, slot regeneration,
+    queue numbers) on the doctor's row.
+
+    NO KEY UPDATE, not UPDATE: a booking's foreign-key check on the doctor (KEY SHARE, while
+    it holds its slot) must not wait for a change that waits for that slot (a deadlock).
+    """
+    Doctor.objects.select_for_update(no_key=True).filter(pk=doctor_id).first()
