@@ -22,9 +22,9 @@ in the socket's mailbox and are then delivered in arrival order. So each subscri
 every event of a topic once, in id order.
 
 Database work (token, subscribe decision, latest id, replay) runs on eight threads of its
-own (realtime/gathering.py) on pooled connections, not on Channels' one database thread:
-with thousands of sockets (re)connecting at once, that thread was the queue. The token and subscribe reads of
-sockets arriving together go in one trip (`Gathered`, realtime/gathering.py).
+own on pooled connections, not on Channels' one database thread: with thousands of sockets
+(re)connecting at once, that thread was the queue. The token and subscribe reads of sockets
+arriving together go in one trip (`Gathered`, realtime/gathering.py).
 """
 
 import asyncio
