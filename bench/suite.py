@@ -20,9 +20,11 @@ bench/booking.py's `prepare`) and empties its own Redis database, then, for each
   sockets and half only REST (a load balancer routing `/ws/` apart);
 - the queries one booking makes (through Django's test client, in this process).
 
-`--only availability` and `--only storm` run just that bench beside its floor (the storm:
-the fan-out floor's set-up, then each round's sockets connecting, authenticating and
-subscribing, with no bookings), a few minutes instead of six or seven per server.
+`--only availability`, `--only storm` and `--only bookings` run just that bench beside its
+floor (the storm: the fan-out floor's set-up, then each round's sockets connecting,
+authenticating and subscribing, with no bookings; bookings: the queries per booking, then
+bookings/s on distinct slots and the racers on one process and on N, then the bare-SQL
+floor), a few minutes instead of six or seven per server.
 
 Prints one Markdown table: every figure beside its floor and the ratio. Speed claims are
 ratios to a floor taken in the same run: the machine is shared and noisy.
@@ -143,19 +145,31 @@ def run_server(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
                 print(f"  client errors: {fan['errors']}", flush=True)
             if split:
                 continue  # throughput and races: the rounds above
-            rate = distinct_slots(data, platform.bases, args.bookings, args.threads)
-            table.add(
-                f"Bookings/s on distinct slots, {args.threads} clients ({label})",
-                f"{rate['per_s']:.1f}/s (p50 {rate['p50']:.0f} ms; {_codes(rate['codes'])})",
-                "floor_booking",
-                "",
-            )
-            table.add(
-                f"{args.racers} clients racing for one slot ({label})",
-                _codes(racers(data, platform.bases, args.racers)),
-            )
+            throughput_rows(platform, args, data, table, label)
             if count == 1:
                 availability_row(kind, platform, args, data, table, label)
+
+
+def throughput_rows(platform: Platform, args: argparse.Namespace, data: dict, table: Table, label: str) -> None:
+    """Bookings/s on distinct slots (its floor filled in at the end, by `floor_rows`) and the racers."""
+    rate = distinct_slots(data, platform.bases, args.bookings, args.threads)
+    table.add(
+        f"Bookings/s on distinct slots, {args.threads} clients ({label})",
+        f"{rate['per_s']:.1f}/s (p50 {rate['p50']:.0f} ms; {_codes(rate['codes'])})",
+        "floor_booking",
+        "",
+    )
+    table.add(f"{args.racers} clients racing for one slot ({label})", _codes(racers(data, platform.bases, args.racers)))
+
+
+def bookings_only(kind: str, args: argparse.Namespace, env: dict[str, str], data: dict, table: Table) -> None:
+    """Bookings/s and the racers of the rounds without sockets (the floor follows, in `floor_rows`)."""
+    for count, split, label in _rounds(kind, args):
+        if split:
+            continue
+        platform = Platform(kind, count, env, args.profile_dir, f"p{count}")
+        with _phase(f"bookings, {label}"), platform:
+            throughput_rows(platform, args, data, table, label)
 
 
 def _rounds(kind: str, args: argparse.Namespace) -> list[tuple[int, bool, str]]:
@@ -217,7 +231,12 @@ def run_all(args: argparse.Namespace, env: dict[str, str], data: dict, table: Ta
     with _phase("queries per booking"):
         table.add("Queries per booking request", str(queries_per_booking(data)))
     for kind in args.servers:
-        run_server(kind, args, env, data, table)
+        (bookings_only if args.only == "bookings" else run_server)(kind, args, env, data, table)
+    floor_rows(args, table)
+
+
+def floor_rows(args: argparse.Namespace, table: Table) -> None:
+    """The bare-SQL booking floor, run last, beside every bookings/s row."""
     with _phase("floor booking"):
         floor = floor_booking(args.database_url, 2000, args.threads)
     for index, (what, project, mark, _ratio) in enumerate(table.rows):
@@ -248,7 +267,7 @@ def main() -> None:
         "--split", action="store_true", help="a third round: half the processes serve sockets, half REST"
     )
     parser.add_argument("--profile-dir", type=Path, help="py-spy flame graphs of every server process go here")
-    parser.add_argument("--only", choices=["availability", "storm"], help="just this bench (and its floor), per server")
+    parser.add_argument("--only", choices=["availability", "storm", "bookings"], help="just this bench (and its floor), per server")
     args = parser.parse_args()
     raise_fd_limit()
     if args.profile_dir:
