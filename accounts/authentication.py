@@ -4,30 +4,38 @@ Tokens come from local or Firebase sign-in alike (accounts.services.token_issue)
 rest of the API never cares which identity provider a user came through.
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
 from accounts.models import AuthToken, User
-from core.queries import unique_or_none
+from core.queries import Compiled
 from core.tokens import hash_token
 from observability import context as log_context
 
 
-def live_tokens(key_hashes: list[str]) -> QuerySet[AuthToken]:
+def live_tokens(key_hashes: list[str], now: datetime | None = None) -> QuerySet[AuthToken]:
     """The tokens of `key_hashes` that are live and whose user is active: what a bearer token
     must be to sign anyone in (the API's header here, the websocket's auth message)."""
-    return AuthToken.objects.live().filter(key_hash__in=key_hashes, user__is_active=True)
+    return AuthToken.objects.live(now).filter(key_hash__in=key_hashes, user__is_active=True)
+
+
+# Every API request reads its token: compiled once (core.queries.Compiled).
+_signed_in = Compiled(
+    lambda key_hash, now: live_tokens([key_hash], now).select_related("user", "user__patient", "user__doctor")
+)
 
 
 def user_for_token(raw: str) -> tuple[User, AuthToken] | None:
     """The active user a live token belongs to, or None."""
-    token = unique_or_none(live_tokens([hash_token(raw)]).select_related("user", "user__patient", "user__doctor"))
+    token = _signed_in.first(hash_token(raw), timezone.now())
     if token is None:
         return None
     return token.user, token

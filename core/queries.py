@@ -1,10 +1,21 @@
 """Small query helpers for hot paths."""
 
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
+from django.db import connections
 from django.db.models import Model, QuerySet
+from django.db.models.query import ModelIterable, get_related_populators
+from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=Model)
+
+# Tests set this (tests/conftest.py): every call of a `Compiled` read is compiled afresh as
+# well and compared with the SQL and parameters it reused, so a read whose queryset hides a
+# value of its own (a `timezone.now()` in a manager method) fails the suite instead of
+# freezing that value for the life of the process.
+VERIFY = False
 
 
 def unique_or_none(queryset: QuerySet[M]) -> M | None:
@@ -16,3 +27,116 @@ def unique_or_none(queryset: QuerySet[M]) -> M | None:
     makes several such lookups.
     """
     return next(iter(queryset[:1]), None)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    alias: str  # the database
+    sql: str
+    params: tuple[Any, ...]
+    positions: tuple[int, ...]  # where each argument goes among `params`
+    model: type[Model]
+    fields: tuple[int, int]  # the model's own columns: row[start:end]
+    init_list: list[str]
+    related: list[Any]  # Django's populators of select_related objects
+    converters: list[tuple[int, tuple[list[Callable[..., Any]], Any]]]
+    for_update: bool
+
+
+class Compiled(Generic[M]):
+    """A unique lookup of one fixed shape whose SQL Django compiles once per process.
+
+        slot_to_book = Compiled(lambda doctor_id, start: Slot.objects.filter(doctor_id=doctor_id, start=start))
+        slot = slot_to_book.first(doctor.pk, start)
+
+    is `unique_or_none(...)` of the same queryset. Building and compiling a small queryset
+    costs Django 0.3-0.5 ms of CPU, several times what PostgreSQL takes to answer it
+    (docs/benchmarks.md, "Booking throughput"); a booking request makes several. The first
+    call builds the queryset with its arguments, compiles it, and finds where each argument
+    went among the SQL's parameters; later calls put their arguments there and only run the
+    SQL, building the rows into models (and their `select_related` ones) as Django does.
+
+    So `build` must give the same SQL for any arguments, and each argument must reach it
+    unchanged as one parameter (a key, a string, a datetime): a value the queryset makes
+    itself (`timezone.now()`) has to be an argument too. Where an argument cannot be told
+    apart from the query's own parameters (equal to one of them), that call runs the
+    queryset as usual and a later one compiles it. Tests verify every reuse (`VERIFY`).
+    """
+
+    def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
+        self.build = build
+        self._plan: _Plan | None = None
+
+    def first(self, *args: Any) -> M | None:
+        plan = self._plan
+        if plan is None:
+            queryset = self.build(*args)[:1]
+            plan = _compile(queryset, args)
+            if plan is None:
+                return next(iter(queryset), None)
+            self._plan = plan
+        params = list(plan.params)
+        for position, arg in zip(plan.positions, args, strict=True):
+            params[position] = arg
+        if VERIFY:
+            fresh = self.build(*args)[:1]
+            assert fresh.query.sql_with_params() == (plan.sql, tuple(params)), (
+                f"a compiled read changed shape or hides a value of its own: {plan.sql}"
+            )
+        return _run(plan, params)
+
+
+def _compile(queryset: QuerySet[M], args: Sequence[Any]) -> _Plan | None:
+    # Only what ModelIterable would build from the row alone (these are its own attributes).
+    plain = queryset._iterable_class is ModelIterable
+    if not plain or queryset._known_related_objects or queryset._prefetch_related_lookups:  # type: ignore[attr-defined]
+        return None
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    sql, params = compiler.as_sql()
+    positions = []
+    for arg in args:
+        found = [i for i, param in enumerate(params) if type(param) is type(arg) and param == arg]
+        if len(found) != 1:
+            return None
+        positions.append(found[0])
+    if len(set(positions)) != len(positions) or compiler.annotation_col_map or compiler.klass_info is None:
+        return None
+    select, klass_info = compiler.select, compiler.klass_info
+    start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+    converters = compiler.get_converters([column for column, _sql, _alias in select])
+    return _Plan(
+        alias=queryset.db,
+        sql=sql,
+        params=tuple(params),
+        positions=tuple(positions),
+        model=klass_info["model"],
+        fields=(start, end),
+        init_list=[column.target.attname for column, _sql, _alias in select[start:end]],
+        # django-stubs declare Django 6's signature (with fetch_mode); 5.2 takes these three.
+        related=get_related_populators(klass_info, select, queryset.db),  # type: ignore[call-arg]
+        converters=list(converters.items()),
+        for_update=queryset.query.select_for_update,
+    )
+
+
+def _run(plan: _Plan, params: list[Any]) -> Any:
+    connection = connections[plan.alias]
+    if plan.for_update and connection.get_autocommit():
+        # What Django's compiler says for a lock outside a transaction.
+        raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+    with connection.cursor() as cursor:
+        cursor.execute(plan.sql, params)
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    row = list(found)
+    for position, (functions, expression) in plan.converters:
+        value = row[position]
+        for convert in functions:
+            value = convert(value, expression, connection)
+        row[position] = value
+    start, end = plan.fields
+    instance = plan.model.from_db(plan.alias, plan.init_list, row[start:end])
+    for populator in plan.related:
+        populator.populate(row, instance)
+    return instance

@@ -7,6 +7,7 @@ digests are kept (the raw tokens are 256 random bits, so a fast hash is enough).
 
 import hashlib
 import secrets
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.db import models
@@ -23,8 +24,8 @@ class RevocableTokenQuerySet(models.QuerySet[Any]):
 
 
 class ExpiringTokenQuerySet(RevocableTokenQuerySet):
-    def live(self) -> "ExpiringTokenQuerySet":
-        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+    def live(self, now: datetime | None = None) -> "ExpiringTokenQuerySet":
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
 
 
 class RevocableToken(models.Model):

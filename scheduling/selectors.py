@@ -19,7 +19,7 @@ from audit.services import audit_record
 from clinic.clock import clinic_timezone, clinic_today
 from clinic.registry import clinic_setting
 from core.exceptions import Forbidden, ValidationFailed
-from core.queries import unique_or_none
+from core.queries import Compiled
 from core.roles import Role
 from scheduling import calendar, events
 from scheduling.models import Appointment, AppointmentSeries, AvailabilityRule, Hold, HoldStatus, Slot, SlotStatus
@@ -35,8 +35,14 @@ def doctor_for_change(*, actor: User, doctor_id: int) -> Doctor:
     raise Forbidden("Only that doctor, staff and admins may change this availability.")
 
 
+# Read by every booking: compiled once (core.queries.Compiled).
+_bookable_doctor = Compiled(lambda pk: Doctor.objects.filter(pk=pk, is_approved=True, user__is_active=True))
+# With its user: the booking's answer names the patient.
+_bookable_patient = Compiled(lambda pk: Patient.objects.select_related("user").filter(pk=pk, user__is_active=True))
+
+
 def doctor_for_booking(*, actor: User, doctor_id: int) -> Doctor:
-    doctor = unique_or_none(Doctor.objects.filter(pk=doctor_id, is_approved=True, user__is_active=True))
+    doctor = _bookable_doctor.first(doctor_id)
     if doctor is None:
         raise ValidationFailed(fields={"doctor": ["No bookable doctor with this id."]})
     return doctor
@@ -45,8 +51,7 @@ def doctor_for_booking(*, actor: User, doctor_id: int) -> Doctor:
 def patient_for_booking(*, patient_id: int | None) -> Patient | None:
     if patient_id is None:
         return None
-    # With its user: the booking's answer names the patient.
-    patient = unique_or_none(Patient.objects.select_related("user").filter(pk=patient_id, user__is_active=True))
+    patient = _bookable_patient.first(patient_id)
     if patient is None:
         raise ValidationFailed(fields={"patient": ["No patient with this id."]})
     return patient

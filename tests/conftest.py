@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.models import User
 from clinic import registry as clinic_registry
+from core import queries
 from tests import factories
 from tests.clock import fixed_clinic_timezone, fixed_now, use_clinic_timezone
 from tests.servers import daphne_server, redis_server, relay_process  # noqa: F401 (real processes, for live tests)
@@ -27,6 +28,15 @@ def _events_sent_by_the_process_that_commits(settings: Any) -> None:
     # process running: each commit sends its own events. The relay (EVENT_RELAY=listen,
     # production's default) is tested with real processes (tests/realtime/test_relay.py).
     settings.EVENT_RELAY = "inline"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _compiled_reads_verified() -> Iterator[None]:
+    # Every reuse of a compiled read is checked against the queryset built afresh
+    # (core.queries.VERIFY): a read hiding a value of its own fails here, not in production.
+    queries.VERIFY = True
+    yield
+    queries.VERIFY = False
 
 
 @pytest.fixture(autouse=True, scope="session")

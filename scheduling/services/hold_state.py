@@ -10,9 +10,14 @@ from datetime import datetime
 
 from accounts.models import User
 from audit.services import audit_record
-from core.queries import unique_or_none
+from core.queries import Compiled
 from scheduling import events, signals
 from scheduling.models import Appointment, Hold, HoldStatus, Slot
+
+# Asked by every booking: compiled once (core.queries.Compiled).
+_live_hold = Compiled(
+    lambda slot_id: Hold.objects.select_for_update().filter(slot_id=slot_id, status=HoldStatus.ACTIVE)
+)
 
 
 def live_hold_on(slot: Slot, now: datetime) -> Hold | None:
@@ -22,7 +27,7 @@ def live_hold_on(slot: Slot, now: datetime) -> Hold | None:
     `expires_at` on the slot is free, whether or not the sweep has come by. No
     `slot.released` is sent for it: the caller is about to take the slot.
     """
-    hold = unique_or_none(Hold.objects.select_for_update().filter(slot=slot, status=HoldStatus.ACTIVE))
+    hold = _live_hold.first(slot.pk)
     if hold is None or hold.is_live(now):
         return hold
     unpin(hold, outcome=HoldStatus.EXPIRED, now=now)

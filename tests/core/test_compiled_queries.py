@@ -1,0 +1,103 @@
+"""core.queries.Compiled: a hot read compiled once gives what the queryset gives, call after call."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.models import AuthToken, Patient, User
+from accounts.services import token_issue
+from core import queries
+from core.queries import Compiled, unique_or_none
+from core.tokens import hash_token
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _patient_with_user() -> Compiled[Patient]:
+    return Compiled(lambda pk: Patient.objects.select_related("user").filter(pk=pk, user__is_active=True))
+
+
+def test_each_call_finds_its_own_row_with_its_select_related_objects() -> None:
+    alice, bob = factories.PatientFactory(), factories.PatientFactory()
+    read = _patient_with_user()
+    for user in (alice, bob, alice):
+        with CaptureQueriesContext(connection) as captured:
+            patient = read.first(user.patient.pk)
+            assert patient is not None
+            assert patient.user.email == user.email  # no second query for the user
+        assert len(captured.captured_queries) == 1
+        assert patient == user.patient
+        assert patient._state.adding is False and patient._state.db == "default"
+    assert read.first(-1) is None
+
+
+def test_the_sql_is_compiled_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    alice = factories.PatientFactory()
+    read = _patient_with_user()
+    read.first(alice.patient.pk)
+    monkeypatch.setattr(queries, "VERIFY", False)  # the check compiles afresh on purpose
+
+    def no_compiling(*args: object, **kwargs: object) -> None:
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr("django.db.models.sql.compiler.SQLCompiler.as_sql", no_compiling)
+    patient = read.first(alice.patient.pk)
+    assert patient is not None and patient.user.email == alice.email
+
+
+def test_values_that_go_through_converters_come_back_converted() -> None:
+    user = factories.PatientFactory()
+    issued = token_issue(user=user)
+    read = Compiled(lambda key_hash, now: AuthToken.objects.live(now).filter(key_hash=key_hash))
+    found = read.first(hash_token(issued.token), timezone.now())
+    again = read.first(hash_token(issued.token), timezone.now())
+    assert found is not None and again is not None
+    assert again.expires_at == issued.expires_at and again.expires_at.tzinfo is not None
+
+
+def test_a_value_the_queryset_makes_itself_is_caught_when_verified() -> None:
+    user = factories.PatientFactory()
+    issued = token_issue(user=user)
+    hidden_now = Compiled(lambda key_hash: AuthToken.objects.live().filter(key_hash=key_hash))
+    with pytest.raises(AssertionError, match="hides a value of its own"):
+        hidden_now.first(hash_token(issued.token))
+
+
+def test_an_argument_equal_to_one_of_the_querys_own_values_runs_uncompiled_until_it_can_tell() -> None:
+    user = factories.PatientFactory()
+    issued = token_issue(user=user)
+    now = timezone.now()
+    # The argument equals the query's own parameter: where it goes cannot be told.
+    read = Compiled(
+        lambda key_hash, expires: AuthToken.objects.filter(
+            key_hash=key_hash, expires_at__gt=now, created_at__lt=expires
+        )
+    )
+    assert read.first(hash_token(issued.token), now) is not None
+    assert read._plan is None
+    later = now + timedelta(days=1)
+    assert read.first(hash_token(issued.token), later) is not None
+    assert read._plan is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lock_outside_a_transaction_is_refused_as_django_refuses_it() -> None:
+    alice = factories.PatientFactory()
+    locked = Compiled(lambda pk: Patient.objects.select_for_update().filter(pk=pk))
+    with transaction.atomic():
+        assert locked.first(alice.patient.pk) == alice.patient
+    with pytest.raises(TransactionManagementError):
+        locked.first(alice.patient.pk)
+
+
+def test_it_reads_what_unique_or_none_reads() -> None:
+    alice = factories.PatientFactory()
+    User.objects.filter(pk=alice.pk).update(is_active=False)
+    read = _patient_with_user()
+    assert read.first(alice.patient.pk) is None
+    assert unique_or_none(Patient.objects.filter(pk=alice.patient.pk, user__is_active=True)) is None
