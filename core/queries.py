@@ -44,17 +44,18 @@ class _Plan:
 
 
 class Compiled(Generic[M]):
-    """A unique lookup of one fixed shape whose SQL Django compiles once per process.
+    """A read of one fixed shape whose SQL Django compiles once per process.
 
         slot_to_book = Compiled(lambda doctor_id, start: Slot.objects.filter(doctor_id=doctor_id, start=start))
         slot = slot_to_book.first(doctor.pk, start)
 
-    is `unique_or_none(...)` of the same queryset. Building and compiling a small queryset
-    costs Django 0.3-0.5 ms of CPU, several times what PostgreSQL takes to answer it
-    (docs/benchmarks.md, "Booking throughput"); a booking request makes several. The first
-    call builds the queryset with its arguments, compiles it, and finds where each argument
-    went among the SQL's parameters; later calls put their arguments there and only run the
-    SQL, building the rows into models (and their `select_related` ones) as Django does.
+    `first` is `unique_or_none(...)` of the same queryset, `all` is `list(...)`. Building and
+    compiling a small queryset costs Django 0.3-0.5 ms of CPU, several times what PostgreSQL
+    takes to answer it (docs/benchmarks.md, "Booking throughput"); a booking request makes
+    several. The first call builds the queryset with its arguments, compiles it, and finds
+    where each argument went among the SQL's parameters; later calls put their arguments
+    there and only run the SQL, building the rows into models (and their `select_related`
+    ones) as Django does.
 
     So `build` must give the same SQL for any arguments, and each argument must reach it
     unchanged as one parameter (a key, a string, a datetime): a value the queryset makes
@@ -65,21 +66,32 @@ class Compiled(Generic[M]):
 
     def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
         self.build = build
-        self._plan: _Plan | None = None
+        self._plans: dict[bool, _Plan] = {}  # by "first row only"
 
     def first(self, *args: Any) -> M | None:
-        plan = self._plan
+        rows = self._rows(args, first=True)
+        return rows[0] if rows else None
+
+    def all(self, *args: Any) -> list[M]:
+        return self._rows(args, first=False)
+
+    def _queryset(self, args: Sequence[Any], *, first: bool) -> QuerySet[M]:
+        queryset = self.build(*args)
+        return queryset[:1] if first else queryset
+
+    def _rows(self, args: Sequence[Any], *, first: bool) -> list[M]:
+        plan = self._plans.get(first)
         if plan is None:
-            queryset = self.build(*args)[:1]
+            queryset = self._queryset(args, first=first)
             plan = _compile(queryset, args)
             if plan is None:
-                return next(iter(queryset), None)
-            self._plan = plan
+                return list(queryset)
+            self._plans[first] = plan
         params = list(plan.params)
         for position, arg in zip(plan.positions, args, strict=True):
             params[position] = arg
         if VERIFY:
-            fresh = self.build(*args)[:1]
+            fresh = self._queryset(args, first=first)
             assert fresh.query.sql_with_params() == (plan.sql, tuple(params)), (
                 f"a compiled read changed shape or hides a value of its own: {plan.sql}"
             )
@@ -119,24 +131,25 @@ def _compile(queryset: QuerySet[M], args: Sequence[Any]) -> _Plan | None:
     )
 
 
-def _run(plan: _Plan, params: list[Any]) -> Any:
+def _run(plan: _Plan, params: list[Any]) -> list[Any]:
     connection = connections[plan.alias]
     if plan.for_update and connection.get_autocommit():
         # What Django's compiler says for a lock outside a transaction.
         raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
     with connection.cursor() as cursor:
         cursor.execute(plan.sql, params)
-        found = cursor.fetchone()
-    if found is None:
-        return None
-    row = list(found)
-    for position, (functions, expression) in plan.converters:
-        value = row[position]
-        for convert in functions:
-            value = convert(value, expression, connection)
-        row[position] = value
+        found = cursor.fetchall()
     start, end = plan.fields
-    instance = plan.model.from_db(plan.alias, plan.init_list, row[start:end])
-    for populator in plan.related:
-        populator.populate(row, instance)
-    return instance
+    instances = []
+    for raw in found:
+        row = list(raw)
+        for position, (functions, expression) in plan.converters:
+            value = row[position]
+            for convert in functions:
+                value = convert(value, expression, connection)
+            row[position] = value
+        instance = plan.model.from_db(plan.alias, plan.init_list, row[start:end])
+        for populator in plan.related:
+            populator.populate(row, instance)
+        instances.append(instance)
+    return instances

@@ -79,10 +79,10 @@ def test_an_argument_equal_to_one_of_the_querys_own_values_runs_uncompiled_until
         )
     )
     assert read.first(hash_token(issued.token), now) is not None
-    assert read._plan is None
+    assert not read._plans
     later = now + timedelta(days=1)
     assert read.first(hash_token(issued.token), later) is not None
-    assert read._plan is not None
+    assert read._plans
 
 
 @pytest.mark.django_db(transaction=True)
@@ -101,3 +101,12 @@ def test_it_reads_what_unique_or_none_reads() -> None:
     read = _patient_with_user()
     assert read.first(alice.patient.pk) is None
     assert unique_or_none(Patient.objects.filter(pk=alice.patient.pk, user__is_active=True)) is None
+
+
+def test_all_reads_every_row_in_the_querys_order() -> None:
+    patients = [factories.PatientFactory().patient for _ in range(3)]
+    read = Compiled(lambda first_pk: Patient.objects.filter(pk__gte=first_pk).order_by("-pk"))
+    for _ in range(2):
+        assert read.all(patients[0].pk) == patients[::-1]
+        assert read.all(patients[2].pk) == [patients[2]]
+    assert read.first(patients[1].pk) == patients[2]
