@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Doctor, Patient, User
@@ -80,9 +81,11 @@ def check_slot_window(*, start: datetime, overrides: Overrides) -> None:
     )
 
 
-def check_open_cap(*, patient: Patient, overrides: Overrides, adding: int = 1) -> None:
-    """The open-appointment cap, for `adding` more: binding on patients, overridden by staff."""
-    open_count = Appointment.objects.filter(patient=patient, status__in=ACTIVE_STATUSES).count()
+def _open_appointments(patient: Patient) -> QuerySet[Appointment]:
+    return Appointment.objects.filter(patient=patient, status__in=ACTIVE_STATUSES)
+
+
+def _refuse_over_cap(*, open_count: int, overrides: Overrides, adding: int) -> None:
     overrides.check(
         broken=open_count + adding > clinic_setting("max_open_appointments_per_patient"),
         rule="max_open_appointments",
@@ -90,12 +93,30 @@ def check_open_cap(*, patient: Patient, overrides: Overrides, adding: int = 1) -
     )
 
 
+def _refuse_busy(clashing: bool) -> None:
+    if clashing:
+        raise SlotUnavailable("The patient already has an appointment at that time.", reason="patient_busy")
+
+
+def check_open_cap(*, patient: Patient, overrides: Overrides, adding: int = 1) -> None:
+    """The open-appointment cap, for `adding` more: binding on patients, overridden by staff."""
+    _refuse_over_cap(open_count=_open_appointments(patient).count(), overrides=overrides, adding=adding)
+
+
 def check_patient_free(*, patient: Patient, start: datetime, end: datetime, exclude: int | None = None) -> None:
-    clash = Appointment.objects.filter(patient=patient, status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start)
+    clash = _open_appointments(patient).filter(start__lt=end, end__gt=start)
     if exclude is not None:
         clash = clash.exclude(pk=exclude)
-    if clash.exists():
-        raise SlotUnavailable("The patient already has an appointment at that time.", reason="patient_busy")
+    _refuse_busy(clash.exists())
+
+
+def check_patient_takes(*, patient: Patient, start: datetime, end: datetime, overrides: Overrides) -> None:
+    """`check_open_cap` for one more, then `check_patient_free`, in one query (every booking asks)."""
+    counts = _open_appointments(patient).aggregate(
+        open=Count("pk"), clashing=Count("pk", filter=Q(start__lt=end, end__gt=start))
+    )
+    _refuse_over_cap(open_count=counts["open"], overrides=overrides, adding=1)
+    _refuse_busy(counts["clashing"] > 0)
 
 
 def appointment_book(
@@ -137,8 +158,7 @@ def appointment_book(
         held = live_hold_on(slot, timezone.now())
         if held is not None and held.patient_id != patient.pk:
             raise SlotUnavailable("That slot is held by someone else for a few minutes.", reason="slot_held")
-        check_open_cap(patient=patient, overrides=overrides)
-        check_patient_free(patient=patient, start=slot.start, end=slot.end)
+        check_patient_takes(patient=patient, start=slot.start, end=slot.end, overrides=overrides)
         return book_slot(
             actor=actor,
             patient=patient,

@@ -413,7 +413,7 @@ def test_a_booking_request_makes_a_fixed_number_of_queries(
     settings.EVENT_RELAY = "listen"
     client = client_for(alice)
     client.get("/api/users/me/")  # warm the clinic-settings cache
-    with django_assert_num_queries(18), django_capture_on_commit_callbacks() as after_commit:
+    with django_assert_num_queries(17), django_capture_on_commit_callbacks() as after_commit:
         response = _book(client, carol_hours, slot_of(0))
     assert response.status_code == 201, response.json()
     # After commit, scheduling announces the change (notifications queues its task) and
