@@ -267,7 +267,9 @@ def main() -> None:
         "--split", action="store_true", help="a third round: half the processes serve sockets, half REST"
     )
     parser.add_argument("--profile-dir", type=Path, help="py-spy flame graphs of every server process go here")
-    parser.add_argument("--only", choices=["availability", "storm", "bookings"], help="just this bench (and its floor), per server")
+    parser.add_argument(
+        "--only", choices=["availability", "storm", "bookings"], help="just this bench (and its floor), per server"
+    )
     args = parser.parse_args()
     raise_fd_limit()
     if args.profile_dir:
