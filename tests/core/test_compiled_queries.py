@@ -13,6 +13,7 @@ from accounts.services import token_issue
 from core import queries
 from core.queries import Compiled, unique_or_none
 from core.tokens import hash_token
+from realtime.models import Event
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -51,13 +52,14 @@ def test_the_sql_is_compiled_once(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_values_that_go_through_converters_come_back_converted() -> None:
-    user = factories.PatientFactory()
-    issued = token_issue(user=user)
-    read = Compiled(lambda key_hash, now: AuthToken.objects.live(now).filter(key_hash=key_hash))
-    found = read.first(hash_token(issued.token), timezone.now())
-    again = read.first(hash_token(issued.token), timezone.now())
-    assert found is not None and again is not None
-    assert again.expires_at == issued.expires_at and again.expires_at.tzinfo is not None
+    # psycopg hands jsonb to Django as text: without the field's converter `data` would be a str.
+    data = {"doctor": 1, "start": "2026-12-07T09:00:00+00:00", "end": "2026-12-07T09:30:00+00:00"}
+    stored = Event.objects.create(topic="doctor.1.availability", name="slot.booked", data=data)
+    read = Compiled(lambda topic: Event.objects.filter(topic=topic))
+    for _ in range(2):
+        assert read.all(stored.topic)[0].data == data
+        found = read.first(stored.topic)
+        assert found is not None and found.data == data
 
 
 def test_a_value_the_queryset_makes_itself_is_caught_when_verified() -> None:
@@ -96,11 +98,12 @@ def test_a_lock_outside_a_transaction_is_refused_as_django_refuses_it() -> None:
 
 
 def test_it_reads_what_unique_or_none_reads() -> None:
-    alice = factories.PatientFactory()
-    User.objects.filter(pk=alice.pk).update(is_active=False)
+    alice, bob = factories.PatientFactory(), factories.PatientFactory()
+    User.objects.filter(pk=bob.pk).update(is_active=False)
     read = _patient_with_user()
-    assert read.first(alice.patient.pk) is None
-    assert unique_or_none(Patient.objects.filter(pk=alice.patient.pk, user__is_active=True)) is None
+    for pk in (alice.patient.pk, bob.patient.pk, alice.patient.pk, -1):
+        assert read.first(pk) == unique_or_none(read.build(pk))
+    assert read.first(bob.patient.pk) is None
 
 
 def test_all_reads_every_row_in_the_querys_order() -> None:
