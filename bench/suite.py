@@ -230,8 +230,9 @@ def availability_row(
 def run_all(args: argparse.Namespace, env: dict[str, str], data: dict, table: Table) -> None:
     with _phase("queries per booking"):
         table.add("Queries per booking request", str(queries_per_booking(data)))
+    run = bookings_only if args.only == "bookings" else run_server
     for kind in args.servers:
-        (bookings_only if args.only == "bookings" else run_server)(kind, args, env, data, table)
+        run(kind, args, env, data, table)
     floor_rows(args, table)
 
 
