@@ -27,10 +27,20 @@ def deliver_notification(self: Task, notification_id: int) -> str:
     return outcome.result
 
 
+def _deliver_here(notification_id: int) -> None:
+    # Already in the worker: the first attempt runs here and now, and only a retry becomes
+    # a task of its own (with its backoff). A worker that dies first leaves the row pending,
+    # and the stalled-delivery sweep hands it on.
+    outcome = services.notification_deliver(notification_id=notification_id)
+    if outcome.retry_in is not None:
+        deliver_notification.apply_async((notification_id,), countdown=outcome.retry_in)
+
+
 @shared_task(name="notifications.notify_appointment", acks_late=True, ignore_result=True)
 def notify_appointment(appointment_id: int, kind: str) -> None:
-    """A booking, move or cancellation committed: make the patient's notifications (idempotent)."""
-    services.appointment_notify(appointment_id=appointment_id, kind=kind)
+    """A booking, move or cancellation committed: make the patient's notifications
+    (idempotent), then deliver the SMS and email ones."""
+    services.appointment_notify(appointment_id=appointment_id, kind=kind, deliver=_deliver_here)
 
 
 @shared_task(name="notifications.send_due_reminders", acks_late=True)

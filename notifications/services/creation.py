@@ -2,6 +2,7 @@
 preferences, and forgetting a deleted account's addresses."""
 
 import logging
+from collections.abc import Callable
 from functools import partial
 
 from django.conf import settings
@@ -73,6 +74,10 @@ def _enqueue_delivery(notification_id: int) -> None:
     deliver_notification.delay(notification_id)
 
 
+# What is done with an SMS or email notification once it is committed: given its id.
+Deliver = Callable[[int], None]
+
+
 def _notification_create(
     *,
     user: User,
@@ -82,9 +87,11 @@ def _notification_create(
     body: str,
     appointment: Appointment | None = None,
     lead_minutes: int | None = None,
+    deliver: Deliver = _enqueue_delivery,
 ) -> Notification:
     """One notification. In-app ones are delivered at once, as a `notification.created`
-    event on the user's topic; SMS and email ones are handed to Celery after commit."""
+    event on the user's topic; SMS and email ones are handed to `deliver` after commit
+    (by default a `notifications.deliver` task)."""
     now = timezone.now()
     in_app = channel == Channel.IN_APP
     notification = Notification.objects.create(
@@ -111,7 +118,7 @@ def _notification_create(
     else:
         # Robust: with the broker down the row stays pending and the stalled-delivery sweep
         # enqueues it later; the committed change that caused it is not an error.
-        transaction.on_commit(partial(_enqueue_delivery, notification.pk), robust=True)
+        transaction.on_commit(partial(deliver, notification.pk), robust=True)
     return notification
 
 
@@ -150,7 +157,7 @@ def appointment_notify_later(*, appointment_id: int, kind: str) -> None:
 
 
 @transaction.atomic
-def appointment_notify(*, appointment_id: int, kind: str) -> list[Notification]:
+def appointment_notify(*, appointment_id: int, kind: str, deliver: Deliver = _enqueue_delivery) -> list[Notification]:
     """Tell the patient their appointment was booked, rescheduled or cancelled.
 
     Runs after the change committed (scheduling.signals.appointment_changed, then the
@@ -158,7 +165,8 @@ def appointment_notify(*, appointment_id: int, kind: str) -> list[Notification]:
     notification per channel the patient wants. Idempotent, keyed on the appointment: a
     task run twice (redelivered, retried) finds the notifications of this kind for the
     appointment's current start already made, under the appointment's row lock, and makes
-    none; two moves in quick succession announce the final time once.
+    none; two moves in quick succession announce the final time once. The SMS and email
+    ones go to `deliver` once committed (the worker's task delivers them itself).
     """
     notification_kind = APPOINTMENT_KINDS[kind]
     appointment = (
@@ -181,7 +189,13 @@ def appointment_notify(*, appointment_id: int, kind: str) -> list[Notification]:
     subject, body = _appointment_text(appointment, notification_kind)
     created = [
         _notification_create(
-            user=patient, channel=channel, kind=notification_kind, subject=subject, body=body, appointment=appointment
+            user=patient,
+            channel=channel,
+            kind=notification_kind,
+            subject=subject,
+            body=body,
+            appointment=appointment,
+            deliver=deliver,
         )
         for channel in _channels_for(patient)
     ]

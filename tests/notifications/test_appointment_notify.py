@@ -3,6 +3,7 @@
 from datetime import time
 
 import pytest
+from celery.signals import task_prerun
 from django.db import transaction
 
 from clinic.clock import clinic_timezone
@@ -101,3 +102,43 @@ def test_a_rolled_back_booking_sends_nothing(standin, alice_reachable, carol, sl
     assert len(standin.sends("sms")) == 1
     assert len(standin.sends("email")) == 1
     assert Notification.objects.filter(status="sent").count() == 3
+
+
+@pytest.fixture
+def tasks_run():
+    """The names of the Celery tasks that run (eager here), in order."""
+    names: list[str] = []
+
+    def record(sender, **_):
+        names.append(sender.name)
+
+    task_prerun.connect(record, weak=False)
+    yield names
+    task_prerun.disconnect(record)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_notify_task_delivers_the_sms_and_email_itself(standin, alice_reachable, carol, slots, tasks_run):
+    _book(alice_reachable, carol, slots[0])
+
+    # One task per booking: the first attempt of each delivery runs inside it.
+    assert tasks_run == ["notifications.notify_appointment"]
+    assert len(standin.sends("sms")) == 1
+    assert len(standin.sends("email")) == 1
+    assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_the_provider_defers_is_retried_as_a_task_of_its_own(
+    standin, alice_reachable, carol, slots, tasks_run
+):
+    notification_services.preference_update(actor=alice_reachable, user=alice_reachable, changes={"email": False})
+    standin.script = [503]
+
+    _book(alice_reachable, carol, slots[0])
+
+    assert tasks_run == ["notifications.notify_appointment", "notifications.deliver"]
+    sms = Notification.objects.get(channel="sms")
+    assert (sms.status, sms.attempts) == ("sent", 2)
+    assert [r.method for r in standin.requests] == ["POST", "GET", "POST"]  # the retry asks before resending
+    assert len(standin.sms) == 1  # accepted once
