@@ -6,9 +6,10 @@ from rest_framework import serializers
 from accounts.models import Doctor, Gender, Patient, User
 from core.inputs import BoundedDateField
 from core.roles import Role
+from core.serializers import ModelSerializer
 
 
-class PatientProfileSerializer(serializers.ModelSerializer):
+class PatientProfileSerializer(ModelSerializer):
     # Blank until the patient says: the schema must admit "" beside the choices (found by
     # the API fuzzer: every profile without a gender failed its own published schema).
     gender = serializers.ChoiceField(choices=Gender.choices, allow_blank=True, read_only=True)
@@ -19,14 +20,14 @@ class PatientProfileSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DoctorProfileSerializer(serializers.ModelSerializer):
+class DoctorProfileSerializer(ModelSerializer):
     class Meta:
         model = Doctor
         fields = ["id", "specialization", "qualifications", "experience_years", "is_approved"]
         read_only_fields = fields
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(ModelSerializer):
     patient = serializers.SerializerMethodField()
     doctor = serializers.SerializerMethodField()
 
@@ -35,7 +36,7 @@ class UserSerializer(serializers.ModelSerializer):
         fields = ["id", "email", "first_name", "last_name", "role", "phone", "is_active", "patient", "doctor"]
         read_only_fields = fields
 
-    def _profile(self, user: User, name: str, serializer: type[serializers.ModelSerializer]) -> dict | None:
+    def _profile(self, user: User, name: str, serializer: type[ModelSerializer]) -> dict | None:
         profile = getattr(user, name, None)
         return serializer(profile).data if profile is not None else None
 
@@ -48,7 +49,7 @@ class UserSerializer(serializers.ModelSerializer):
         return self._profile(user, "doctor", DoctorProfileSerializer)
 
 
-class DoctorSerializer(serializers.ModelSerializer):
+class DoctorSerializer(ModelSerializer):
     user_id = serializers.IntegerField(
         read_only=True, help_text="The doctor's user id: messages and `user.{id}.notifications` take user ids."
     )

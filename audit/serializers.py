@@ -2,9 +2,10 @@ from rest_framework import serializers
 
 from audit.models import AuditLog
 from core.inputs import BoundedDateTimeField
+from core.serializers import ModelSerializer
 
 
-class AuditLogSerializer(serializers.ModelSerializer):
+class AuditLogSerializer(ModelSerializer):
     class Meta:
         model = AuditLog
         fields = ["id", "actor", "action", "object_type", "object_id", "ip", "at", "details"]

@@ -4,9 +4,10 @@ from typing import Any
 from rest_framework import serializers
 
 from billing.models import CURRENCY_CHOICES, DoctorFee, Invoice, InvoiceItem, Payment, PaymentMethod, Refund
+from core.serializers import ModelSerializer
 
 
-class PaymentSerializer(serializers.ModelSerializer):
+class PaymentSerializer(ModelSerializer):
     """Payment (contract §7), plus what was refunded of it."""
 
     class Meta:
@@ -25,7 +26,7 @@ class ChargeOutputSerializer(PaymentSerializer):
         read_only_fields = fields
 
 
-class RefundSerializer(serializers.ModelSerializer):
+class RefundSerializer(ModelSerializer):
     payment = PaymentSerializer(read_only=True)
 
     class Meta:
@@ -34,14 +35,14 @@ class RefundSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class InvoiceItemSerializer(serializers.ModelSerializer):
+class InvoiceItemSerializer(ModelSerializer):
     class Meta:
         model = InvoiceItem
         fields = ["description", "quantity", "unit_price", "total"]
         read_only_fields = fields
 
 
-class InvoiceSerializer(serializers.ModelSerializer):
+class InvoiceSerializer(ModelSerializer):
     """Invoice (contract §7); `patient` is the Patient profile id."""
 
     items = InvoiceItemSerializer(many=True, read_only=True)
@@ -64,7 +65,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DoctorFeeSerializer(serializers.ModelSerializer):
+class DoctorFeeSerializer(ModelSerializer):
     class Meta:
         model = DoctorFee
         fields = ["doctor", "consultation_fee", "currency"]

@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
 from accounts.models import User
+from core.serializers import ModelSerializer
 from notifications.models import Channel, Message, Notification, NotificationPreference, NotificationStatus
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(ModelSerializer):
     """Contract §6 Notification, plus the provider's latest delivery word and a failure reason."""
 
     status = serializers.SerializerMethodField()
@@ -42,13 +43,13 @@ class NotificationSendInput(serializers.Serializer):
     body = serializers.CharField(max_length=1600)
 
 
-class NotificationPreferenceSerializer(serializers.ModelSerializer):
+class NotificationPreferenceSerializer(ModelSerializer):
     class Meta:
         model = NotificationPreference
         fields = ["sms", "email", "in_app"]
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(ModelSerializer):
     class Meta:
         model = Message
         fields = ["id", "sender", "recipient", "body", "created_at", "read_at"]

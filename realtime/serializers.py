@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
+from core.serializers import ModelSerializer
 from realtime.models import DisplayToken
 
 
-class DisplayTokenSerializer(serializers.ModelSerializer):
+class DisplayTokenSerializer(ModelSerializer):
     class Meta:
         model = DisplayToken
         fields = ["id", "name", "created_at", "expires_at", "revoked_at"]

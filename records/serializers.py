@@ -3,13 +3,14 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.serializers import ModelSerializer
 from records import links
 from records.models import MedicalReport, Medication, Prescription
 
 # --- Output ------------------------------------------------------------------------------
 
 
-class ReportSerializer(serializers.ModelSerializer):
+class ReportSerializer(ModelSerializer):
     """Report. `download_url` is a signed link for the reader, valid RECORDS_DOWNLOAD_URL_TTL seconds.
 
     Context: `request` (the reader is its user) and `break_glass` (the report was opened
@@ -47,7 +48,7 @@ class ReportSerializer(serializers.ModelSerializer):
         )
 
 
-class MedicationSerializer(serializers.ModelSerializer):
+class MedicationSerializer(ModelSerializer):
     notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     duration_days = serializers.IntegerField(min_value=1, max_value=365)
 
@@ -56,7 +57,7 @@ class MedicationSerializer(serializers.ModelSerializer):
         fields = ["name", "dosage", "frequency", "duration_days", "notes"]
 
 
-class PrescriptionSerializer(serializers.ModelSerializer):
+class PrescriptionSerializer(ModelSerializer):
     medications = MedicationSerializer(source="lines", many=True, read_only=True)
 
     class Meta:

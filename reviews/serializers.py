@@ -1,11 +1,12 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.serializers import ModelSerializer
 from reviews.models import Review
 from reviews.services import RATING_MAX, RATING_MIN
 
 
-class ReviewSerializer(serializers.ModelSerializer):
+class ReviewSerializer(ModelSerializer):
     author = serializers.SerializerMethodField()
 
     class Meta:

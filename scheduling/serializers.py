@@ -9,6 +9,7 @@ from rest_framework import serializers
 from accounts.models import Gender, Patient
 from clinic.clock import clinic_timezone
 from core.inputs import BoundedDateField, BoundedDateTimeField
+from core.serializers import ModelSerializer
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -41,12 +42,12 @@ class ClinicDateTimeField(BoundedDateTimeField):
         return None if value is None else clinic_iso(value)
 
 
-class _ClinicModelSerializer(serializers.ModelSerializer):
+class _ClinicModelSerializer(ModelSerializer):
     serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping,
+        **ModelSerializer.serializer_field_mapping,
         **{
             model_field: ClinicDateTimeField
-            for model_field, field in serializers.ModelSerializer.serializer_field_mapping.items()
+            for model_field, field in ModelSerializer.serializer_field_mapping.items()
             if field is serializers.DateTimeField
         },
     }
@@ -91,7 +92,7 @@ class AppointmentSerializer(_ClinicModelSerializer):
         return patient_display_name(appointment)
 
 
-class CarePatientSerializer(serializers.ModelSerializer):
+class CarePatientSerializer(ModelSerializer):
     """A patient as their doctors and the clinic's staff see them (GET /api/patients/...)."""
 
     user_id = serializers.IntegerField(read_only=True, help_text="For messages and `user.{id}.notifications`.")
