@@ -39,6 +39,7 @@ class _Plan:
     fields: tuple[int, int]  # the model's own columns: row[start:end]
     init_list: list[str]
     related: list[Any]  # Django's populators of select_related objects
+    annotations: tuple[tuple[str, int], ...]  # (attribute, column) of each `annotate`d value
     converters: list[tuple[int, tuple[list[Callable[..., Any]], Any]]]
     for_update: bool
 
@@ -54,8 +55,8 @@ class Compiled(Generic[M]):
     takes to answer it (docs/benchmarks.md, "Booking throughput"); a booking request makes
     several. The first call builds the queryset with its arguments, compiles it, and finds
     where each argument went among the SQL's parameters; later calls put their arguments
-    there and only run the SQL, building the rows into models (and their `select_related`
-    ones) as Django does.
+    there and only run the SQL, building the rows into models (their `select_related` ones
+    and `annotate`d values) as Django does.
 
     So `build` must give the same SQL for any arguments, and each argument must reach it
     unchanged as one parameter (a key, a string, a datetime): a value the queryset makes
@@ -111,7 +112,7 @@ def _compile(queryset: QuerySet[M], args: Sequence[Any]) -> _Plan | None:
         if len(found) != 1:
             return None
         positions.append(found[0])
-    if len(set(positions)) != len(positions) or compiler.annotation_col_map or compiler.klass_info is None:
+    if len(set(positions)) != len(positions) or compiler.klass_info is None:
         return None
     select, klass_info = compiler.select, compiler.klass_info
     start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
@@ -126,6 +127,7 @@ def _compile(queryset: QuerySet[M], args: Sequence[Any]) -> _Plan | None:
         init_list=[column.target.attname for column, _sql, _alias in select[start:end]],
         # django-stubs declare Django 6's signature (with fetch_mode); 5.2 takes these three.
         related=get_related_populators(klass_info, select, queryset.db),  # type: ignore[call-arg]
+        annotations=tuple(compiler.annotation_col_map.items()),
         converters=list(converters.items()),
         for_update=queryset.query.select_for_update,
     )
@@ -151,5 +153,7 @@ def _run(plan: _Plan, params: list[Any]) -> list[Any]:
         instance = plan.model.from_db(plan.alias, plan.init_list, row[start:end])
         for populator in plan.related:
             populator.populate(row, instance)
+        for attribute, column in plan.annotations:
+            setattr(instance, attribute, row[column])
         instances.append(instance)
     return instances

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import Count, Q
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -113,3 +114,31 @@ def test_all_reads_every_row_in_the_querys_order() -> None:
         assert read.all(patients[0].pk) == patients[::-1]
         assert read.all(patients[2].pk) == [patients[2]]
     assert read.first(patients[1].pk) == patients[2]
+
+
+def test_annotated_values_come_back_as_the_querysets_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    alice, bob = factories.PatientFactory(), factories.PatientFactory()
+    token_issue(user=alice)
+    token_issue(user=alice)
+    read = Compiled(
+        lambda pk, since: User.objects.filter(pk=pk).annotate(
+            tokens=Count("auth_tokens"), recent=Count("auth_tokens", filter=Q(auth_tokens__created_at__gte=since))
+        )
+    )
+    for user in (alice, bob, alice):
+        since = timezone.now() - timedelta(days=1)
+        expected = User.objects.filter(pk=user.pk).annotate(
+            tokens=Count("auth_tokens"), recent=Count("auth_tokens", filter=Q(auth_tokens__created_at__gte=since))
+        )[0]
+        found = read.first(user.pk, since)
+        assert found == user
+        assert (found.tokens, found.recent) == (expected.tokens, expected.recent)
+        assert (found.tokens, found.recent) == ((2, 2) if user == alice else (0, 0))
+    monkeypatch.setattr(queries, "VERIFY", False)
+    monkeypatch.setattr("django.db.models.sql.compiler.SQLCompiler.as_sql", _no_compiling)
+    later = read.first(alice.pk, timezone.now() + timedelta(days=1))  # compiled once, not again
+    assert later is not None and (later.tokens, later.recent) == (2, 0)
+
+
+def _no_compiling(*args: object, **kwargs: object) -> None:
+    raise AssertionError("compiled again")
