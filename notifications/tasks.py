@@ -9,6 +9,7 @@ from celery import shared_task
 from celery.app.task import Task
 
 from notifications import services
+from notifications.models import Notification
 
 
 @shared_task(
@@ -27,13 +28,13 @@ def deliver_notification(self: Task, notification_id: int) -> str:
     return outcome.result
 
 
-def _deliver_here(notification_id: int) -> None:
+def _deliver_here(notification: Notification) -> None:
     # Already in the worker: the first attempt runs here and now, and only a retry becomes
-    # a task of its own (with its backoff). A worker that dies first leaves the row pending,
-    # and the stalled-delivery sweep hands it on.
-    outcome = services.notification_deliver(notification_id=notification_id)
+    # a task of its own (with its backoff). A worker that dies first leaves the row claimed,
+    # and the stalled-delivery sweep hands it on once the claim's lease runs out.
+    outcome = services.notification_deliver_claimed(notification)
     if outcome.retry_in is not None:
-        deliver_notification.apply_async((notification_id,), countdown=outcome.retry_in)
+        deliver_notification.apply_async((notification.pk,), countdown=outcome.retry_in)
 
 
 @shared_task(name="notifications.notify_appointment", acks_late=True, ignore_result=True)

@@ -26,7 +26,12 @@ from notifications.services.creation import (
     preference_update,
     user_notify,
 )
-from notifications.services.delivery import DeliveryOutcome, deliveries_stalled, notification_deliver
+from notifications.services.delivery import (
+    DeliveryOutcome,
+    deliveries_stalled,
+    notification_deliver,
+    notification_deliver_claimed,
+)
 from notifications.services.messages import message_mark_read, message_send
 from notifications.services.provider_status import sendgrid_events_record, twilio_status_record
 from notifications.services.reminders import reminders_create_due
@@ -41,6 +46,7 @@ __all__ = [
     "message_mark_read",
     "message_send",
     "notification_deliver",
+    "notification_deliver_claimed",
     "notification_mark_read",
     "notification_send",
     "notifications_forget_user",

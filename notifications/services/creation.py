@@ -68,14 +68,16 @@ def _channels_for(user: User) -> list[str]:
     return [c for c in Channel.values if preference.allows(c) and (c == Channel.IN_APP or _address(user, c))]
 
 
-def _enqueue_delivery(notification_id: int) -> None:
+def _enqueue_delivery(notification: Notification) -> None:
     from notifications.tasks import deliver_notification
 
-    deliver_notification.delay(notification_id)
+    deliver_notification.delay(notification.pk)
 
 
-# What is done with an SMS or email notification once it is committed: given its id.
-Deliver = Callable[[int], None]
+# Who delivers an SMS or email notification once it is committed. By default a
+# `notifications.deliver` task; the worker, already running one, passes its own function
+# and gets the notification made claimed for it (`sending`, attempt 1) to deliver at once.
+Deliver = Callable[[Notification], None]
 
 
 def _notification_create(
@@ -87,13 +89,19 @@ def _notification_create(
     body: str,
     appointment: Appointment | None = None,
     lead_minutes: int | None = None,
-    deliver: Deliver = _enqueue_delivery,
+    deliver: Deliver | None = None,
 ) -> Notification:
     """One notification. In-app ones are delivered at once, as a `notification.created`
-    event on the user's topic; SMS and email ones are handed to `deliver` after commit
-    (by default a `notifications.deliver` task)."""
+    event on the user's topic; SMS and email ones are handed to `deliver` after commit."""
     now = timezone.now()
     in_app = channel == Channel.IN_APP
+    # Made claimed by the caller that delivers it: no worker can take it over before the
+    # lease runs out, and one that does asks the provider before sending again.
+    claimed = deliver is not None and not in_app
+    if in_app:
+        status = NotificationStatus.SENT
+    else:
+        status = NotificationStatus.SENDING if claimed else NotificationStatus.PENDING
     notification = Notification.objects.create(
         user=user,
         channel=channel,
@@ -104,21 +112,23 @@ def _notification_create(
         appointment=appointment,
         appointment_start=appointment.start if appointment is not None else None,
         lead_minutes=lead_minutes,
-        status=NotificationStatus.SENT if in_app else NotificationStatus.PENDING,
+        status=status,
         sent_at=now if in_app else None,
+        sending_started_at=now if claimed else None,
+        attempts=1 if claimed else 0,
         created_at=now,
         updated_at=now,
     )
-    # Counted once committed: "pending" for a delivery handed to the worker, "sent" in-app.
-    transaction.on_commit(
-        partial(metrics.notification_delivery, channel=channel, state=notification.status), robust=True
-    )
+    # Counted once committed: "pending" for a delivery handed on, "sent" in-app.
+    counted = NotificationStatus.SENT if in_app else NotificationStatus.PENDING
+    transaction.on_commit(partial(metrics.notification_delivery, channel=channel, state=counted), robust=True)
     if in_app:
         events.notification_created(notification)
     else:
-        # Robust: with the broker down the row stays pending and the stalled-delivery sweep
-        # enqueues it later; the committed change that caused it is not an error.
-        transaction.on_commit(partial(deliver, notification.pk), robust=True)
+        # Robust: with the broker down (or the worker failing) the row stays pending or
+        # claimed, and the stalled-delivery sweep hands it on later; the committed change
+        # that caused it is not an error.
+        transaction.on_commit(partial(deliver or _enqueue_delivery, notification), robust=True)
     return notification
 
 
@@ -157,7 +167,7 @@ def appointment_notify_later(*, appointment_id: int, kind: str) -> None:
 
 
 @transaction.atomic
-def appointment_notify(*, appointment_id: int, kind: str, deliver: Deliver = _enqueue_delivery) -> list[Notification]:
+def appointment_notify(*, appointment_id: int, kind: str, deliver: Deliver | None = None) -> list[Notification]:
     """Tell the patient their appointment was booked, rescheduled or cancelled.
 
     Runs after the change committed (scheduling.signals.appointment_changed, then the
@@ -171,7 +181,7 @@ def appointment_notify(*, appointment_id: int, kind: str, deliver: Deliver = _en
     notification_kind = APPOINTMENT_KINDS[kind]
     appointment = (
         Appointment.objects.select_for_update(of=("self",))
-        .select_related("doctor__user", "patient__user")
+        .select_related("doctor__user", "patient__user__notification_preference")
         .filter(pk=appointment_id)
         .first()
     )

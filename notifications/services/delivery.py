@@ -117,6 +117,18 @@ def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
     return outcome
 
 
+def notification_deliver_claimed(notification: Notification) -> DeliveryOutcome:
+    """Hand to its provider an SMS or email notification the caller made claimed (made
+    `sending`, attempt 1, and committed: `appointment_notify` in the worker), without
+    claiming it again. Its user must be loaded with it."""
+    claimed_at = notification.sending_started_at
+    if notification.status != NotificationStatus.SENDING or claimed_at is None:
+        raise ValueError(f"notification {notification.pk} was not made claimed")
+    outcome = _attempt(notification, claimed_at)
+    metrics.notification_delivery(channel=notification.channel, state=outcome.result)
+    return outcome
+
+
 def _attempt(notification: Notification, now: datetime) -> DeliveryOutcome:
     """One claimed delivery attempt (the claim was taken at `now`)."""
     if not notification.user.is_active or not notification.recipient:

@@ -1,10 +1,12 @@
 """Booking, moving and cancelling notify the patient, after commit only."""
 
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
+import time_machine
 from celery.signals import task_prerun
 from django.db import transaction
+from django.utils import timezone
 
 from clinic.clock import clinic_timezone
 from clinic.services import clinic_setting_set
@@ -142,3 +144,46 @@ def test_a_delivery_the_provider_defers_is_retried_as_a_task_of_its_own(
     assert (sms.status, sms.attempts) == ("sent", 2)
     assert [r.method for r in standin.requests] == ["POST", "GET", "POST"]  # the retry asks before resending
     assert len(standin.sms) == 1  # accepted once
+
+
+@pytest.mark.django_db
+def test_a_worker_that_dies_before_sending_leaves_its_claim_to_the_sweep(
+    standin, alice_reachable, carol, slots, settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks():  # the booking's task is not run
+        appointment = _book(alice_reachable, carol, slots[0])
+    with django_capture_on_commit_callbacks(execute=True):
+        # The worker makes the notifications claimed for itself, commits, and dies.
+        notification_services.appointment_notify(appointment_id=appointment.pk, kind="booked", deliver=lambda _: None)
+    claimed = Notification.objects.filter(channel__in=["sms", "email"])
+    assert {(n.status, n.attempts) for n in claimed} == {("sending", 1)}
+    assert notification_services.deliveries_stalled() == []  # the claim's lease still runs
+
+    after_lease = timezone.now() + timedelta(seconds=settings.NOTIFICATION_SENDING_LEASE_SECONDS + 1)
+    stalled = notification_services.deliveries_stalled(now=after_lease)
+    assert sorted(stalled) == sorted(n.pk for n in claimed)
+    with time_machine.travel(after_lease, tick=False):
+        outcomes = [notification_services.notification_deliver(notification_id=pk).result for pk in stalled]
+
+    assert outcomes == ["sent", "sent"]
+    # Attempt 2 asks the provider first (the dead worker might have sent it), then sends once.
+    assert [r.method for r in standin.requests] == ["GET", "POST", "GET", "POST"]
+    assert (len(standin.sms), len(standin.emails)) == (1, 1)
+    assert {(n.status, n.attempts) for n in claimed.all()} == {("sent", 2)}
+
+
+@pytest.mark.django_db
+def test_the_notify_task_makes_and_delivers_in_few_queries(
+    alice, carol, slots, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    from notifications.tasks import notify_appointment
+
+    with django_capture_on_commit_callbacks():  # the booking's own task is not run
+        appointment = _book(alice, carol, slots[0])
+    # In one transaction: the appointment with its patient, user and preferences (locked),
+    # "already announced?", the clinic's name (until cached), two notifications, the in-app
+    # one's event (its topic's lock, its row), two audit rows. Then the email, made claimed
+    # and sent (console sender), recorded sent with its audit row. 4 savepoint statements.
+    with django_assert_num_queries(17), django_capture_on_commit_callbacks(execute=True):
+        notify_appointment(appointment.pk, "booked")
+    assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
