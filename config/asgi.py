@@ -38,7 +38,20 @@ def _listen_backlog(pending: int) -> None:
     endpoints._parseTCP.__defaults__ = ("", pending)  # (interface, backlog)
 
 
+def _uncoloured_autobahn_logs() -> None:
+    # Autobahn (daphne's websocket protocol) builds the arguments of its debug log lines
+    # before its logger drops them, and colours each with click when click is installed (it
+    # is: Celery's command line). For every frame sent that was ~7 % of a sockets process's
+    # fan-out CPU (py-spy, docs/benchmarks.md); uncoloured, the same lines cost an f-string.
+    if "twisted" not in sys.modules:
+        return
+    import autobahn.util
+
+    autobahn.util._HAS_CLICK = False
+
+
 _listen_backlog(LISTEN_BACKLOG)
+_uncoloured_autobahn_logs()
 log_backends("web")
 heartbeat.start("web", "serving")
 # A clean stop takes this process's open-socket gauges out of the deployment's sum.
