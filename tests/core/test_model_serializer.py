@@ -17,7 +17,8 @@ def _every_serializer() -> list[type[ModelSerializer]]:
             import_module(f"{app.name}.serializers")
 
     def below(cls: type) -> list[type]:
-        return [sub for direct in cls.__subclasses__() for sub in (direct, *below(direct))]
+        direct: list[type] = cls.__subclasses__()
+        return [sub for child in direct for sub in (child, *below(child))]
 
     return [cls for cls in below(ModelSerializer) if hasattr(cls, "Meta")]
 
