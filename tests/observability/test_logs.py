@@ -98,7 +98,9 @@ def test_the_id_follows_the_user_the_events_and_the_tasks_of_a_request(client_fo
     assert all(r["user_id"] == alice.pk and r["route"] == "api/appointments/book/" for r in mine)
     stored = [r for r in mine if r["logger"] == "realtime.publish" and "stored on" in r["message"]]
     assert any("slot.booked" in r["message"] for r in stored)
-    # The booking's email went through Celery (eager here; tests/observability/test_deployment
-    # shows the same with a real worker) and its lines carry the request's id and the task.
-    assert any(r.get("task") == "notifications.deliver" for r in mine)
+    # The booking's notifications were made and its email sent in Celery (eager here;
+    # tests/observability/test_deployment shows the same with a real worker), and those
+    # lines carry the request's id and the task, the console sender's included.
+    sent = [r for r in mine if r["logger"] == "notifications.senders"]
+    assert sent and all(r.get("task") == "notifications.notify_appointment" for r in sent)
     assert any(r["logger"] == "clinic.request" and r["status"] == 201 for r in mine)
