@@ -100,8 +100,10 @@ def _notification_create(
     claimed = deliver is not None and not in_app
     if in_app:
         status = NotificationStatus.SENT
+    elif claimed:
+        status = NotificationStatus.SENDING
     else:
-        status = NotificationStatus.SENDING if claimed else NotificationStatus.PENDING
+        status = NotificationStatus.PENDING
     notification = Notification.objects.create(
         user=user,
         channel=channel,

@@ -110,11 +110,7 @@ def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
     )
     if not claimed:
         return DeliveryOutcome("skipped")
-    notification = Notification.objects.select_related("user").get(pk=notification_id)
-    outcome = _attempt(notification, now)
-    # One count per attempt, by the state it reached: sent, failed, retry or skipped.
-    metrics.notification_delivery(channel=notification.channel, state=outcome.result)
-    return outcome
+    return _counted_attempt(Notification.objects.select_related("user").get(pk=notification_id), now)
 
 
 def notification_deliver_claimed(notification: Notification) -> DeliveryOutcome:
@@ -124,7 +120,12 @@ def notification_deliver_claimed(notification: Notification) -> DeliveryOutcome:
     claimed_at = notification.sending_started_at
     if notification.status != NotificationStatus.SENDING or claimed_at is None:
         raise ValueError(f"notification {notification.pk} was not made claimed")
+    return _counted_attempt(notification, claimed_at)
+
+
+def _counted_attempt(notification: Notification, claimed_at: datetime) -> DeliveryOutcome:
     outcome = _attempt(notification, claimed_at)
+    # One count per attempt, by the state it reached: sent, failed, retry or skipped.
     metrics.notification_delivery(channel=notification.channel, state=outcome.result)
     return outcome
 
