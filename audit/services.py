@@ -16,6 +16,24 @@ def _describe(obj: models.Model | None) -> tuple[str, str]:
     return obj._meta.label_lower.split(".")[-1], str(obj.pk)
 
 
+def _entry(
+    *, actor: Any, action: str, object_type: str, object_id: str | int, details: dict[str, Any] | None
+) -> AuditLog:
+    """An unsaved entry, with the request's address and user agent (the request context)."""
+    request = context.current()
+    # Counted once the action has committed: a rolled-back booking is no booking.
+    transaction.on_commit(partial(metrics.domain_action, action))
+    return AuditLog(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        ip=request.ip,
+        user_agent=request.user_agent,
+        details=details or {},
+    )
+
+
 # No savepoint: the entry belongs to the caller's change, and a failure fails the change.
 @transaction.atomic(savepoint=False)
 def audit_record(
@@ -34,18 +52,23 @@ def audit_record(
     """
     if obj is not None:
         object_type, object_id = _describe(obj)
-    request = context.current()
-    # Counted once the action has committed: a rolled-back booking is no booking.
-    transaction.on_commit(partial(metrics.domain_action, action))
-    return AuditLog.objects.create(
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        ip=request.ip,
-        user_agent=request.user_agent,
-        details=details or {},
-    )
+    entry = _entry(actor=actor, action=action, object_type=object_type, object_id=object_id, details=details)
+    entry.save(force_insert=True)
+    return entry
+
+
+@transaction.atomic(savepoint=False)
+def audit_record_each(
+    *, actor: Any, action: str, objs: list[models.Model], details: dict[str, Any] | None = None
+) -> list[AuditLog]:
+    """`audit_record` for each of `objs` (the same action and details), in one INSERT."""
+    entries = []
+    for obj in objs:
+        object_type, object_id = _describe(obj)
+        entries.append(
+            _entry(actor=actor, action=action, object_type=object_type, object_id=object_id, details=details)
+        )
+    return AuditLog.objects.bulk_create(entries)
 
 
 @transaction.atomic

@@ -30,7 +30,13 @@ SERVERS = {
         BIN / "granian", "--interface", "asginl", "--host", "127.0.0.1", "--port", str(port),
         "--log-level", "warning", "--no-access-log", "--workers", "1", app,
     ],
+    # REST only (WSGI has no websockets, and the floors are ASGI apps): `--only bookings`.
+    "granian-wsgi": lambda port, app="config.wsgi:application": [
+        BIN / "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "warning", "--no-access-log", "--workers", "1", "--blocking-threads", "8", app,
+    ],
 }  # fmt: skip
+REST_ONLY = {"granian-wsgi"}
 
 
 def _tree(pid: int) -> list[int]:

@@ -42,7 +42,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from floors import FLOOR_SERVERS, floor_availability_server, floor_booking, floor_fanout
-from processes import ROOT, SERVERS, Platform
+from processes import REST_ONLY, ROOT, SERVERS, Platform
 from project import Bookings, availability, distinct_slots, fanout, paced, queries_per_booking, racers, storm
 from tools import percentile, raise_fd_limit
 
@@ -272,6 +272,8 @@ def main() -> None:
         "--only", choices=["availability", "storm", "bookings"], help="just this bench (and its floor), per server"
     )
     args = parser.parse_args()
+    if REST_ONLY & set(args.servers) and args.only != "bookings":
+        parser.error(f"{', '.join(sorted(REST_ONLY & set(args.servers)))} serve no sockets: add --only bookings")
     raise_fd_limit()
     if args.profile_dir:
         args.profile_dir.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from audit.services import audit_record
+from audit.services import audit_record, audit_record_each
 from clinic.clock import clinic_timezone
 from clinic.registry import clinic_setting
 from core.exceptions import ValidationFailed
@@ -80,58 +80,68 @@ def _enqueue_delivery(notification: Notification) -> None:
 Deliver = Callable[[Notification], None]
 
 
-def _notification_create(
+def _notifications_create(
     *,
     user: User,
-    channel: str,
+    channels: list[str],
     kind: str,
     subject: str,
     body: str,
     appointment: Appointment | None = None,
     lead_minutes: int | None = None,
     deliver: Deliver | None = None,
-) -> Notification:
-    """One notification. In-app ones are delivered at once, as a `notification.created`
-    event on the user's topic; SMS and email ones are handed to `deliver` after commit."""
+) -> list[Notification]:
+    """One notification per channel, in one INSERT. In-app ones are delivered at once, as a
+    `notification.created` event on the user's topic; SMS and email ones are handed to
+    `deliver` after commit."""
     now = timezone.now()
-    in_app = channel == Channel.IN_APP
-    # Made claimed by the caller that delivers it: no worker can take it over before the
-    # lease runs out, and one that does asks the provider before sending again.
-    claimed = deliver is not None and not in_app
-    if in_app:
-        status = NotificationStatus.SENT
-    elif claimed:
-        status = NotificationStatus.SENDING
-    else:
-        status = NotificationStatus.PENDING
-    notification = Notification.objects.create(
-        user=user,
-        channel=channel,
-        kind=kind,
-        subject=subject,
-        body=body,
-        recipient=_address(user, channel),
-        appointment=appointment,
-        appointment_start=appointment.start if appointment is not None else None,
-        lead_minutes=lead_minutes,
-        status=status,
-        sent_at=now if in_app else None,
-        sending_started_at=now if claimed else None,
-        attempts=1 if claimed else 0,
-        created_at=now,
-        updated_at=now,
-    )
-    # Counted once committed: "pending" for a delivery handed on, "sent" in-app.
-    counted = NotificationStatus.SENT if in_app else NotificationStatus.PENDING
-    transaction.on_commit(partial(metrics.notification_delivery, channel=channel, state=counted), robust=True)
-    if in_app:
-        events.notification_created(notification)
-    else:
-        # Robust: with the broker down (or the worker failing) the row stays pending or
-        # claimed, and the stalled-delivery sweep hands it on later; the committed change
-        # that caused it is not an error.
-        transaction.on_commit(partial(deliver or _enqueue_delivery, notification), robust=True)
-    return notification
+    rows = []
+    for channel in channels:
+        in_app = channel == Channel.IN_APP
+        # Made claimed by the caller that delivers it: no worker can take it over before the
+        # lease runs out, and one that does asks the provider before sending again.
+        claimed = deliver is not None and not in_app
+        if in_app:
+            status = NotificationStatus.SENT
+        elif claimed:
+            status = NotificationStatus.SENDING
+        else:
+            status = NotificationStatus.PENDING
+        rows.append(
+            Notification(
+                user=user,
+                channel=channel,
+                kind=kind,
+                subject=subject,
+                body=body,
+                recipient=_address(user, channel),
+                appointment=appointment,
+                appointment_start=appointment.start if appointment is not None else None,
+                lead_minutes=lead_minutes,
+                status=status,
+                sent_at=now if in_app else None,
+                sending_started_at=now if claimed else None,
+                attempts=1 if claimed else 0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    created = Notification.objects.bulk_create(rows)
+    for notification in created:
+        in_app = notification.channel == Channel.IN_APP
+        # Counted once committed: "pending" for a delivery handed on, "sent" in-app.
+        counted = NotificationStatus.SENT if in_app else NotificationStatus.PENDING
+        transaction.on_commit(
+            partial(metrics.notification_delivery, channel=notification.channel, state=counted), robust=True
+        )
+        if in_app:
+            events.notification_created(notification)
+        else:
+            # Robust: with the broker down (or the worker failing) the row stays pending or
+            # claimed, and the stalled-delivery sweep hands it on later; the committed change
+            # that caused it is not an error.
+            transaction.on_commit(partial(deliver or _enqueue_delivery, notification), robust=True)
+    return created
 
 
 def _appointment_text(appointment: Appointment, kind: Kind) -> tuple[str, str]:
@@ -199,20 +209,16 @@ def appointment_notify(*, appointment_id: int, kind: str, deliver: Deliver | Non
     if announced.exists():
         return []
     subject, body = _appointment_text(appointment, notification_kind)
-    created = [
-        _notification_create(
-            user=patient,
-            channel=channel,
-            kind=notification_kind,
-            subject=subject,
-            body=body,
-            appointment=appointment,
-            deliver=deliver,
-        )
-        for channel in _channels_for(patient)
-    ]
-    for notification in created:
-        audit_record(actor=None, action="notification.created", obj=notification, details={"kind": kind})
+    created = _notifications_create(
+        user=patient,
+        channels=_channels_for(patient),
+        kind=notification_kind,
+        subject=subject,
+        body=body,
+        appointment=appointment,
+        deliver=deliver,
+    )
+    audit_record_each(actor=None, action="notification.created", objs=created, details={"kind": kind})
     return created
 
 
@@ -225,12 +231,8 @@ def user_notify(*, user: User, kind: str, subject: str, body: str) -> list[Notif
     """
     if not user.is_active:
         return []
-    created = [
-        _notification_create(user=user, channel=channel, kind=kind, subject=subject, body=body)
-        for channel in _channels_for(user)
-    ]
-    for notification in created:
-        audit_record(actor=None, action="notification.created", obj=notification, details={"kind": kind})
+    created = _notifications_create(user=user, channels=_channels_for(user), kind=kind, subject=subject, body=body)
+    audit_record_each(actor=None, action="notification.created", objs=created, details={"kind": kind})
     return created
 
 
@@ -241,7 +243,7 @@ def notification_send(*, actor: User, user: User, channel: str, subject: str, bo
         raise ValidationFailed(fields={"channel": [f"This user has no address for {channel}."]})
     if not selectors.preference_get(user=user).allows(channel):
         raise ValidationFailed(fields={"channel": [f"This user has turned {channel} notifications off."]})
-    notification = _notification_create(user=user, channel=channel, kind=Kind.ADMIN, subject=subject, body=body)
+    (notification,) = _notifications_create(user=user, channels=[channel], kind=Kind.ADMIN, subject=subject, body=body)
     audit_record(actor=actor, action="notification.created", obj=notification, details={"channel": channel})
     return notification
 

@@ -11,7 +11,7 @@ from notifications.models import (
     Kind,
     Notification,
 )
-from notifications.services.creation import _appointment_text, _channels_for, _notification_create
+from notifications.services.creation import _appointment_text, _channels_for, _notifications_create
 from scheduling.models import Appointment, AppointmentStatus
 
 # --- Reminders --------------------------------------------------------------------------
@@ -23,9 +23,9 @@ def _reminder_create(*, appointment: Appointment, channel: str, lead: int) -> No
         # A savepoint: the unique constraint on (appointment, kind, channel, lead, start)
         # is the guard against a second beat process; losing the race is not an error.
         with transaction.atomic():
-            notification = _notification_create(
+            (notification,) = _notifications_create(
                 user=appointment.patient.user,
-                channel=channel,
+                channels=[channel],
                 kind=Kind.REMINDER,
                 subject=subject,
                 body=body,

@@ -181,9 +181,10 @@ def test_the_notify_task_makes_and_delivers_in_few_queries(
     with django_capture_on_commit_callbacks():  # the booking's own task is not run
         appointment = _book(alice, carol, slots[0])
     # In one transaction: the appointment with its patient, user and preferences (locked),
-    # "already announced?", the clinic's name (until cached), two notifications, the in-app
-    # one's event (its topic's lock, its row), two audit rows. Then the email, made claimed
-    # and sent (console sender), recorded sent with its audit row. 4 savepoint statements.
-    with django_assert_num_queries(17), django_capture_on_commit_callbacks(execute=True):
+    # "already announced?", the clinic's name (until cached), the two notifications (one
+    # INSERT), the in-app one's event (its topic's lock, its row), their audit rows (one
+    # INSERT). Then the email, made claimed and sent (console sender), recorded sent with its
+    # audit row. 4 savepoint statements.
+    with django_assert_num_queries(15), django_capture_on_commit_callbacks(execute=True):
         notify_appointment(appointment.pk, "booked")
     assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
