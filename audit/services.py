@@ -1,5 +1,6 @@
 """The one way audit entries are written."""
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -59,7 +60,7 @@ def audit_record(
 
 @transaction.atomic(savepoint=False)
 def audit_record_each(
-    *, actor: Any, action: str, objs: list[models.Model], details: dict[str, Any] | None = None
+    *, actor: Any, action: str, objs: Sequence[models.Model], details: dict[str, Any] | None = None
 ) -> list[AuditLog]:
     """`audit_record` for each of `objs` (the same action and details), in one INSERT."""
     entries = []
