@@ -20,7 +20,8 @@ def _describe(obj: models.Model | None) -> tuple[str, str]:
 def _entry(
     *, actor: Any, action: str, object_type: str, object_id: str | int, details: dict[str, Any] | None
 ) -> AuditLog:
-    """An unsaved entry, with the request's address and user agent (the request context)."""
+    """An unsaved entry, with the request's address and user agent (the request context),
+    counted in the metrics once the caller's transaction commits."""
     request = context.current()
     # Counted once the action has committed: a rolled-back booking is no booking.
     transaction.on_commit(partial(metrics.domain_action, action))
@@ -63,13 +64,10 @@ def audit_record_each(
     *, actor: Any, action: str, objs: Sequence[models.Model], details: dict[str, Any] | None = None
 ) -> list[AuditLog]:
     """`audit_record` for each of `objs` (the same action and details), in one INSERT."""
-    entries = []
-    for obj in objs:
-        object_type, object_id = _describe(obj)
-        entries.append(
-            _entry(actor=actor, action=action, object_type=object_type, object_id=object_id, details=details)
-        )
-    return AuditLog.objects.bulk_create(entries)
+    return AuditLog.objects.bulk_create(
+        _entry(actor=actor, action=action, object_type=object_type, object_id=object_id, details=details)
+        for object_type, object_id in map(_describe, objs)
+    )
 
 
 @transaction.atomic
