@@ -14,6 +14,7 @@ from audit.services import audit_record, audit_record_each
 from clinic.clock import clinic_timezone
 from clinic.registry import clinic_setting
 from core.exceptions import ValidationFailed
+from core.queries import Compiled
 from notifications import events, selectors
 from notifications.models import (
     Channel,
@@ -178,6 +179,21 @@ def appointment_notify_later(*, appointment_id: int, kind: str) -> None:
         appointment_notify(appointment_id=appointment_id, kind=kind)
 
 
+# The worker's two reads for every booking, move and cancellation, compiled once
+# (core.queries.Compiled): the appointment under its row lock, with whom it concerns, and
+# whether this news of it was already made.
+_appointment_to_notify = Compiled(
+    lambda pk: Appointment.objects.select_for_update(of=("self",))
+    .select_related("doctor__user", "patient__user__notification_preference")
+    .filter(pk=pk)
+)
+_announced = Compiled(
+    lambda appointment_id, kind, start: Notification.objects.only("pk").filter(
+        appointment_id=appointment_id, kind=kind, appointment_start=start
+    )
+)
+
+
 @transaction.atomic
 def appointment_notify(*, appointment_id: int, kind: str, deliver: Deliver | None = None) -> list[Notification]:
     """Tell the patient their appointment was booked, rescheduled or cancelled.
@@ -191,22 +207,14 @@ def appointment_notify(*, appointment_id: int, kind: str, deliver: Deliver | Non
     ones go to `deliver` once committed (the worker's task delivers them itself).
     """
     notification_kind = APPOINTMENT_KINDS[kind]
-    appointment = (
-        Appointment.objects.select_for_update(of=("self",))
-        .select_related("doctor__user", "patient__user__notification_preference")
-        .filter(pk=appointment_id)
-        .first()
-    )
+    appointment = _appointment_to_notify.first(appointment_id)
     if appointment is None:
         logger.warning("appointment %s to notify (%s) no longer exists", appointment_id, kind)
         return []
     patient = appointment.patient.user
     if not patient.is_active:
         return []
-    announced = Notification.objects.filter(
-        appointment=appointment, kind=notification_kind, appointment_start=appointment.start
-    )
-    if announced.exists():
+    if _announced.first(appointment.pk, notification_kind, appointment.start) is not None:
         return []
     subject, body = _appointment_text(appointment, notification_kind)
     created = _notifications_create(
