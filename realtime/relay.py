@@ -14,10 +14,15 @@ Guarantees, as with the in-process send it replaces:
 - never lost: an event stays unsent until the layer took it; when Redis is down the relay
   retries every second, and a subscriber that missed one live reads the gap by `prev_id`;
 - a re-send (the relay died between sending and marking) is dropped by id at the socket.
+
+Marking is batched: sent events wait up to MARK_SECONDS to be marked, so under load one
+UPDATE (a commit, and its WAL flush) marks every event of that window instead of one per
+wake; the relay's own reads skip the ones it sent and has not marked yet.
 """
 
 import asyncio
 import logging
+import math
 import threading
 import time
 
@@ -27,7 +32,6 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
-from core.queries import Compiled
 from observability import metrics
 from realtime import topics
 from realtime.models import Event
@@ -39,9 +43,18 @@ logger = logging.getLogger(__name__)
 RELAY_LOCK = "realtime.relay"
 # How long to wait before trying again when the channel layer or PostgreSQL failed.
 RETRY_SECONDS = 1.0
-# After every pass; one statement whatever the number of events (an ORM update compiles a
-# parameter per id).
+# How long sent events may wait to be marked sent. A relay that dies first re-sends at most
+# this window's events (sockets drop them by id); the beat's grace is well above it.
+MARK_SECONDS = 0.25
+# One statement whatever the number of events (an ORM update compiles a parameter per id).
 _MARK_SENT = f"UPDATE {Event._meta.db_table} SET sent_at = %s WHERE id = ANY(%s) AND sent_at IS NULL"  # noqa: S608
+# The unsent events, oldest first, but those this relay sent and has not marked yet. Raw:
+# the ORM would compile a parameter per skipped id, on every wake.
+_COLUMNS = ", ".join(f'"{field.column}"' for field in Event._meta.concrete_fields)
+_UNSENT = (
+    f"SELECT {_COLUMNS} FROM {Event._meta.db_table}"  # noqa: S608
+    " WHERE sent_at IS NULL AND NOT (id = ANY(%s)) ORDER BY id LIMIT %s"
+)
 
 
 class Relay:
@@ -51,8 +64,10 @@ class Relay:
         self.batch = batch
         self.loop = asyncio.new_event_loop()
         self.layer = get_channel_layer()
-        # Asked on every wake, so compiled once (core.queries.Compiled).
-        self._unsent = Compiled(lambda: Event.objects.filter(sent_at__isnull=True).order_by("id")[:batch])
+        self.mark_seconds = MARK_SECONDS
+        # Sent, not marked sent yet, oldest first; and when the relay last marked.
+        self._unmarked: list[int] = []
+        self._marked_at = -math.inf
 
     def send_pending(self) -> bool:
         """Send unsent events, oldest first, until none is left. False if the layer failed.
@@ -62,17 +77,23 @@ class Relay:
         the pass ends without asking once more.
         """
         while True:
-            pending = self._unsent.all()
-            if not pending:
-                return True
-            sent = self.loop.run_until_complete(self._send(pending))
-            if sent:
-                with connection.cursor() as cursor:
-                    cursor.execute(_MARK_SENT, [timezone.now(), [event.pk for event in sent]])
+            pending = list(Event.objects.raw(_UNSENT, [self._unmarked, self.batch]))
+            sent = self.loop.run_until_complete(self._send(pending)) if pending else []
+            self._unmarked.extend(event.pk for event in sent)
+            self.mark_sent(force=len(self._unmarked) >= self.batch)
             if len(sent) < len(pending):
                 return False
             if len(pending) < self.batch:
                 return True
+
+    def mark_sent(self, *, force: bool = False) -> None:
+        """Mark what this relay sent, if MARK_SECONDS passed since it last did (or `force`)."""
+        if not self._unmarked or not (force or time.monotonic() - self._marked_at >= self.mark_seconds):
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(_MARK_SENT, [timezone.now(), self._unmarked])
+        self._unmarked = []
+        self._marked_at = time.monotonic()
 
     async def _send(self, events: list[Event]) -> list[Event]:
         sent: list[Event] = []
@@ -118,6 +139,9 @@ class Relay:
                     continue
                 # Woken by the next commit that stored an event; at the latest after a
                 # second (to see `stop`, and to pick up an event whose notification was
-                # lost while reconnecting: one query on the partial index of unsent ids).
-                for _notification in listener.notifies(timeout=1.0, stop_after=1):
+                # lost while reconnecting: one query on the partial index of unsent ids),
+                # or when what was sent is due to be marked.
+                timeout = self.mark_seconds if self._unmarked else 1.0
+                for _notification in listener.notifies(timeout=timeout, stop_after=1):
                     break
+            self.mark_sent(force=True)

@@ -40,6 +40,38 @@ def test_a_pass_that_reads_fewer_than_a_batch_does_not_ask_again(settings, carol
     assert not Event.objects.filter(sent_at__isnull=True).exists()
 
 
+def test_under_load_one_update_marks_the_events_of_several_passes(settings, carol):
+    settings.EVENT_RELAY = "listen"
+    Event.objects.filter(sent_at__isnull=True).update(sent_at=timezone.now())
+    relay = Relay()
+    try:
+        _commit_events(carol.doctor.pk, 2)
+        assert relay.send_pending()  # the first send after a quiet spell is marked at once
+        relay.mark_seconds = 3600  # every later pass is within the marking window
+        _commit_events(carol.doctor.pk, 3)
+        sent: list[int] = []
+        real_send = relay._send
+
+        async def recording(events: list[Event]) -> list[Event]:
+            sent.extend(event.pk for event in events)
+            return await real_send(events)
+
+        relay._send = recording  # type: ignore[method-assign]
+        with CaptureQueriesContext(connection) as queries:
+            assert relay.send_pending()
+            assert relay.send_pending()
+        # Two reads, no update: the second read skips what the first sent, though unmarked.
+        assert len(queries) == 2, [q["sql"] for q in queries]
+        unsent = list(Event.objects.filter(sent_at__isnull=True).order_by("id").values_list("id", flat=True))
+        assert sent == unsent and len(sent) == 3
+        with CaptureQueriesContext(connection) as queries:
+            relay.mark_sent(force=True)
+        assert len(queries) == 1
+        assert not Event.objects.filter(sent_at__isnull=True).exists()
+    finally:
+        relay.loop.close()
+
+
 def test_publishing_is_two_statements_the_topic_lock_and_the_stored_event(settings, carol, django_assert_num_queries):
     settings.EVENT_RELAY = "listen"
     topic = topics.doctor_availability(carol.doctor.pk)
