@@ -56,7 +56,7 @@ def test_under_load_one_update_marks_the_events_of_several_passes(settings, caro
             sent.extend(event.pk for event in events)
             return await real_send(events)
 
-        relay._send = recording  # type: ignore[method-assign]
+        relay._send = recording
         with CaptureQueriesContext(connection) as queries:
             assert relay.send_pending()
             assert relay.send_pending()
