@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Doctor, User
+from core.queries import Compiled
 
 
 def _with_rating(doctors: QuerySet[Doctor]) -> QuerySet[Doctor]:
@@ -43,7 +44,19 @@ def _visible(actor: User, doctors: QuerySet[Doctor]) -> QuerySet[Doctor]:
     """An unapproved (or inactive) doctor only for staff, admin and the doctor themself."""
     if _sees_unapproved(actor):
         return doctors
-    return doctors.filter(Q(is_approved=True, user__is_active=True) | Q(user=actor))
+    return _bookable_or_self(doctors, actor.pk)
+
+
+def _bookable_or_self(doctors: QuerySet[Doctor], user_id: int) -> QuerySet[Doctor]:
+    return doctors.filter(Q(is_approved=True, user__is_active=True) | Q(user_id=user_id))
+
+
+# `doctor_visible_id`'s two shapes (staff and admin see every doctor), compiled once
+# (core.queries.Compiled): every availability read asks.
+_doctor_id_for_staff = Compiled(lambda pk: Doctor.objects.filter(pk=pk).values_list("pk"))
+_doctor_id_for_others = Compiled(
+    lambda pk, user_id: _bookable_or_self(Doctor.objects.filter(pk=pk), user_id).values_list("pk")
+)
 
 
 def doctor_get(*, actor: User, doctor_id: int) -> Doctor:
@@ -54,7 +67,11 @@ def doctor_get(*, actor: User, doctor_id: int) -> Doctor:
 def doctor_visible_id(*, actor: User, doctor_id: int) -> int:
     """`doctor_id` when the actor may see that doctor (as `doctor_get`), else 404: one small
     query, for reads that need the doctor's id and not the doctor (availability)."""
-    if not _visible(actor, Doctor.objects.filter(pk=doctor_id)).exists():
+    if _sees_unapproved(actor):
+        found = _doctor_id_for_staff.first(doctor_id)
+    else:
+        found = _doctor_id_for_others.first(doctor_id, actor.pk)
+    if found is None:
         raise Http404(f"No {Doctor._meta.object_name} matches the given query.")
     return doctor_id
 

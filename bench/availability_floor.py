@@ -78,11 +78,12 @@ SETTING_SQL = """SELECT "core_clinicsetting"."value" AS "value" FROM "core_clini
 
 # May the caller see the doctor? Patients and doctors see approved, active doctors (and
 # themselves); staff and admin, all.
-DOCTOR_SQL = """SELECT 1 AS "a" FROM "accounts_doctor"
+DOCTOR_SQL = """SELECT "accounts_doctor"."id" AS "pk" FROM "accounts_doctor"
  INNER JOIN "accounts_user" ON ("accounts_doctor"."user_id" = "accounts_user"."id")
  WHERE ("accounts_doctor"."id" = %s AND (("accounts_doctor"."is_approved" AND "accounts_user"."is_active")
  OR "accounts_doctor"."user_id" = %s)) LIMIT 1"""
-DOCTOR_SQL_STAFF = """SELECT 1 AS "a" FROM "accounts_doctor" WHERE "accounts_doctor"."id" = %s LIMIT 1"""
+DOCTOR_SQL_STAFF = """SELECT "accounts_doctor"."id" AS "pk" FROM "accounts_doctor"
+ WHERE "accounts_doctor"."id" = %s LIMIT 1"""
 
 SLOTS_SQL = """SELECT ("scheduling_slot"."start")::text AS "start_text", ("scheduling_slot"."end")::text AS "end_text",
  "scheduling_slot"."status" AS "status",

@@ -6,10 +6,11 @@ from typing import Any, Generic, TypeVar
 
 from django.db import connections
 from django.db.models import Model, QuerySet
-from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=Model)
+R = TypeVar("R")  # what a row is: a model instance, or a tuple of `values_list`
 
 # Tests set this (tests/conftest.py): every call of a `Compiled` read is compiled afresh as
 # well and compared with the SQL and parameters it reused, so a read whose queryset hides a
@@ -35,7 +36,7 @@ class _Plan:
     sql: str
     params: tuple[Any, ...]
     positions: tuple[int, ...]  # where each argument goes among `params`
-    model: type[Model]
+    model: type[Model] | None  # None: the rows are tuples (`values_list`)
     fields: tuple[int, int]  # the model's own columns: row[start:end]
     init_list: list[str]
     related: list[Any]  # Django's populators of select_related objects
@@ -44,19 +45,20 @@ class _Plan:
     for_update: bool
 
 
-class Compiled(Generic[M]):
+class Compiled(Generic[R]):
     """A read of one fixed shape whose SQL Django compiles once per process.
 
         slot_to_book = Compiled(lambda doctor_id, start: Slot.objects.filter(doctor_id=doctor_id, start=start))
         slot = slot_to_book.first(doctor.pk, start)
 
-    `first` is `unique_or_none(...)` of the same queryset, `all` is `list(...)`. Building and
+    `first` is `unique_or_none(...)` of the same queryset, `all` is `list(...)`; a row is
+    what the queryset yields, a model instance or a `values_list` tuple. Building and
     compiling a small queryset costs Django 0.3-0.5 ms of CPU, several times what PostgreSQL
     takes to answer it (docs/benchmarks.md, "Booking throughput"); a booking request makes
     several. The first call builds the queryset with its arguments, compiles it, and finds
     where each argument went among the SQL's parameters; later calls put their arguments
     there and only run the SQL, building the rows into models (their `select_related` ones
-    and `annotate`d values) as Django does.
+    and `annotate`d values) or tuples as Django does.
 
     So `build` must give the same SQL for any arguments, and each argument must reach it
     unchanged as one parameter (a key, a string, a datetime): a value the queryset makes
@@ -65,22 +67,22 @@ class Compiled(Generic[M]):
     queryset as usual and a later one compiles it. Tests verify every reuse (`VERIFY`).
     """
 
-    def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
+    def __init__(self, build: Callable[..., QuerySet[Any, R]]) -> None:
         self.build = build
         self._plans: dict[bool, _Plan] = {}  # by "first row only"
 
-    def first(self, *args: Any) -> M | None:
+    def first(self, *args: Any) -> R | None:
         rows = self._rows(args, first=True)
         return rows[0] if rows else None
 
-    def all(self, *args: Any) -> list[M]:
+    def all(self, *args: Any) -> list[R]:
         return self._rows(args, first=False)
 
-    def _queryset(self, args: Sequence[Any], *, first: bool) -> QuerySet[M]:
+    def _queryset(self, args: Sequence[Any], *, first: bool) -> QuerySet[Any, R]:
         queryset = self.build(*args)
         return queryset[:1] if first else queryset
 
-    def _rows(self, args: Sequence[Any], *, first: bool) -> list[M]:
+    def _rows(self, args: Sequence[Any], *, first: bool) -> list[R]:
         plan = self._plans.get(first)
         if plan is None:
             queryset = self._queryset(args, first=first)
@@ -99,9 +101,11 @@ class Compiled(Generic[M]):
         return _run(plan, params)
 
 
-def _compile(queryset: QuerySet[M], args: Sequence[Any]) -> _Plan | None:
-    # Only what ModelIterable would build from the row alone (these are its own attributes).
-    plain = queryset._iterable_class is ModelIterable
+def _compile(queryset: QuerySet[Any, Any], args: Sequence[Any]) -> _Plan | None:
+    # Only what ModelIterable or ValuesListIterable would build from the row alone (these
+    # are their own attributes).
+    tuples = queryset._iterable_class is ValuesListIterable
+    plain = tuples or queryset._iterable_class is ModelIterable
     if not plain or queryset._known_related_objects or queryset._prefetch_related_lookups:  # type: ignore[attr-defined]
         return None
     compiler = queryset.query.get_compiler(using=queryset.db)
@@ -112,7 +116,24 @@ def _compile(queryset: QuerySet[M], args: Sequence[Any]) -> _Plan | None:
         if len(found) != 1:
             return None
         positions.append(found[0])
-    if len(set(positions)) != len(positions) or compiler.klass_info is None:
+    if len(set(positions)) != len(positions):
+        return None
+    if tuples:
+        return _Plan(
+            alias=queryset.db,
+            sql=sql,
+            params=tuple(params),
+            positions=tuple(positions),
+            model=None,
+            # As ValuesListIterable: the selected columns, in order (the compiler may add more).
+            fields=(0, compiler.col_count),
+            init_list=[],
+            related=[],
+            annotations=(),
+            converters=list(compiler.get_converters([column for column, _sql, _alias in compiler.select]).items()),
+            for_update=queryset.query.select_for_update,
+        )
+    if compiler.klass_info is None:
         return None
     select, klass_info = compiler.select, compiler.klass_info
     start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
@@ -142,7 +163,10 @@ def _run(plan: _Plan, params: list[Any]) -> list[Any]:
         cursor.execute(plan.sql, params)
         found = cursor.fetchall()
     start, end = plan.fields
-    instances = []
+    if plan.model is None and not plan.converters:
+        # Tuples already, as psycopg gives them (a long read takes them as they come).
+        return found if not found or len(found[0]) == end else [raw[start:end] for raw in found]
+    instances: list[Any] = []
     for raw in found:
         row = list(raw)
         for position, (functions, expression) in plan.converters:
@@ -150,6 +174,9 @@ def _run(plan: _Plan, params: list[Any]) -> list[Any]:
             for convert in functions:
                 value = convert(value, expression, connection)
             row[position] = value
+        if plan.model is None:
+            instances.append(tuple(row[start:end]))
+            continue
         instance = plan.model.from_db(plan.alias, plan.init_list, row[start:end])
         for populator in plan.related:
             populator.populate(row, instance)

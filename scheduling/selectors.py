@@ -78,16 +78,14 @@ class SlotRow(NamedTuple):
     available: bool
 
 
-def _slots_in_window(*, doctor_id: int, window_start: datetime, window_end: datetime) -> QuerySet[Slot]:
-    """The doctor's slots starting in [window_start, window_end), future ones only, in time order."""
-    return Slot.objects.filter(
-        doctor_id=doctor_id, start__gte=max(window_start, timezone.now()), start__lt=window_end
-    ).order_by("start")
+def _slots_in_window(*, doctor_id: int, not_before: datetime, before: datetime) -> QuerySet[Slot]:
+    """The doctor's slots starting in [not_before, before), in time order."""
+    return Slot.objects.filter(doctor_id=doctor_id, start__gte=not_before, start__lt=before).order_by("start")
 
 
-def _held_by_others(actor: User) -> Exists:
-    """`.annotate(held=...)`: whether someone other than the actor holds the slot now."""
-    return Exists(_live_holds(exclude_user=actor).filter(slot=OuterRef("pk")))
+def _held_by_others(user_id: int, now: datetime | None = None) -> Exists:
+    """`.annotate(held=...)`: whether someone other than that user holds the slot (now)."""
+    return Exists(_live_holds(exclude_user_id=user_id, now=now).filter(slot=OuterRef("pk")))
 
 
 def _available(status: str, held: bool) -> bool:
@@ -101,8 +99,8 @@ def doctor_slots(*, actor: User, doctor_id: int, window_start: datetime, window_
     the same slots as text, see `availability`)."""
     doctor_id = doctor_visible_id(actor=actor, doctor_id=doctor_id)
     rows = (
-        _slots_in_window(doctor_id=doctor_id, window_start=window_start, window_end=window_end)
-        .annotate(held=_held_by_others(actor))
+        _slots_in_window(doctor_id=doctor_id, not_before=max(window_start, timezone.now()), before=window_end)
+        .annotate(held=_held_by_others(actor.pk))
         .values_list("pk", "doctor_id", "start", "end", "status", "held")
     )
     return [SlotRow(*row[:4], available=_available(row[4], row[5])) for row in rows]
@@ -112,7 +110,7 @@ def slot_get(*, actor: User, slot_id: int) -> SlotRow:
     """One slot of a doctor the actor may see, else 404; `available` only while free and ahead."""
     slot = get_object_or_404(Slot.objects.only("doctor_id", "start", "end", "status"), pk=slot_id)
     doctor_get(actor=actor, doctor_id=slot.doctor_id)
-    held = _live_holds(exclude_user=actor).filter(slot=slot).exists()
+    held = _live_holds(exclude_user_id=actor.pk).filter(slot=slot).exists()
     available = slot.status == SlotStatus.FREE and slot.start > timezone.now() and not held
     return SlotRow(slot.pk, slot.doctor_id, slot.start, slot.end, available)
 
@@ -132,6 +130,25 @@ def _why_not_bookable(*, actor: User, start: datetime, available: bool, notice_e
     return None
 
 
+# Every availability read: the window's slots with whether someone else holds each, compiled
+# once (core.queries.Compiled: building and compiling it was a tenth of a doctor-month's
+# CPU). The times come as PostgreSQL's ISO text, parsed by datetime.fromisoformat (C):
+# Django's psycopg loader parses each timestamptz in Python, and a doctor-month's ~1,000 of
+# them took a fifth of the request (py-spy, docs/benchmarks.md). The same instants either
+# way: psycopg reads timestamptz only in the ISO DateStyle, the one this text is in.
+_slot_texts = Compiled(
+    lambda holds_at, user_id, doctor_id, not_before, before: _slots_in_window(
+        doctor_id=doctor_id, not_before=not_before, before=before
+    )
+    .annotate(
+        held=_held_by_others(user_id, holds_at),
+        start_text=Cast("start", TextField()),
+        end_text=Cast("end", TextField()),
+    )
+    .values_list("start_text", "end_text", "status", "held")
+)
+
+
 def availability(*, actor: User, doctor_id: int, first: date | None = None, last: date | None = None) -> dict[str, Any]:
     """The doctor's slots on clinic days [first, last], future ones only, in time order.
 
@@ -145,15 +162,8 @@ def availability(*, actor: User, doctor_id: int, first: date | None = None, last
     notice_ends = timezone.now() + timedelta(minutes=clinic_setting("min_notice_minutes"))
     doctor_id = doctor_visible_id(actor=actor, doctor_id=doctor_id)
     window_start, window_end = calendar.day_bounds(first, tz)[0], calendar.day_bounds(last, tz)[1]
-    # The times come as PostgreSQL's ISO text, parsed by datetime.fromisoformat (C): Django's
-    # psycopg loader parses each timestamptz in Python, and a doctor-month's ~1,000 of them
-    # took a fifth of the request (py-spy, docs/benchmarks.md). The same instants either way:
-    # psycopg reads timestamptz only in the ISO DateStyle, the one this text is in.
-    rows = (
-        _slots_in_window(doctor_id=doctor_id, window_start=window_start, window_end=window_end)
-        .annotate(held=_held_by_others(actor), start_text=Cast("start", TextField()), end_text=Cast("end", TextField()))
-        .values_list("start_text", "end_text", "status", "held")
-    )
+    # Each "now" its own argument (and its own value), as each is its own in the ORM's reads.
+    rows = _slot_texts.all(timezone.now(), actor.pk, doctor_id, max(window_start, timezone.now()), window_end)
     slots = []
     for start_text, end_text, status, held in rows:
         start = datetime.fromisoformat(start_text)
@@ -171,13 +181,13 @@ def availability(*, actor: User, doctor_id: int, first: date | None = None, last
     return {"doctor": doctor_id, "timezone": str(tz.key), "slots": slots}
 
 
-def _live_holds(*, exclude_user: User | None = None) -> QuerySet[Hold]:
-    """Live holds: active, and `expires_at` still ahead (to the second; an expired hold
-    counts as nothing before anything cleans it up). The holder (`exclude_user`, a
-    patient) still sees their own held slot as available."""
-    holds = Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__gt=timezone.now())
-    if exclude_user is not None:
-        holds = holds.exclude(patient__user_id=exclude_user.pk)
+def _live_holds(*, exclude_user_id: int | None = None, now: datetime | None = None) -> QuerySet[Hold]:
+    """Live holds: active, and `expires_at` still ahead of `now` (to the second; an expired
+    hold counts as nothing before anything cleans it up). The holder (`exclude_user_id`, a
+    patient's user) still sees their own held slot as available."""
+    holds = Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__gt=now or timezone.now())
+    if exclude_user_id is not None:
+        holds = holds.exclude(patient__user_id=exclude_user_id)
     return holds
 
 

@@ -147,3 +147,19 @@ def _counts(user: User | None) -> tuple[int, int]:
 
 def _no_compiling(*args: object, **kwargs: object) -> None:
     raise AssertionError("compiled again")
+
+
+def test_values_list_rows_come_back_as_the_querysets_tuples(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = {"doctor": 1, "start": "2026-12-07T09:00:00+00:00", "end": "2026-12-07T09:30:00+00:00"}
+    events = [Event.objects.create(topic=f"doctor.{n}.availability", name="slot.booked", data=data) for n in (1, 1, 2)]
+    # The jsonb column goes through its converter; the other read has none to apply.
+    converted = Compiled(lambda topic: Event.objects.filter(topic=topic).order_by("-id").values_list("id", "data"))
+    plain = Compiled(lambda topic: Event.objects.filter(topic=topic).order_by("id").values_list("name", "id"))
+    for _ in range(2):
+        for topic in ("doctor.1.availability", "doctor.2.availability", "doctor.3.availability"):
+            assert converted.all(topic) == list(converted.build(topic))
+            assert plain.all(topic) == list(plain.build(topic))
+    assert converted.first("doctor.1.availability") == (events[1].pk, data)
+    monkeypatch.setattr(queries, "VERIFY", False)
+    monkeypatch.setattr("django.db.models.sql.compiler.SQLCompiler.as_sql", _no_compiling)
+    assert plain.all("doctor.2.availability") == [("slot.booked", events[2].pk)]  # compiled once, not again
