@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduling import services
+from core import queries
+from scheduling import selectors, services
 from scheduling.models import Slot
 from tests import factories
 from tests.scheduling.helpers import set_policy
@@ -102,3 +103,19 @@ def test_a_month_is_three_queries(client_for, alice, fixture_day, django_assert_
     with django_assert_num_queries(3):
         response = client.get(f"/api/doctors/{fixture_day.doctor.id}/availability/", month)
     assert len(response.json()["slots"]) > 7
+
+
+def test_the_compiled_read_answers_what_the_queryset_answers(client_for, alice, fixture_day, time_machine, monkeypatch):
+    # Time moves, as in production: each "now" of the read is its own value, so it compiles.
+    time_machine.move_to(NOW, tick=True)
+    client = client_for(alice)
+    slot_texts = selectors._slot_texts
+    slot_texts._plans.clear()
+    with monkeypatch.context() as uncompiled:
+        uncompiled.setattr(queries, "_compile", lambda queryset, args: None)
+        built = _get(client, fixture_day).content
+    assert not slot_texts._plans
+    monkeypatch.setattr(queries, "VERIFY", False)  # the plan alone, as in production
+    bodies = [_get(client, fixture_day).content for _ in range(3)]
+    assert slot_texts._plans, "the availability read was never compiled"
+    assert bodies == [built] * 3
