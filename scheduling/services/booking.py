@@ -123,8 +123,7 @@ def check_patient_free(*, patient: Patient, start: datetime, end: datetime, excl
 def check_patient_takes(*, patient: Patient, start: datetime, end: datetime, overrides: Overrides) -> None:
     """`check_open_cap` for one more, then `check_patient_free`, in one query (every booking asks)."""
     counts = _patient_takes.first(patient.pk, start, end)
-    # django-stubs do not see `annotate`d attributes through Compiled's generic.
-    open_count, clashing = (counts.open_count, counts.clashing) if counts else (0, 0)  # type: ignore[attr-defined]
+    open_count, clashing = (counts.open_count, counts.clashing) if counts else (0, 0)
     _refuse_over_cap(open_count=open_count, overrides=overrides, adding=1)
     _refuse_busy(clashing > 0)
 
