@@ -37,7 +37,7 @@ class _Plan:
     params: tuple[Any, ...]
     positions: tuple[int, ...]  # where each argument goes among `params`
     model: type[Model] | None  # None: the rows are tuples (`values_list`)
-    fields: tuple[int, int]  # the model's own columns: row[start:end]
+    fields: tuple[int, int]  # the model's own columns, or the tuple's: row[start:end]
     init_list: list[str]
     related: list[Any]  # Django's populators of select_related objects
     annotations: tuple[tuple[str, int], ...]  # (attribute, column) of each `annotate`d value
@@ -118,37 +118,35 @@ def _compile(queryset: QuerySet[Any, Any], args: Sequence[Any]) -> _Plan | None:
         positions.append(found[0])
     if len(set(positions)) != len(positions):
         return None
+    select = compiler.select
+    model: type[Model] | None = None
+    init_list: list[str] = []
+    related: list[Any] = []
+    annotations: tuple[tuple[str, int], ...] = ()
     if tuples:
-        return _Plan(
-            alias=queryset.db,
-            sql=sql,
-            params=tuple(params),
-            positions=tuple(positions),
-            model=None,
-            # As ValuesListIterable: the selected columns, in order (the compiler may add more).
-            fields=(0, compiler.col_count),
-            init_list=[],
-            related=[],
-            annotations=(),
-            converters=list(compiler.get_converters([column for column, _sql, _alias in compiler.select]).items()),
-            for_update=queryset.query.select_for_update,
-        )
-    if compiler.klass_info is None:
+        # As ValuesListIterable: the selected columns, in order (the compiler may add more).
+        fields = (0, compiler.col_count)
+    elif compiler.klass_info is None:
         return None
-    select, klass_info = compiler.select, compiler.klass_info
-    start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+    else:
+        klass_info = compiler.klass_info
+        model = klass_info["model"]
+        fields = (klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1)
+        init_list = [column.target.attname for column, _sql, _alias in select[fields[0] : fields[1]]]
+        # django-stubs declare Django 6's signature (with fetch_mode); 5.2 takes these three.
+        related = get_related_populators(klass_info, select, queryset.db)  # type: ignore[call-arg]
+        annotations = tuple(compiler.annotation_col_map.items())
     converters = compiler.get_converters([column for column, _sql, _alias in select])
     return _Plan(
         alias=queryset.db,
         sql=sql,
         params=tuple(params),
         positions=tuple(positions),
-        model=klass_info["model"],
-        fields=(start, end),
-        init_list=[column.target.attname for column, _sql, _alias in select[start:end]],
-        # django-stubs declare Django 6's signature (with fetch_mode); 5.2 takes these three.
-        related=get_related_populators(klass_info, select, queryset.db),  # type: ignore[call-arg]
-        annotations=tuple(compiler.annotation_col_map.items()),
+        model=model,
+        fields=fields,
+        init_list=init_list,
+        related=related,
+        annotations=annotations,
         converters=list(converters.items()),
         for_update=queryset.query.select_for_update,
     )
@@ -164,7 +162,7 @@ def _run(plan: _Plan, params: list[Any]) -> list[Any]:
         found = cursor.fetchall()
     start, end = plan.fields
     if plan.model is None and not plan.converters:
-        # Tuples already, as psycopg gives them (a long read takes them as they come).
+        # psycopg's own tuples, with nothing to convert: no copy of each row.
         return found if not found or len(found[0]) == end else [raw[start:end] for raw in found]
     instances: list[Any] = []
     for raw in found:
