@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,7 +45,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from tools import free_port  # noqa: E402  (bench/ is the script's directory)
+from tools import free_port, wait_for_port  # noqa: E402  (bench/ is the script's directory)
 
 from accounts import services as accounts  # noqa: E402
 from accounts.models import User  # noqa: E402
@@ -56,17 +55,6 @@ from realtime import topics  # noqa: E402
 from realtime.models import Event  # noqa: E402
 from scheduling import services as scheduling  # noqa: E402
 from scheduling.models import AvailabilityRule, Slot, SlotStatus  # noqa: E402
-
-
-def wait_for(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise SystemExit(f"nothing listened on {port}")
-
 
 SOAK_PASSWORD = "Soak-Pass-2026!"  # noqa: S105 (a bench account on a bench database)
 
@@ -126,7 +114,7 @@ def main() -> None:
         subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
                           "--dir", str(workdir)], stdout=subprocess.DEVNULL)
     ]  # fmt: skip
-    wait_for(redis_port)
+    wait_for_port(redis_port)
     # EVENT_RELAY=listen, production's default with PostgreSQL and Redis: the web processes
     # only commit, and the relay process started below sends every event to the sockets.
     env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "THROTTLE_ENABLED": "false",
@@ -149,7 +137,7 @@ def main() -> None:
     )  # fmt: skip
     processes.append(relay)
     for host in hosts:
-        wait_for(int(host.split(":")[1]))
+        wait_for_port(int(host.split(":")[1]))
 
     stop = threading.Event()
     counts: Counter = Counter()

@@ -2,6 +2,7 @@
 
 import resource
 import socket
+import time
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -20,3 +21,14 @@ def raise_fd_limit() -> None:
     """Thousands of sockets need more than the usual 1,024 file descriptors."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def wait_for_port(port: int, timeout: float = 60) -> None:
+    """Until something listens on 127.0.0.1:`port`; raises after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listened on port {port} within {timeout:.0f} s")

@@ -23,7 +23,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tools import free_port, percentile, raise_fd_limit  # bench/ is the script's directory
+from tools import free_port, percentile, raise_fd_limit, wait_for_port  # bench/ is the script's directory
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -129,14 +128,12 @@ def _server(kind: str, port: int, env: dict) -> subprocess.Popen:
             "--ws-max-queue", "10000", "config.asgi:application",
         ]  # fmt: skip
     server = subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=raise_fd_limit)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return server
-        time.sleep(0.1)
-    server.kill()
-    raise RuntimeError(f"{kind} did not start")
+    try:
+        wait_for_port(port, timeout=30)
+    except RuntimeError:
+        server.kill()
+        raise
+    return server
 
 
 def _run(layer: str, server_kind: str, n: int, events: int, burst: int, token: str, doctor_id: int) -> dict:
