@@ -27,8 +27,12 @@ logger = logging.getLogger(__name__)
 # RedisChannelLayer forgets a group member after its group_expiry (a day by default): the
 # router renews its membership of a topic it keeps for longer than this.
 RENEW_GROUP_SECONDS = 3600.0
-# Sockets handed an event between two turns of the event loop to everything else it serves.
-FAN_OUT_BATCH = 250
+# Sockets handed an event between two turns of the event loop to everything else it serves:
+# ~1 ms of frames (config.serving writes each at once, ~20 us). A REST request in the same
+# process waits for the loop at least twice (its arrival, its answer): with 250 its latency
+# beside a busy topic was 1.9-2.8x its latency alone, with 50 1.4-1.5x, the fan-out as fast
+# (docs/benchmarks.md, "Session 10").
+FAN_OUT_BATCH = 50
 
 
 class Subscriber(Protocol):
