@@ -34,7 +34,9 @@ def _write_now(self: Any, data: bytes) -> None:
     is empty, and whatever the kernel does not take (a full send buffer, a send error) goes
     to Twisted's buffered write, whose next send reports a lost connection the usual way.
     TLS, closing connections and pull producers (which Twisted resumes only once its buffer
-    drains) always take Twisted's path.
+    drains) always take Twisted's path. It reads Twisted's buffer attributes, so Twisted is
+    pinned (requirements.txt) and tests/core/test_serving.py drives it through a real
+    connection.
     """
     if (
         type(data) is not bytes
