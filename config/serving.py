@@ -1,8 +1,7 @@
 """What daphne's Twisted needs tuned to serve this platform (applied by config.asgi).
 
-Each tuning is applied only when Twisted is loaded, that is under daphne: another server
-(uvicorn, granian) has its own, and tests that import the ASGI application keep Twisted
-as it is.
+Each tuning is applied only when Twisted is loaded, as it is under daphne, which imports
+it before the application; another server (uvicorn, granian) has its own.
 """
 
 import sys
