@@ -1,7 +1,7 @@
 """Server CPU per fan-out frame: the project's sockets process beside the floor's bare app.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/clinic_frames REDIS_URL=redis://127.0.0.1:6379/12 \
-        .venv/bin/python bench/frame_cost.py [--server daphne|uvicorn] [--subscribers 2000] [--events 30]
+        .venv/bin/python bench/frame_cost.py [--server daphne|uvicorn|...] [--subscribers 2000] [--events 30]
 
 One server process at a time on a free port: the floor's app (../shared/bench/fanout_floor.py,
 which sends each PUBLISHed message to every socket it holds), then the project
@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from floors import FLOORS
+from processes import PROJECT_APP, REST_ONLY, SERVERS
 from tools import free_port, raise_fd_limit, wait_for_port  # bench/ is the script's directory
 from ws_fanout import PYTHON, ROOT, _setup
 
@@ -38,11 +39,13 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
 
 
-def _server_command(server: str, port: int, app: str) -> list[str]:
-    if server == "daphne":
-        return [str(ROOT / ".venv/bin/daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(port), app]
-    return [str(ROOT / ".venv/bin/uvicorn"), "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-            "--no-access-log", app]  # fmt: skip
+def _serve(server: str, app: str, cwd: Path, env: dict[str, str]) -> tuple[subprocess.Popen, int]:
+    """`app` under `server` (bench/processes.py's command for it) on a free port, once it listens."""
+    port = free_port()
+    command = [str(part) for part in SERVERS[server](port, app)]
+    process = subprocess.Popen(command, cwd=cwd, env=env, preexec_fn=raise_fd_limit)
+    wait_for_port(port)
+    return process, port
 
 
 def measure(
@@ -50,7 +53,7 @@ def measure(
 ) -> None:
     client = subprocess.Popen(
         [PYTHON, str(ROOT / "bench/ws_fanout.py"), "--client", "--url", f"ws://127.0.0.1:{port}/ws/",
-         "--origin", f"http://127.0.0.1:{port}", "--token", token, "--topic", topic, "--n", str(args.subscribers)],
+         "--origin", f"http://127.0.0.1:{port}", f"--token={token}", "--topic", topic, "--n", str(args.subscribers)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=raise_fd_limit, cwd=ROOT,
     )  # fmt: skip
     try:
@@ -84,12 +87,7 @@ def measure(
 def floor(args) -> None:
     import redis
 
-    port = free_port()
-    env = {**os.environ, "FLOOR_REDIS_URL": FLOOR_REDIS_URL}
-    server = subprocess.Popen(
-        _server_command(args.server, port, "fanout_floor:app"), cwd=FLOORS, env=env, preexec_fn=raise_fd_limit
-    )
-    wait_for_port(port)
+    server, port = _serve(args.server, "fanout_floor:app", FLOORS, {**os.environ, "FLOOR_REDIS_URL": FLOOR_REDIS_URL})
     publisher = redis.from_url(FLOOR_REDIS_URL)
     data = {"doctor": 1, "start": "2030-01-01T00:00:00+00:00", "end": "2030-01-01T23:59:00+00:00"}
 
@@ -109,12 +107,8 @@ def project(args) -> None:
     from realtime.publish import publish as store_and_send
 
     topic = topics.doctor_availability(doctor_id)
-    port = free_port()
     env = {**os.environ, "DEBUG": "false", "LOG_LEVEL": "WARNING", "CONN_MAX_AGE": "60"}
-    server = subprocess.Popen(
-        _server_command(args.server, port, "config.asgi:application"), cwd=ROOT, env=env, preexec_fn=raise_fd_limit
-    )
-    wait_for_port(port)
+    server, port = _serve(args.server, PROJECT_APP, ROOT, env)
 
     def publish(index: int) -> None:
         data = {"doctor": doctor_id, "start": f"2030-01-01T{index % 24:02d}:00:00+00:00", "end": "2030-01-01T23:59Z"}
@@ -126,7 +120,7 @@ def project(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--server", choices=["daphne", "uvicorn"], default="daphne")
+    parser.add_argument("--server", choices=sorted(set(SERVERS) - REST_ONLY), default="daphne")
     parser.add_argument("--subscribers", type=int, default=2000)
     parser.add_argument("--events", type=int, default=30)
     parser.add_argument("--pace-ms", type=int, default=300)

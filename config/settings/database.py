@@ -31,7 +31,7 @@ DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DB_DISABLE_SERVE
 # Parameters bound by PostgreSQL (not quoted into the SQL by psycopg), and a statement a
 # connection has run 5 times prepared: PostgreSQL then plans it once per connection instead of
 # on every run. Unprepared, planning was ~1.3 ms of PostgreSQL's CPU per booking; prepared,
-# bookings/s rose ~15 % (docs/benchmarks.md, "Session 10"). Django leaves both off for the
+# bookings/s rose ~13 % (docs/benchmarks.md, "Session 10"). Django leaves both off for the
 # sake of connection poolers: behind PgBouncer in transaction mode, prepared statements need
 # PgBouncer 1.21+ with max_prepared_statements, or DB_PREPARED_STATEMENTS=false.
 if IS_POSTGRES and env.bool("DB_PREPARED_STATEMENTS", default=True):
