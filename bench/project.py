@@ -101,7 +101,7 @@ def _ws_client(
     urls = [base.replace("http", "ws", 1) + "/ws/" for base in platform.socket_bases]
     client = subprocess.Popen(
         [sys.executable, ROOT / "bench/ws_client.py", "--urls", *urls,
-         "--token", data["staff_token"], "--topic", f"doctor.{doctor}.availability", "--n", str(n)],
+         f"--token={data['staff_token']}", "--topic", f"doctor.{doctor}.availability", "--n", str(n)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=raise_fd_limit,
     )  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()

@@ -165,7 +165,7 @@ def _run(layer: str, server_kind: str, n: int, events: int, burst: int, token: s
     topic = topics.doctor_availability(doctor_id)
     client = subprocess.Popen(
         [PYTHON, __file__, "--client", "--url", f"ws://127.0.0.1:{port}/ws/", "--origin", f"http://127.0.0.1:{port}",
-         "--token", token, "--topic", topic, "--n", str(n)],
+         f"--token={token}", "--topic", topic, "--n", str(n)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=raise_fd_limit,
     )  # fmt: skip
     try:
