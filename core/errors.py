@@ -83,12 +83,16 @@ _LOST_RACE_REASONS = {
 
 
 def _reason(exc: Exception, code: str) -> str:
+    # The domain's own reason first: a patient busy elsewhere is refused by an exclusion
+    # constraint (scheduling.services.races) and still counted as `patient_busy`.
+    if getattr(exc, "reason", None):
+        return exc.reason  # type: ignore[attr-defined]
     sqlstate = getattr(getattr(exc.__cause__, "__cause__", None), "sqlstate", None) or getattr(
         exc.__cause__, "sqlstate", None
     )
     if sqlstate is not None and sqlstate in _LOST_RACE_REASONS:
         return _LOST_RACE_REASONS[sqlstate]
-    return getattr(exc, "reason", None) or code
+    return code
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -126,7 +126,7 @@ def entry_join(
         raise ValidationFailed(fields={"doctor": ["This doctor is not taking bookings."]})
     _check_window(first_day=first_day, last_day=last_day, earliest_time=earliest_time, latest_time=latest_time)
     # The patient's row lock makes "one open entry per doctor" a clear 409, not a lost race.
-    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    scheduling.lock_patient(patient.pk)
     if WaitlistEntry.objects.filter(doctor=doctor, patient=patient, status__in=OPEN_STATUSES).exists():
         raise AlreadyWaiting()
     now = timezone.now()

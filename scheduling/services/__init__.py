@@ -36,6 +36,7 @@ from scheduling.services.lifecycle import (
     appointment_cancel,
     appointment_set_status,
 )
+from scheduling.services.races import lock_patient
 from scheduling.services.series import SeriesBooking, series_book, series_book_request, series_cancel
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "hold_release",
     "holds_expire_due",
     "horizon_end",
+    "lock_patient",
     "rule_create",
     "rule_delete",
     "series_book",

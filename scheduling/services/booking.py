@@ -1,11 +1,20 @@
 """Booking and moving appointments.
 
-Concurrency: a booking locks the patient's row (so one patient's bookings, and the
-open-appointment cap, are serialised) and then the slot's row (`SELECT ... FOR UPDATE`),
-under a short `lock_timeout` (`races.as_conflict`). Whoever loses a race sees the slot
-booked and gets 409. Locks are always taken in one order: appointment → doctor →
-patient → slots by id → the slot's hold. A live hold of another patient is 409 as well;
-the patient's own hold becomes the appointment (`hold_state`).
+Concurrency: every write here runs under a short `lock_timeout` (`races.as_conflict`).
+Locks are taken in one order: appointment → doctor → patient → slots by id → the slot's
+hold. Whoever loses a race for a slot sees it booked and gets 409. A live hold of
+another patient is 409 as well; the patient's own hold becomes the appointment
+(`hold_state`).
+
+A booking of one slot is the exception, because it is the hot path: it locks the slot
+(and its hold), writes the appointment, and only then locks the patient's row for the
+open-appointment cap, just before its event and the commit. One patient's bookings are
+serialised on that row, so the shorter it is held, the more of them a reception desk
+books at once (docs/benchmarks.md, "Session 11"). "Not twice at once" needs no lock:
+the exclusion constraint refuses the second appointment (`races.as_conflict` answers
+`patient_busy`). The order's reversal can only deadlock one patient's booking of a slot
+with the same patient's hold or series on that very slot; PostgreSQL ends one and it is
+a 409.
 """
 
 from collections.abc import Mapping
@@ -44,16 +53,16 @@ from scheduling.services.errors import (
     SlotUnavailable,
 )
 from scheduling.services.hold_state import ended, live_hold_on, unpin
-from scheduling.services.races import as_conflict, lock_appointment
+from scheduling.services.races import PATIENT_BUSY, as_conflict, lock_appointment, lock_patient
 from scheduling.signals import appointment_changed
 
-# The booking's two row locks, compiled once (core.queries.Compiled): every booking takes them.
-_patient_locked = Compiled(lambda pk: Patient.objects.select_for_update().filter(pk=pk))
+# The booking's slot lock, compiled once (core.queries.Compiled): every booking takes it.
 _slot_locked = Compiled(
     lambda doctor_id, start: Slot.objects.select_for_update().filter(doctor_id=doctor_id, start=start)
 )
 _OPEN = Q(appointments__status__in=ACTIVE_STATUSES)
-# The patient's open appointments, and those of them overlapping start-end: every booking asks.
+# The patient's open appointments, and those of them overlapping start-end: every booking
+# asks, once its own appointment is written (so both counts include it).
 _patient_takes = Compiled(
     lambda patient_id, start, end: Patient.objects.only("pk")
     .filter(pk=patient_id)
@@ -105,7 +114,7 @@ def _refuse_over_cap(*, open_count: int, overrides: Overrides, adding: int) -> N
 
 def _refuse_busy(clashing: bool) -> None:
     if clashing:
-        raise SlotUnavailable("The patient already has an appointment at that time.", reason="patient_busy")
+        raise SlotUnavailable(PATIENT_BUSY, reason="patient_busy")
 
 
 def check_open_cap(*, patient: Patient, overrides: Overrides, adding: int = 1) -> None:
@@ -120,10 +129,11 @@ def check_patient_free(*, patient: Patient, start: datetime, end: datetime, excl
     _refuse_busy(clash.exists())
 
 
-def check_patient_takes(*, patient: Patient, start: datetime, end: datetime, overrides: Overrides) -> None:
-    """`check_open_cap` for one more, then `check_patient_free`, in one query (every booking asks)."""
-    counts = _patient_takes.first(patient.pk, start, end)
-    open_count, clashing = (counts.open_count, counts.clashing) if counts else (0, 0)
+def check_patient_took(*, appointment: Appointment, overrides: Overrides) -> None:
+    """`check_open_cap` and `check_patient_free` of a booking, in one query, after it wrote
+    `appointment` (every booking asks): the counts less the appointment itself."""
+    counts = _patient_takes.first(appointment.patient_id, appointment.start, appointment.end)
+    open_count, clashing = (counts.open_count - 1, counts.clashing - 1) if counts else (0, 0)
     _refuse_over_cap(open_count=open_count, overrides=overrides, adding=1)
     _refuse_busy(clashing > 0)
 
@@ -154,9 +164,6 @@ def appointment_book(
     def book() -> Appointment:
         overrides = Overrides(actor)
         check_slot_window(start=start, overrides=overrides)
-        # The patient's row lock serialises one patient's bookings: the cap and the
-        # "not twice at once" check below cannot be raced by a second request.
-        _patient_locked.first(patient.pk)
         slot = _slot_locked.first(doctor.pk, start)
         if slot is None or slot.status == SlotStatus.BLOCKED:
             raise InvalidSlot()
@@ -167,8 +174,7 @@ def appointment_book(
         held = live_hold_on(slot, timezone.now())
         if held is not None and held.patient_id != patient.pk:
             raise SlotUnavailable("That slot is held by someone else for a few minutes.", reason="slot_held")
-        check_patient_takes(patient=patient, start=slot.start, end=slot.end, overrides=overrides)
-        return book_slot(
+        appointment = _write_booking(
             actor=actor,
             patient=patient,
             slot=slot,
@@ -177,6 +183,12 @@ def appointment_book(
             overrides=overrides,
             held=held,
         )
+        # The patient's row serialises their bookings, so the cap cannot be raced: locked
+        # last (module docstring), and held for the check, the event and the commit only.
+        lock_patient(patient.pk)
+        check_patient_took(appointment=appointment, overrides=overrides)
+        _announce_booking(appointment, slot)
+        return appointment
 
     return as_conflict(book)
 
@@ -214,9 +226,35 @@ def book_slot(
     series: AppointmentSeries | None = None,
     held: Hold | None = None,
 ) -> Appointment:
-    """Book a free slot the caller has locked and checked: every booking's last step, so a
+    """Book a free slot the caller has locked and checked (the patient's row as well): a
     series' occurrences are ordinary appointments (same audit, event and notification).
     `held`: the patient's own live hold on the slot, which becomes the appointment."""
+    appointment = _write_booking(
+        actor=actor,
+        patient=patient,
+        slot=slot,
+        reason=reason,
+        visit_type=visit_type,
+        overrides=overrides,
+        series=series,
+        held=held,
+    )
+    _announce_booking(appointment, slot)
+    return appointment
+
+
+def _write_booking(
+    *,
+    actor: User,
+    patient: Patient,
+    slot: Slot,
+    reason: str,
+    visit_type: str,
+    overrides: Overrides,
+    series: AppointmentSeries | None = None,
+    held: Hold | None = None,
+) -> Appointment:
+    """The booking's rows: the slot taken, the appointment, its audit, the hold ended."""
     now = timezone.now()
     if held is not None:
         # Before the slot changes: an active hold pins its slot to "free".
@@ -247,9 +285,13 @@ def book_slot(
     audit_record(actor=actor, action="appointment.booked", obj=appointment, details=overrides.audited(details))
     if held is not None:
         ended(held, actor=actor, appointment=appointment)
+    return appointment
+
+
+def _announce_booking(appointment: Appointment, slot: Slot) -> None:
+    """What a booking tells: `slot.booked` to the slot's watchers, after commit the patient."""
     events.slot_booked(slot)
     notify_patient(appointment, "booked")
-    return appointment
 
 
 def appointment_update(
@@ -301,7 +343,7 @@ def _move(*, actor: User, appointment: Appointment, start: datetime) -> None:
         ),
     )
     check_slot_window(start=start, overrides=overrides)
-    Patient.objects.select_for_update().filter(pk=appointment.patient_id).first()
+    lock_patient(appointment.patient_id)
     target = Slot.objects.filter(doctor_id=appointment.doctor_id, start=start).values_list("pk", flat=True).first()
     if target is None:
         raise InvalidSlot()

@@ -30,7 +30,7 @@ from scheduling.models import Hold, HoldStatus, Slot, SlotStatus
 from scheduling.services.booking import book_for, check_open_cap, check_patient_free, check_slot_window
 from scheduling.services.errors import InvalidSlot, SlotUnavailable
 from scheduling.services.hold_state import end_and_free, ended, live_hold_on, unpin
-from scheduling.services.races import as_conflict
+from scheduling.services.races import as_conflict, lock_patient
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def hold_create(*, actor: User, doctor: Doctor, start: datetime, patient: Patien
     def hold() -> Hold:
         check_slot_window(start=start, overrides=Overrides(actor))
         # The booking's lock order: the patient (one hold per patient), then the slot.
-        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        lock_patient(patient.pk)
         slot = _lock_slot(doctor=doctor, start=start)
         now = timezone.now()
         current = live_hold_on(slot, now)
@@ -135,7 +135,7 @@ def hold_offer(*, doctor: Doctor, start: datetime, patient: Patient, minutes: in
         # Only what the patient could book themself: their rules, none overridden.
         as_patient = Overrides(patient.user)
         check_slot_window(start=start, overrides=as_patient)
-        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        lock_patient(patient.pk)
         slot = _lock_slot(doctor=doctor, start=start)
         now = timezone.now()
         if live_hold_on(slot, now) is not None:

@@ -12,11 +12,14 @@ from typing import TypeVar
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 
-from accounts.models import Doctor
+from accounts.models import Doctor, Patient
+from core.queries import Compiled
 from scheduling.models import Appointment
 from scheduling.services.errors import SlotUnavailable
 
 logger = logging.getLogger(__name__)
+
+PATIENT_BUSY = "The patient already has an appointment at that time."
 
 T = TypeVar("T")
 
@@ -38,6 +41,15 @@ def _lost_race(exc: DatabaseError) -> bool:
     return connection.vendor == "sqlite" and "locked" in str(exc).lower()
 
 
+# The exclusion constraint (migration 0002) that refuses a patient two appointments at once.
+_PATIENT_OVERLAP = "appointment_no_overlap_patient"
+
+
+def _patient_busy(exc: DatabaseError) -> bool:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None) == _PATIENT_OVERLAP
+
+
 def as_conflict(work: Callable[[], T]) -> T:
     """Run `work` in its own transaction (or savepoint); a lost race is 409 `slot_unavailable`."""
     try:
@@ -51,11 +63,29 @@ def as_conflict(work: Callable[[], T]) -> T:
         if not _lost_race(exc):
             raise
         logger.info("booking lost a race: %s", getattr(exc.__cause__, "sqlstate", None) or exc)
+        if _patient_busy(exc):
+            raise SlotUnavailable(PATIENT_BUSY, reason="patient_busy") from exc
         raise SlotUnavailable() from exc
 
 
 def lock_appointment(appointment: Appointment) -> Appointment:
     return Appointment.objects.select_for_update().get(pk=appointment.pk)
+
+
+# Every booking takes it: compiled once (core.queries.Compiled).
+_patient_row = Compiled(lambda pk: Patient.objects.select_for_update(no_key=True).filter(pk=pk))
+
+
+def lock_patient(patient_id: int) -> None:
+    """Serialise one patient's bookings, holds and moves (the open-appointment cap, "not
+    twice at once") on the patient's row.
+
+    NO KEY UPDATE, not UPDATE: it serialises what takes this lock and nothing else. Rows
+    that refer to the patient (an appointment, a hold, a waitlist entry) take KEY SHARE on
+    the patient's row when their foreign key is checked (Django's are checked at commit),
+    and need not wait for another transaction's booking of the same patient.
+    """
+    _patient_row.first(patient_id)
 
 
 def lock_doctor(doctor_id: int) -> None:

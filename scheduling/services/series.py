@@ -42,7 +42,7 @@ from scheduling.services.booking import (
 from scheduling.services.errors import InvalidSlot, SlotUnavailable
 from scheduling.services.hold_state import live_hold_on
 from scheduling.services.lifecycle import appointment_cancel
-from scheduling.services.races import as_conflict
+from scheduling.services.races import as_conflict, lock_patient
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def series_book(
         overrides = Overrides(actor)
         # The later occurrences are weeks after the first: only the first can be too soon.
         check_slot_window(start=starts[0], overrides=overrides)
-        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        lock_patient(patient.pk)
         slots = {
             slot.start: slot
             for slot in Slot.objects.select_for_update().filter(doctor=doctor, start__in=starts).order_by("pk")

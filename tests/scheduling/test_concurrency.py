@@ -185,6 +185,56 @@ def test_one_patient_twenty_doctors_same_instant_exactly_one(alice, ada, clinic)
 
 
 @pytest.mark.django_db(transaction=True)
+def test_one_patient_many_slots_at_once_all_booked(alice, rita, carol, ada, clinic):
+    # Each booking locks its slot and writes its appointment before it locks the patient's
+    # row (scheduling.services.booking): reception booking one patient into many slots at
+    # once must see them all booked, none lost to a deadlock or a lock timeout.
+    set_policy("max_open_appointments_per_patient", 100)
+    _race_day_rule(carol, ada, minutes=15, end=time(13))
+    slots = free_slots(carol)[:16]
+    clients = [_client(rita) for _ in slots]
+
+    responses = run_together(
+        len(slots),
+        lambda i: clients[i].post(
+            "/api/appointments/book/",
+            {"doctor": carol.doctor.id, "start": slots[i].start.isoformat(), "patient": alice.patient.id},
+            format="json",
+        ),
+    )
+
+    codes = Counter(r.status_code if hasattr(r, "status_code") else repr(r) for r in responses)
+    assert codes == {201: len(slots)}, codes
+    assert _scalar(OVERLAPS_SQL) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_open_appointment_cap_cannot_be_raced(alice, ada, clinic):
+    # The cap is checked under the patient's row lock, after the booking wrote its own
+    # appointment: of many bookings at once on distinct doctors and times, only the cap's.
+    set_policy("max_open_appointments_per_patient", 2)
+    doctors = [factories.DoctorFactory(email=f"d{i}@cap.test") for i in range(12)]
+    starts = []
+    for index, doctor in enumerate(doctors):
+        _race_day_rule(doctor, ada, end=time(15))
+        starts.append(free_slots(doctor)[index].start)  # a different half hour for each
+    clients = [_client(alice) for _ in doctors]
+
+    responses = run_together(
+        len(doctors),
+        lambda i: clients[i].post(
+            "/api/appointments/book/", {"doctor": doctors[i].doctor.id, "start": starts[i].isoformat()}, format="json"
+        ),
+    )
+
+    codes = Counter(r.status_code if hasattr(r, "status_code") else repr(r) for r in responses)
+    assert codes == {201: 2, 400: 10}, codes
+    refusals = {r.json()["code"] for r in responses if r.status_code == 400}
+    assert refusals == {"appointment_limit_reached"}
+    assert Appointment.objects.filter(patient=alice.patient, status="booked").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
 def test_random_book_cancel_reschedule_never_overlaps(ada, clinic):
     set_policy("max_open_appointments_per_patient", 100)
     # Three doctors with different slot lengths, so one patient's slots overlap partially.
