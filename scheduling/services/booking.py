@@ -184,10 +184,11 @@ def appointment_book(
             held=held,
         )
         # The patient's row serialises their bookings, so the cap cannot be raced: locked
-        # last (module docstring), and held for the check, the event and the commit only.
+        # last (module docstring), and held for the check, the audit entry, the event and
+        # the commit only.
         lock_patient(patient.pk)
         check_patient_took(appointment=appointment, overrides=overrides)
-        _announce_booking(appointment, slot)
+        _record_booking(actor=actor, appointment=appointment, slot=slot, overrides=overrides)
         return appointment
 
     return as_conflict(book)
@@ -239,7 +240,7 @@ def book_slot(
         series=series,
         held=held,
     )
-    _announce_booking(appointment, slot)
+    _record_booking(actor=actor, appointment=appointment, slot=slot, overrides=overrides)
     return appointment
 
 
@@ -254,7 +255,7 @@ def _write_booking(
     series: AppointmentSeries | None = None,
     held: Hold | None = None,
 ) -> Appointment:
-    """The booking's rows: the slot taken, the appointment, its audit, the hold ended."""
+    """The booking's rows: the slot taken, the appointment, the hold ended."""
     now = timezone.now()
     if held is not None:
         # Before the slot changes: an active hold pins its slot to "free".
@@ -274,22 +275,23 @@ def _write_booking(
         created_at=now,
         updated_at=now,
     )
-    details: dict[str, Any] = {
-        "doctor": slot.doctor_id,
-        "patient": patient.pk,
-        "start": slot.start.isoformat(),
-        "visit_type": visit_type,
-    }
-    if series is not None:
-        details["series"] = series.pk
-    audit_record(actor=actor, action="appointment.booked", obj=appointment, details=overrides.audited(details))
     if held is not None:
         ended(held, actor=actor, appointment=appointment)
     return appointment
 
 
-def _announce_booking(appointment: Appointment, slot: Slot) -> None:
-    """What a booking tells: `slot.booked` to the slot's watchers, after commit the patient."""
+def _record_booking(*, actor: User, appointment: Appointment, slot: Slot, overrides: Overrides) -> None:
+    """The booking's audit entry (with the rules it overrode: every check is done by now),
+    `slot.booked` to the slot's watchers, and after commit the patient's notifications."""
+    details: dict[str, Any] = {
+        "doctor": slot.doctor_id,
+        "patient": appointment.patient_id,
+        "start": slot.start.isoformat(),
+        "visit_type": appointment.visit_type,
+    }
+    if appointment.series_id is not None:
+        details["series"] = appointment.series_id
+    audit_record(actor=actor, action="appointment.booked", obj=appointment, details=overrides.audited(details))
     events.slot_booked(slot)
     notify_patient(appointment, "booked")
 

@@ -181,7 +181,10 @@ def test_open_appointment_cap(client_for, alice, rita, carol_hours, slot_of):
     response = _book(client, carol_hours, slot_of(2))
     assert response.status_code == 400
     assert response.json()["code"] == "appointment_limit_reached"
-    assert _book(client_for(rita), carol_hours, slot_of(2), patient=alice.patient.id).status_code == 201
+    response = _book(client_for(rita), carol_hours, slot_of(2), patient=alice.patient.id)
+    assert response.status_code == 201
+    entry = AuditLog.objects.get(action="appointment.booked", object_id=str(response.json()["id"]))
+    assert entry.details["overrides"] == ["max_open_appointments"]
 
 
 # --- List and detail -----------------------------------------------------------------
