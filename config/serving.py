@@ -69,6 +69,27 @@ def tune_twisted(*, backlog: int = LISTEN_BACKLOG) -> None:
         _buffered_write = tcp.Connection.write
         tcp.Connection.write = _write_now  # type: ignore[method-assign]
     _uncoloured_autobahn_logs()
+    _raw_form_bodies()
+
+
+def _raw_form_bodies() -> None:
+    # Twisted parses the Content-Type of every POST with the email package, and a form or
+    # multipart body into `request.args`, before daphne sees the request; daphne hands
+    # Django the raw body, which Django parses itself when a view asks. Twisted's own
+    # switch (`parsePOSTFormSubmission`) turns its parse off: ~7 % of daphne's CPU per
+    # booking request (py-spy, docs/benchmarks.md, "Session 11"), and an upload is no
+    # longer parsed, and held, twice.
+    from daphne.http_protocol import WebRequest
+
+    if getattr(WebRequest.__init__, "raw_form_bodies", False):
+        return
+    parsing_init = WebRequest.__init__
+
+    def __init__(self: WebRequest, *args: Any, **kwargs: Any) -> None:
+        parsing_init(self, *args, parsePOSTFormSubmission=False, **kwargs)
+
+    __init__.raw_form_bodies = True  # type: ignore[attr-defined]
+    WebRequest.__init__ = __init__
 
 
 def _uncoloured_autobahn_logs() -> None:

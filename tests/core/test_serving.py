@@ -1,5 +1,6 @@
 """What config.serving tunes in daphne's Twisted (contract §10's `daphne config.asgi:application`).
 
+It leaves form bodies to Django (Twisted parsed each POST's Content-Type, and any form body, first).
 It listens with room for a burst of new connections: Twisted's default backlog of 50 made
 the kernel drop connections when 200 clients arrived at once (the racers of `make bench`,
 bench/project.py, saw ReadError, no answer at all). Autobahn's debug lines, dropped anyway,
@@ -16,6 +17,7 @@ import socket
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 from twisted.internet import tcp
 from twisted.internet.error import ConnectionLost
@@ -24,6 +26,7 @@ from twisted.internet.testing import MemoryReactor
 
 from config import serving
 from config.serving import LISTEN_BACKLOG
+from tests.factories import PASSWORD
 
 
 @pytest.mark.django_db(transaction=True)
@@ -43,6 +46,29 @@ def test_under_daphne_autobahn_formats_its_unused_debug_lines_without_colour():
     serving.tune_twisted()
     assert util.hlval(42) == "42"
     assert util.hltype(serving.tune_twisted) == "<config.serving.tune_twisted>"
+
+
+def test_under_daphne_twisted_leaves_form_bodies_to_django():
+    from daphne.http_protocol import WebRequest
+    from twisted.web.test.requesthelper import DummyChannel
+
+    serving.tune_twisted()
+    serving.tune_twisted()  # idempotent: one wrapper, however often it is applied
+    channel = DummyChannel()
+    channel.factory = type("Factory", (), {"server": type("Server", (), {"protocol_connected": print})()})()
+    assert WebRequest(channel)._parsePOSTFormSubmission is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_under_daphne_a_form_body_still_reaches_django(daphne_server, alice):
+    # Django parses the body itself (DRF's FormParser). Both fields arrive: a wrong password
+    # is refused as credentials (401), where a body that never arrived would be a 400.
+    host = daphne_server()
+    login = f"http://{host}/api/auth/login/"
+    response = httpx.post(login, data={"email": alice.email, "password": "not-" + PASSWORD}, timeout=15)
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "invalid_credentials"
+    assert httpx.post(login, data={"email": alice.email}, timeout=15).status_code == 400
 
 
 @pytest.fixture
