@@ -174,7 +174,7 @@ def appointment_book(
         held = live_hold_on(slot, timezone.now())
         if held is not None and held.patient_id != patient.pk:
             raise SlotUnavailable("That slot is held by someone else for a few minutes.", reason="slot_held")
-        appointment = _write_booking(
+        return book_slot(
             actor=actor,
             patient=patient,
             slot=slot,
@@ -182,14 +182,8 @@ def appointment_book(
             visit_type=visit_type,
             overrides=overrides,
             held=held,
+            check_patient=True,
         )
-        # The patient's row serialises their bookings, so the cap cannot be raced: locked
-        # last (module docstring), and held for the check, the audit entry, the event and
-        # the commit only.
-        lock_patient(patient.pk)
-        check_patient_took(appointment=appointment, overrides=overrides)
-        _record_booking(actor=actor, appointment=appointment, slot=slot, overrides=overrides)
-        return appointment
 
     return as_conflict(book)
 
@@ -226,36 +220,16 @@ def book_slot(
     overrides: Overrides,
     series: AppointmentSeries | None = None,
     held: Hold | None = None,
+    check_patient: bool = False,
 ) -> Appointment:
-    """Book a free slot the caller has locked and checked (the patient's row as well): a
+    """Book a free slot the caller has locked and checked: every booking's last step, so a
     series' occurrences are ordinary appointments (same audit, event and notification).
-    `held`: the patient's own live hold on the slot, which becomes the appointment."""
-    appointment = _write_booking(
-        actor=actor,
-        patient=patient,
-        slot=slot,
-        reason=reason,
-        visit_type=visit_type,
-        overrides=overrides,
-        series=series,
-        held=held,
-    )
-    _record_booking(actor=actor, appointment=appointment, slot=slot, overrides=overrides)
-    return appointment
+    `held`: the patient's own live hold on the slot, which becomes the appointment.
 
-
-def _write_booking(
-    *,
-    actor: User,
-    patient: Patient,
-    slot: Slot,
-    reason: str,
-    visit_type: str,
-    overrides: Overrides,
-    series: AppointmentSeries | None = None,
-    held: Hold | None = None,
-) -> Appointment:
-    """The booking's rows: the slot taken, the appointment, the hold ended."""
+    `check_patient`: lock the patient's row and check their cap and clashes here, once the
+    appointment is written (a single booking: module docstring); otherwise the caller has
+    (a series, for all its occurrences at once).
+    """
     now = timezone.now()
     if held is not None:
         # Before the slot changes: an active hold pins its slot to "free".
@@ -277,6 +251,12 @@ def _write_booking(
     )
     if held is not None:
         ended(held, actor=actor, appointment=appointment)
+    if check_patient:
+        # The patient's row serialises their bookings, so the cap cannot be raced: locked
+        # last, and held for the check, the audit entry, the event and the commit only.
+        lock_patient(patient.pk)
+        check_patient_took(appointment=appointment, overrides=overrides)
+    _record_booking(actor=actor, appointment=appointment, slot=slot, overrides=overrides)
     return appointment
 
 
