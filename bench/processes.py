@@ -7,12 +7,32 @@ No Django at import: suite.py sets it up after making its database.
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from tools import free_port, raise_fd_limit
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class Profiling:
+    """py-spy on every server process of a phase, written to `directory`.
+
+    A flame graph (SVG) each by default; with `raw`, the collapsed stacks of the threads
+    that hold the GIL (`--gil --format raw`, one text line a stack with its sample count),
+    which tell where the Python CPU goes rather than where threads wait, and can be summed.
+    """
+
+    directory: Path
+    raw: bool = False
+
+    def command(self, pid: int, name: str) -> list[str]:
+        out = self.directory / f"{name}.{'txt' if self.raw else 'svg'}"
+        formats = ["--gil", "--format", "raw"] if self.raw else []
+        return [str(BIN / "py-spy"), "record", "--pid", str(pid), "--rate", "50", *formats, "--output", str(out)]
+
 
 # How each server serves an ASGI app (config.asgi:application, or a floor's) on a port (one process each).
 PROJECT_APP = "config.asgi:application"
@@ -60,9 +80,9 @@ class Platform:
     """The project's processes for one phase: web servers (one per port) and background ones."""
 
     def __init__(
-        self, kind: str, count: int, env: dict[str, str], profile_dir: Path | None, label: str, split: bool = False
+        self, kind: str, count: int, env: dict[str, str], profiling: Profiling | None, label: str, split: bool = False
     ) -> None:
-        self.kind, self.env, self.profile_dir, self.label = kind, env, profile_dir, label
+        self.kind, self.env, self.profiling, self.label = kind, env, profiling, label
         self.ports = [free_port() for _ in range(count)]
         # split: the first half of the processes serve the sockets, the rest REST (as a load
         # balancer routing /ws/ apart would); otherwise every process serves both.
@@ -113,16 +133,10 @@ class Platform:
                 if time.time() > deadline:
                     raise RuntimeError(f"{self.kind} did not answer at {base}")
                 time.sleep(0.2)
-        if self.profile_dir:
+        if self.profiling:
             for server in self.servers:
-                out = self.profile_dir / f"{self.label}-{self.kind}-{server.pid}.svg"
-                self.profilers.append(
-                    subprocess.Popen(
-                        [BIN / "py-spy", "record", "--pid", str(server.pid), "--rate", "50", "--output", out],
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                    )
-                )
+                command = self.profiling.command(server.pid, f"{self.label}-{self.kind}-{server.pid}")
+                self.profilers.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         return self
 
     def __exit__(self, *exc: object) -> None:

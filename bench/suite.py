@@ -42,7 +42,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from floors import FLOOR_SERVERS, floor_availability_server, floor_booking, floor_fanout
-from processes import REST_ONLY, ROOT, SERVERS, Platform
+from processes import REST_ONLY, ROOT, SERVERS, Platform, Profiling
 from project import Bookings, availability, distinct_slots, fanout, paced, queries_per_booking, racers, storm
 from tools import percentile, raise_fd_limit
 
@@ -109,7 +109,7 @@ def run_server(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
             paced_floor = floor_fanout(floor_server, n, args.paced_events, args.pace_ms, floor_env)
     watchers = data["doctors"][60:]
     for count, split, label in _rounds(kind, args):
-        platform = Platform(kind, count, env, args.profile_dir, f"p{count}{'s' if split else ''}", split)
+        platform = Platform(kind, count, env, args.profiling, f"p{count}{'s' if split else ''}", split)
         with _phase(f"project, {label}"), platform:
             doctor = max(watchers, key=lambda d: len(booking._free_starts(d, 400)))
             bookings = Bookings(data, doctor, data["patient_ids"][100:150])
@@ -167,7 +167,7 @@ def bookings_only(kind: str, args: argparse.Namespace, env: dict[str, str], data
     for count, split, label in _rounds(kind, args):
         if split:
             continue
-        platform = Platform(kind, count, env, args.profile_dir, f"p{count}")
+        platform = Platform(kind, count, env, args.profiling, f"p{count}")
         with _phase(f"bookings, {label}"), platform:
             throughput_rows(platform, args, data, table, label)
 
@@ -205,7 +205,7 @@ def storm_only(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
     with _phase(f"floor fan-out, {floor_server}, {args.subscribers} sockets"):
         floor = floor_fanout(floor_server, args.subscribers, args.events, 0, floor_env)
     for count, split, label in _rounds(kind, args):
-        platform = Platform(kind, count, env, args.profile_dir, f"p{count}{'s' if split else ''}", split)
+        platform = Platform(kind, count, env, args.profiling, f"p{count}{'s' if split else ''}", split)
         with _phase(f"storm, {label}"), platform:
             fan = storm(platform, data, data["doctors"][60], args)
             storm_rows(table, fan, floor, args.subscribers, label)
@@ -269,14 +269,23 @@ def main() -> None:
     )
     parser.add_argument("--profile-dir", type=Path, help="py-spy flame graphs of every server process go here")
     parser.add_argument(
+        "--profile-raw",
+        action="store_true",
+        help="with --profile-dir: collapsed stacks of the threads holding the GIL instead (where the CPU goes)",
+    )
+    parser.add_argument(
         "--only", choices=["availability", "storm", "bookings"], help="just this bench (and its floor), per server"
     )
     args = parser.parse_args()
     if REST_ONLY & set(args.servers) and args.only != "bookings":
         parser.error(f"{', '.join(sorted(REST_ONLY & set(args.servers)))} serve no sockets: add --only bookings")
     raise_fd_limit()
+    args.profiling = None
     if args.profile_dir:
         args.profile_dir.mkdir(parents=True, exist_ok=True)
+        args.profiling = Profiling(args.profile_dir, raw=args.profile_raw)
+    elif args.profile_raw:
+        parser.error("--profile-raw needs --profile-dir")
     env = {
         **os.environ,
         "DATABASE_URL": args.database_url,
@@ -308,7 +317,7 @@ def main() -> None:
         for kind in args.servers:
             with (
                 _phase(f"availability beside its floor, {kind}"),
-                Platform(kind, 1, env, args.profile_dir, "p1") as platform,
+                Platform(kind, 1, env, args.profiling, "p1") as platform,
             ):
                 availability_row(kind, platform, args, data, table, f"{kind} x 1")
     elif args.only == "storm":
