@@ -54,8 +54,13 @@ def test_under_daphne_twisted_leaves_form_bodies_to_django():
 
     serving.tune_twisted()
     serving.tune_twisted()  # idempotent: one wrapper, however often it is applied
+
+    class Server:  # what daphne's request tells of itself on creation
+        def protocol_connected(self, request: object) -> None:
+            pass
+
     channel = DummyChannel()
-    channel.factory = type("Factory", (), {"server": type("Server", (), {"protocol_connected": print})()})()
+    channel.factory = type("Factory", (), {"server": Server()})()
     assert WebRequest(channel)._parsePOSTFormSubmission is False
 
 
