@@ -18,7 +18,7 @@ BIN = Path(sys.executable).parent
 
 @dataclass(frozen=True)
 class Profiling:
-    """py-spy on every server process of a phase, written to `directory`.
+    """py-spy on every process of a phase (servers, the worker and its children, the relay), written to `directory`.
 
     A flame graph (SVG) each by default; with `raw`, the collapsed stacks of the threads
     that hold the GIL (`--gil --format raw`, one text line a stack with its sample count),
@@ -31,7 +31,10 @@ class Profiling:
     def command(self, pid: int, name: str) -> list[str]:
         out = self.directory / f"{name}.{'txt' if self.raw else 'svg'}"
         formats = ["--gil", "--format", "raw"] if self.raw else []
-        return [str(BIN / "py-spy"), "record", "--pid", str(pid), "--rate", "50", *formats, "--output", str(out)]
+        return [
+            str(BIN / "py-spy"), "record", "--pid", str(pid), "--rate", "50", "--subprocesses", *formats,
+            "--output", str(out),
+        ]  # fmt: skip
 
 
 # How each server serves an ASGI app (config.asgi:application, or a floor's) on a port (one process each).
@@ -88,7 +91,7 @@ class Platform:
         # balancer routing /ws/ apart would); otherwise every process serves both.
         self.split = split and count > 1
         self.servers: list[subprocess.Popen] = []
-        self.background: list[subprocess.Popen] = []
+        self.background: dict[str, subprocess.Popen] = {}
         self.profilers: list[subprocess.Popen] = []
 
     @property
@@ -117,8 +120,8 @@ class Platform:
     def _start(self) -> "Platform":
         import httpx
 
-        for command in background_commands():
-            self.background.append(subprocess.Popen(command, cwd=ROOT, env=self.env))
+        for name, command in background_commands().items():
+            self.background[name] = subprocess.Popen(command, cwd=ROOT, env=self.env)
         for port in self.ports:
             command = [str(part) for part in SERVERS[self.kind](port) if part]
             self.servers.append(subprocess.Popen(command, cwd=ROOT, env=self.env, preexec_fn=raise_fd_limit))
@@ -134,8 +137,10 @@ class Platform:
                     raise RuntimeError(f"{self.kind} did not answer at {base}")
                 time.sleep(0.2)
         if self.profiling:
-            for server in self.servers:
-                command = self.profiling.command(server.pid, f"{self.label}-{self.kind}-{server.pid}")
+            named = [(server, self.kind) for server in self.servers]
+            named += [(process, name) for name, process in self.background.items()]
+            for process, name in named:
+                command = self.profiling.command(process.pid, f"{self.label}-{name}-{process.pid}")
                 self.profilers.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         return self
 
@@ -143,20 +148,21 @@ class Platform:
         for profiler in self.profilers:
             profiler.send_signal(2)
             profiler.wait(60)
-        for process in self.servers + self.background:
+        for process in [*self.servers, *self.background.values()]:
             process.terminate()
-        for process in self.servers + self.background:
+        for process in [*self.servers, *self.background.values()]:
             try:
                 process.wait(30)
             except subprocess.TimeoutExpired:
                 process.kill()
 
 
-def background_commands() -> list[list[str]]:
-    """What runs beside the web servers in production, started for every phase."""
+def background_commands() -> dict[str, list[str]]:
+    """What runs beside the web servers in production, started for every phase, by name."""
     from django.conf import settings
 
-    commands = [[str(BIN / "celery"), "-A", "config", "worker", "--loglevel", "warning", "--concurrency", "1"]]
+    worker = [str(BIN / "celery"), "-A", "config", "worker", "--loglevel", "warning", "--concurrency", "1"]
+    commands = {"worker": worker}
     if settings.EVENT_RELAY == "listen":
-        commands.append([sys.executable, "manage.py", "relay_events"])
+        commands["relay"] = [sys.executable, "manage.py", "relay_events"]
     return commands

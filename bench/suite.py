@@ -7,7 +7,8 @@ Makes its own PostgreSQL database (created if missing, migrated, filled by
 bench/booking.py's `prepare`) and empties its own Redis database, then, for each server:
 
 - the floors of ../shared/bench (see its README): fan-out of a bare ASGI app to the same
-  number of sockets, one event at a time and paced; the booking transaction in bare SQL;
+  number of sockets, one event at a time and paced; the booking transaction in bare SQL
+  (run just before each bookings/s row, so that each ratio is to a floor of that minute);
 - the project on one server process, then on N (default: the number of cores, one process
   per port, clients spread over them as a load balancer would), with the Celery worker
   running: fan-out from a booking request (POST) to the last of N sockets watching that
@@ -23,8 +24,8 @@ bench/booking.py's `prepare`) and empties its own Redis database, then, for each
 `--only availability`, `--only storm` and `--only bookings` run just that bench beside its
 floor (the storm: the fan-out floor's set-up, then each round's sockets connecting,
 authenticating and subscribing, with no bookings; bookings: the queries per booking, then
-bookings/s on distinct slots and the racers on one process and on N, then the bare-SQL
-floor), a few minutes instead of six or seven per server.
+each round's bare-SQL floor, bookings/s on distinct slots and the racers, on one process
+and on N), a few minutes instead of six or seven per server.
 
 Prints one Markdown table: every figure beside its floor and the ratio. Speed claims are
 ratios to a floor taken in the same run: the machine is shared and noisy.
@@ -151,19 +152,25 @@ def run_server(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
 
 
 def throughput_rows(platform: Platform, args: argparse.Namespace, data: dict, table: Table, label: str) -> None:
-    """Bookings/s on distinct slots (its floor filled in at the end, by `floor_rows`) and the racers."""
+    """Bookings/s on distinct slots beside the bare-SQL floor run just before it, and the racers.
+
+    This machine's speed drifts by a third within minutes (a shared host), so each row's
+    floor is measured next to it, with the platform started and idle, not once at the end.
+    """
+    with _phase("floor booking"):
+        floor = floor_booking(args.database_url, 2000, args.threads)
     rate = distinct_slots(data, platform.bases, args.bookings, args.threads)
     table.add(
         f"Bookings/s on distinct slots, {args.threads} clients ({label})",
         f"{rate['per_s']:.1f}/s (p50 {rate['p50']:.0f} ms; {_codes(rate['codes'])})",
-        "floor_booking",
-        "",
+        f"{floor:,.0f}/s (bare SQL, just before)",
+        f"{100 * rate['per_s'] / floor:.1f} %",
     )
     table.add(f"{args.racers} clients racing for one slot ({label})", _codes(racers(data, platform.bases, args.racers)))
 
 
 def bookings_only(kind: str, args: argparse.Namespace, env: dict[str, str], data: dict, table: Table) -> None:
-    """Bookings/s and the racers of the rounds without sockets (the floor follows, in `floor_rows`)."""
+    """Bookings/s (each beside its floor) and the racers of the rounds without sockets."""
     for count, split, label in _rounds(kind, args):
         if split:
             continue
@@ -233,17 +240,6 @@ def run_all(args: argparse.Namespace, env: dict[str, str], data: dict, table: Ta
     run = bookings_only if args.only == "bookings" else run_server
     for kind in args.servers:
         run(kind, args, env, data, table)
-    floor_rows(args, table)
-
-
-def floor_rows(args: argparse.Namespace, table: Table) -> None:
-    """The bare-SQL booking floor, run last, beside every bookings/s row."""
-    with _phase("floor booking"):
-        floor = floor_booking(args.database_url, 2000, args.threads)
-    for index, (what, project, mark, _ratio) in enumerate(table.rows):
-        if mark == "floor_booking":
-            rate = float(project.split("/s")[0])
-            table.rows[index] = (what, project, f"{floor:,.0f}/s (bare SQL)", f"{100 * rate / floor:.1f} %")
 
 
 def main() -> None:
