@@ -36,6 +36,13 @@ DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DB_DISABLE_SERVE
 # PgBouncer 1.21+ with max_prepared_statements, or DB_PREPARED_STATEMENTS=false.
 if IS_POSTGRES and env.bool("DB_PREPARED_STATEMENTS", default=True):
     DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+if IS_POSTGRES:
+    # Django's backend with two changes (core/postgresql): a pooled connection outlives a
+    # PostgreSQL restart as a dead socket, and unchecked it is handed to the next request (a
+    # 503 for each, with the database back; tests/faults), so the pool checks each one it
+    # hands out (an empty query, ~20 us) and, on a dead one, all the others at once (Django's
+    # own check cannot be swapped); and a bulk insert of a few rows is written as VALUES.
+    DATABASES["default"]["ENGINE"] = "core.postgresql"
 if IS_POSTGRES and DB_POOL_MAX_SIZE > 0:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
@@ -47,11 +54,6 @@ if IS_POSTGRES and DB_POOL_MAX_SIZE > 0:
         # again (core/postgresql/pool.py).
         "probe_interval": env.float("DB_PROBE_INTERVAL_SECONDS", default=1.0),
     }
-    # A pooled connection outlives a PostgreSQL restart as a dead socket, and unchecked it is
-    # handed to the next request (a 503 for each, with the database back; tests/faults). The
-    # pool checks each one it hands out (an empty query, ~20 us) and, on a dead one, all the
-    # others at once (core/postgresql/base.py; Django's own check cannot be swapped).
-    DATABASES["default"]["ENGINE"] = "core.postgresql"
 # Threads per web process serving REST requests (core.asgi): more requests than threads wait
 # in line, not for a connection, so keep it at or under DB_POOL_MAX_SIZE.
 HTTP_THREADS = env.int("HTTP_THREADS", default=16)

@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend, its connection pool checking each connection it hands out.
+"""Django's PostgreSQL backend, its connection pool checking each connection it hands out
+(and a bulk insert of a few rows written as VALUES: core/postgresql/compiler.py).
 
 A pooled connection outlives a PostgreSQL restart as a dead socket. psycopg's own check
 (what Django passes with CONN_HEALTH_CHECKS) finds them one checkout at a time, and the
@@ -20,7 +21,7 @@ import psycopg
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.backends.base.base import NO_DB_ALIAS
-from django.db.backends.postgresql import base
+from django.db.backends.postgresql import base, operations
 
 from core.postgresql.pool import ConnectionPool
 
@@ -40,7 +41,13 @@ def pool_check(conn: psycopg.Connection) -> None:
         raise
 
 
+class DatabaseOperations(operations.DatabaseOperations):
+    # A bulk insert of a few rows as VALUES, not UNNEST (core/postgresql/compiler.py).
+    compiler_module = "core.postgresql.compiler"
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
     # Django's own (django-stubs does not declare them).
     _connection_pools: ClassVar[dict[str, ConnectionPool]]
     _configure_connection: Callable[[psycopg.Connection], None]
