@@ -4,6 +4,7 @@ and what runs beside them, and the memory they hold.
 No Django at import: suite.py sets it up after making its database.
 """
 
+import os
 import subprocess
 import sys
 import time
@@ -83,9 +84,18 @@ class Platform:
     """The project's processes for one phase: web servers (one per port) and background ones."""
 
     def __init__(
-        self, kind: str, count: int, env: dict[str, str], profiling: Profiling | None, label: str, split: bool = False
+        self,
+        kind: str,
+        count: int,
+        env: dict[str, str],
+        profiling: Profiling | None,
+        label: str,
+        split: bool = False,
+        without: frozenset[str] = frozenset(),
     ) -> None:
         self.kind, self.env, self.profiling, self.label = kind, env, profiling, label
+        # Background processes not started (`--without`): what they cost, by their absence.
+        self.without = without
         self.ports = [free_port() for _ in range(count)]
         # split: the first half of the processes serve the sockets, the rest REST (as a load
         # balancer routing /ws/ apart would); otherwise every process serves both.
@@ -121,6 +131,8 @@ class Platform:
         import httpx
 
         for name, command in background_commands().items():
+            if name in self.without:
+                continue
             self.background[name] = subprocess.Popen(command, cwd=ROOT, env=self.env)
         for port in self.ports:
             command = [str(part) for part in SERVERS[self.kind](port) if part]
@@ -155,6 +167,52 @@ class Platform:
                 process.wait(30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+    def settle(self, timeout: float = 300.0) -> float:
+        """Wait until the worker and the relay have nothing left to do, and every process
+        of the platform is quiet; the seconds it took.
+
+        The worker's notifications and the relay's events of a booking run after its
+        response, so a burst of bookings leaves a backlog; and a worker just started is
+        still importing Django for a few seconds after the servers answer. A floor measured
+        meanwhile would compete with it (and flatter the ratio), and how long the backlog
+        takes tells whether the background keeps up with the web. Work a process
+        `--without` would do is not waited for.
+        """
+        import redis
+        from django.conf import settings
+
+        from realtime.models import Event
+
+        broker = redis.from_url(settings.CELERY_BROKER_URL)
+        began = time.monotonic()
+        while time.monotonic() - began < timeout:
+            # kombu's Redis transport: the queue's list, and the hash of taken, unacked tasks.
+            tasks = 0 if "worker" in self.without else broker.llen("celery") + broker.hlen("unacked")
+            events = 0 if "relay" in self.without else Event.objects.filter(sent_at__isnull=True).count()
+            if not tasks and not events and self._quiet():
+                return time.monotonic() - began
+            time.sleep(0.1)
+        raise RuntimeError(f"the worker or the relay did not settle within {timeout:.0f} s")
+
+    def _quiet(self, window: float = 0.5, share: float = 0.1) -> bool:
+        """Whether the platform's processes together used under `share` of a core for `window` seconds."""
+        pids = [process.pid for process in [*self.servers, *self.background.values()]]
+        before = cpu_seconds(pids)
+        time.sleep(window)
+        return cpu_seconds(pids) - before < share * window
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of `pids` and their descendants (/proc), in seconds."""
+    ticks = 0
+    for pid in (member for root in pids for member in _tree(root)):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # a child that just ended
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def background_commands() -> dict[str, list[str]]:

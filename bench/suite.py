@@ -8,7 +8,8 @@ bench/booking.py's `prepare`) and empties its own Redis database, then, for each
 
 - the floors of ../shared/bench (see its README): fan-out of a bare ASGI app to the same
   number of sockets, one event at a time and paced; the booking transaction in bare SQL
-  (run just before each bookings/s row, so that each ratio is to a floor of that minute);
+  (run just before each bookings/s row, once the worker and the relay have drained what
+  came before, so that each ratio is to a floor of that minute on an idle platform);
 - the project on one server process, then on N (default: the number of cores, one process
   per port, clients spread over them as a load balancer would), with the Celery worker
   running: fan-out from a booking request (POST) to the last of N sockets watching that
@@ -26,6 +27,10 @@ floor (the storm: the fan-out floor's set-up, then each round's sockets connecti
 authenticating and subscribing, with no bookings; bookings: the queries per booking, then
 each round's bare-SQL floor, bookings/s on distinct slots and the racers, on one process
 and on N), a few minutes instead of six or seven per server.
+
+`--without worker` (or `relay`, or both) leaves that background process out: the rows then
+say what it costs by its absence. A diagnostic, marked so under the table, never a result:
+production runs both.
 
 Prints one Markdown table: every figure beside its floor and the ratio. Speed claims are
 ratios to a floor taken in the same run: the machine is shared and noisy.
@@ -110,7 +115,7 @@ def run_server(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
             paced_floor = floor_fanout(floor_server, n, args.paced_events, args.pace_ms, floor_env)
     watchers = data["doctors"][60:]
     for count, split, label in _rounds(kind, args):
-        platform = Platform(kind, count, env, args.profiling, f"p{count}{'s' if split else ''}", split)
+        platform = Platform(kind, count, env, args.profiling, f"p{count}{'s' if split else ''}", split, args.without)
         with _phase(f"project, {label}"), platform:
             doctor = max(watchers, key=lambda d: len(booking._free_starts(d, 400)))
             bookings = Bookings(data, doctor, data["patient_ids"][100:150])
@@ -157,12 +162,15 @@ def throughput_rows(platform: Platform, args: argparse.Namespace, data: dict, ta
     This machine's speed drifts by a third within minutes (a shared host), so each row's
     floor is measured next to it, with the platform started and idle, not once at the end.
     """
+    platform.settle()
     with _phase("floor booking"):
         floor = floor_booking(args.database_url, 2000, args.threads)
     rate = distinct_slots(data, platform.bases, args.bookings, args.threads)
+    drained = platform.settle()
     table.add(
         f"Bookings/s on distinct slots, {args.threads} clients ({label})",
-        f"{rate['per_s']:.1f}/s (p50 {rate['p50']:.0f} ms; {_codes(rate['codes'])})",
+        f"{rate['per_s']:.1f}/s (p50 {rate['p50']:.0f} ms; {_codes(rate['codes'])};"
+        f" background done {drained:.1f} s after the last)",
         f"{floor:,.0f}/s (bare SQL, just before)",
         f"{100 * rate['per_s'] / floor:.1f} %",
     )
@@ -174,7 +182,7 @@ def bookings_only(kind: str, args: argparse.Namespace, env: dict[str, str], data
     for count, split, label in _rounds(kind, args):
         if split:
             continue
-        platform = Platform(kind, count, env, args.profiling, f"p{count}")
+        platform = Platform(kind, count, env, args.profiling, f"p{count}", without=args.without)
         with _phase(f"bookings, {label}"), platform:
             throughput_rows(platform, args, data, table, label)
 
@@ -212,7 +220,7 @@ def storm_only(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
     with _phase(f"floor fan-out, {floor_server}, {args.subscribers} sockets"):
         floor = floor_fanout(floor_server, args.subscribers, args.events, 0, floor_env)
     for count, split, label in _rounds(kind, args):
-        platform = Platform(kind, count, env, args.profiling, f"p{count}{'s' if split else ''}", split)
+        platform = Platform(kind, count, env, args.profiling, f"p{count}{'s' if split else ''}", split, args.without)
         with _phase(f"storm, {label}"), platform:
             fan = storm(platform, data, data["doctors"][60], args)
             storm_rows(table, fan, floor, args.subscribers, label)
@@ -263,6 +271,14 @@ def main() -> None:
     parser.add_argument(
         "--split", action="store_true", help="a third round: half the processes serve sockets, half REST"
     )
+    parser.add_argument(
+        "--without",
+        nargs="+",
+        choices=["worker", "relay"],
+        default=[],
+        type=str,
+        help="do not start these background processes: what they cost, by their absence (not a result)",
+    )
     parser.add_argument("--profile-dir", type=Path, help="py-spy flame graphs of every server process go here")
     parser.add_argument(
         "--profile-raw",
@@ -273,6 +289,7 @@ def main() -> None:
         "--only", choices=["availability", "storm", "bookings"], help="just this bench (and its floor), per server"
     )
     args = parser.parse_args()
+    args.without = frozenset(args.without)
     if REST_ONLY & set(args.servers) and args.only != "bookings":
         parser.error(f"{', '.join(sorted(REST_ONLY & set(args.servers)))} serve no sockets: add --only bookings")
     raise_fd_limit()
@@ -313,7 +330,7 @@ def main() -> None:
         for kind in args.servers:
             with (
                 _phase(f"availability beside its floor, {kind}"),
-                Platform(kind, 1, env, args.profiling, "p1") as platform,
+                Platform(kind, 1, env, args.profiling, "p1", without=args.without) as platform,
             ):
                 availability_row(kind, platform, args, data, table, f"{kind} x 1")
     elif args.only == "storm":
@@ -325,7 +342,9 @@ def main() -> None:
     print(
         f"\ncommit {commit.strip()}, {os.cpu_count()} cores, "
         f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, "
-        f"{args.subscribers} sockets, {args.processes} processes in the second round\n"
+        f"{args.subscribers} sockets, {args.processes} processes in the second round"
+        + (f"; WITHOUT {', '.join(sorted(args.without))} (a diagnostic, not a result)" if args.without else "")
+        + "\n"
     )
     print(table.markdown())
 
