@@ -276,7 +276,6 @@ def main() -> None:
         nargs="+",
         choices=["worker", "relay"],
         default=[],
-        type=str,
         help="do not start these background processes: what they cost, by their absence (not a result)",
     )
     parser.add_argument("--profile-dir", type=Path, help="py-spy flame graphs of every server process go here")
