@@ -115,7 +115,7 @@ def run_server(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
             paced_floor = floor_fanout(floor_server, n, args.paced_events, args.pace_ms, floor_env)
     watchers = data["doctors"][60:]
     for count, split, label in _rounds(kind, args):
-        platform = Platform(kind, count, env, args.profiling, f"p{count}{'s' if split else ''}", split, args.without)
+        platform = _platform(kind, count, env, args, split)
         with _phase(f"project, {label}"), platform:
             doctor = max(watchers, key=lambda d: len(booking._free_starts(d, 400)))
             bookings = Bookings(data, doctor, data["patient_ids"][100:150])
@@ -156,6 +156,11 @@ def run_server(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
                 availability_row(kind, platform, args, data, table, label)
 
 
+def _platform(kind: str, count: int, env: dict[str, str], args: argparse.Namespace, split: bool = False) -> Platform:
+    """The project's processes for a round of `count` servers, as the command line asks."""
+    return Platform(kind, count, env, args.profiling, f"p{count}{'s' if split else ''}", split, args.without)
+
+
 def throughput_rows(platform: Platform, args: argparse.Namespace, data: dict, table: Table, label: str) -> None:
     """Bookings/s on distinct slots beside the bare-SQL floor run just before it, and the racers.
 
@@ -182,7 +187,7 @@ def bookings_only(kind: str, args: argparse.Namespace, env: dict[str, str], data
     for count, split, label in _rounds(kind, args):
         if split:
             continue
-        platform = Platform(kind, count, env, args.profiling, f"p{count}", without=args.without)
+        platform = _platform(kind, count, env, args)
         with _phase(f"bookings, {label}"), platform:
             throughput_rows(platform, args, data, table, label)
 
@@ -220,7 +225,7 @@ def storm_only(kind: str, args: argparse.Namespace, env: dict[str, str], data: d
     with _phase(f"floor fan-out, {floor_server}, {args.subscribers} sockets"):
         floor = floor_fanout(floor_server, args.subscribers, args.events, 0, floor_env)
     for count, split, label in _rounds(kind, args):
-        platform = Platform(kind, count, env, args.profiling, f"p{count}{'s' if split else ''}", split, args.without)
+        platform = _platform(kind, count, env, args, split)
         with _phase(f"storm, {label}"), platform:
             fan = storm(platform, data, data["doctors"][60], args)
             storm_rows(table, fan, floor, args.subscribers, label)
@@ -329,7 +334,7 @@ def main() -> None:
         for kind in args.servers:
             with (
                 _phase(f"availability beside its floor, {kind}"),
-                Platform(kind, 1, env, args.profiling, "p1", without=args.without) as platform,
+                _platform(kind, 1, env, args) as platform,
             ):
                 availability_row(kind, platform, args, data, table, f"{kind} x 1")
     elif args.only == "storm":
